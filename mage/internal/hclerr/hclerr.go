@@ -8,6 +8,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// maxShown bounds the list: one unclosed quote can cascade into dozens.
+const maxShown = 5
+
 // Error returns nil when diags holds no errors, otherwise one error whose
 // message lists every error diagnostic as "file:line:col: summary: detail".
 func Error(diags hcl.Diagnostics) error {
@@ -16,8 +19,12 @@ func Error(diags hcl.Diagnostics) error {
 	}
 	var lines []string
 	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
+		if d.Severity != hcl.DiagError || followsFailedCall(d, diags) {
 			continue
+		}
+		if len(lines) == maxShown {
+			lines = append(lines, "(more errors follow; fix these first)")
+			break
 		}
 		lines = append(lines, Format(d))
 	}
@@ -48,3 +55,18 @@ type DiagError struct {
 }
 
 func (e *DiagError) Error() string { return e.msg }
+
+// followsFailedCall reports a "value must be known" diagnostic that only
+// repeats a failed function call at the same place.
+func followsFailedCall(d *hcl.Diagnostic, diags hcl.Diagnostics) bool {
+	if d.Subject == nil || !strings.Contains(d.Detail, "value must be known") {
+		return false
+	}
+	for _, other := range diags {
+		if other != d && other.Subject != nil && other.Subject.Start == d.Subject.Start &&
+			other.Summary == "Error in function call" {
+			return true
+		}
+	}
+	return false
+}

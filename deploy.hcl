@@ -1,0 +1,130 @@
+# Deploy configuration for the example Rails app: unicorn and sidekiq run
+# the same "app" image, nginx serves the precompiled assets from its own.
+# Reference: README.md, "Configuration".
+
+app = "shop"
+
+terraform {
+  # "terraform", "tofu", a path, or leave unset to use whichever is on PATH
+  # (DEPLOYKIT_TERRAFORM overrides this).
+  binary = ""
+}
+
+image "app" {
+  dockerfile = "docker/Dockerfile"
+  target     = "app"
+  context    = "."
+  repository = "shop/app"
+}
+
+image "nginx" {
+  dockerfile = "docker/Dockerfile"
+  target     = "nginx"
+  context    = "."
+  repository = "shop/nginx"
+}
+
+environment "sandbox" {
+  # Everything on this machine: the AWS double, a loopback registry and
+  # local terraform state. No AWS account is needed.
+  account  = "000000000000"
+  region   = "us-east-1"
+  cluster  = "shop-sandbox"
+  registry = env("SANDBOX_REGISTRY", "127.0.0.1:5000")
+
+  service "web-app" {
+    containers = { nginx = "nginx", unicorn = "app" }
+  }
+  service "sidekiq" {
+    containers = { sidekiq = "app" }
+  }
+
+  terraform {
+    root    = "terraform/envs/sandbox"
+    backend = { path = "terraform.tfstate" }
+    tfvars  = "terraform/envs/sandbox/images.auto.tfvars"
+    image_tags = {
+      app   = "image_tags.app"
+      nginx = "image_tags.nginx"
+    }
+  }
+
+  migrate {
+    task_definition = "shop-sandbox-migrate"
+    container       = "rails"
+    command         = ["bundle", "exec", "rails", "db:migrate"]
+    network_from    = "web-app"
+  }
+}
+
+environment "staging" {
+  account  = "123456789012"
+  region   = "ap-northeast-1"
+  cluster  = "shop-staging"
+  registry = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"
+
+  service "web-app" {
+    containers = { nginx = "nginx", unicorn = "app" }
+  }
+  service "sidekiq" {
+    containers = { sidekiq = "app" }
+  }
+
+  terraform {
+    root = "terraform/envs/staging"
+    backend = {
+      bucket       = "shop-terraform-state-123456789012"
+      key          = "staging/terraform.tfstate"
+      region       = "ap-northeast-1"
+      use_lockfile = "true"
+    }
+    tfvars = "terraform/envs/staging/images.auto.tfvars"
+    image_tags = {
+      app   = "image_tags.app"
+      nginx = "image_tags.nginx"
+    }
+  }
+
+  migrate {
+    task_definition = "shop-staging-migrate"
+    container       = "rails"
+    command         = ["bundle", "exec", "rails", "db:migrate"]
+    network_from    = "web-app"
+  }
+}
+
+environment "production" {
+  account  = "210987654321"
+  region   = "ap-northeast-1"
+  cluster  = "shop-production"
+  registry = "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com"
+
+  service "web-app" {
+    containers = { nginx = "nginx", unicorn = "app" }
+  }
+  service "sidekiq" {
+    containers = { sidekiq = "app" }
+  }
+
+  terraform {
+    root = "terraform/envs/production"
+    backend = {
+      bucket       = "shop-terraform-state-210987654321"
+      key          = "production/terraform.tfstate"
+      region       = "ap-northeast-1"
+      use_lockfile = "true"
+    }
+    tfvars = "terraform/envs/production/images.auto.tfvars"
+    image_tags = {
+      app   = "image_tags.app"
+      nginx = "image_tags.nginx"
+    }
+  }
+
+  migrate {
+    task_definition = "shop-production-migrate"
+    container       = "rails"
+    command         = ["bundle", "exec", "rails", "db:migrate"]
+    network_from    = "web-app"
+  }
+}

@@ -1,0 +1,349 @@
+// Package config reads the deploy configuration (deploy.hcl): the app, its
+// images and the environments it deploys to.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/railsecs/deploykit/mage/internal/hclerr"
+	"github.com/railsecs/deploykit/mage/tfvars"
+)
+
+// DefaultFile is the configuration file at the repository root.
+const DefaultFile = "deploy.hcl"
+
+// Config is a parsed, validated deploy.hcl. Relative paths in it are
+// resolved against Dir, the directory holding the file.
+type Config struct {
+	App          string         `hcl:"app"`
+	Terraform    *ToolSettings  `hcl:"terraform,block"`
+	Images       []*Image       `hcl:"image,block"`
+	Environments []*Environment `hcl:"environment,block"`
+
+	Dir  string
+	File string
+}
+
+// ToolSettings chooses the terraform binary for every environment.
+type ToolSettings struct {
+	// Binary is "terraform", "tofu", a path, or "" to pick automatically.
+	Binary string `hcl:"binary,optional"`
+}
+
+// Image is one image built from the repository.
+type Image struct {
+	Name       string `hcl:"name,label"`
+	Dockerfile string `hcl:"dockerfile"`
+	Target     string `hcl:"target,optional"`
+	Context    string `hcl:"context,optional"`
+	Repository string `hcl:"repository"`
+}
+
+// Environment is one place the app is deployed to.
+type Environment struct {
+	Name     string     `hcl:"name,label"`
+	Account  string     `hcl:"account"`
+	Region   string     `hcl:"region"`
+	Cluster  string     `hcl:"cluster"`
+	Registry string     `hcl:"registry"`
+	Services []*Service `hcl:"service,block"`
+
+	Terraform *EnvTerraform `hcl:"terraform,block"`
+	Migrate   *Task         `hcl:"migrate,block"`
+}
+
+// Service is an ECS service the deploy waits for.
+type Service struct {
+	Name string `hcl:"name,label"`
+	// Containers maps each container of the service's task to the image it runs.
+	Containers map[string]string `hcl:"containers"`
+}
+
+// EnvTerraform says where an environment's terraform root lives and which
+// tfvars values carry the image tags.
+type EnvTerraform struct {
+	Root    string            `hcl:"root"`
+	Backend map[string]string `hcl:"backend,optional"`
+	Tfvars  string            `hcl:"tfvars"`
+	// ImageTags maps an image name to the tfvars path holding its tag,
+	// e.g. app = "image_tags.app".
+	ImageTags map[string]string `hcl:"image_tags"`
+}
+
+// Task is a one-off task such as the migration.
+type Task struct {
+	TaskDefinition string   `hcl:"task_definition"`
+	Container      string   `hcl:"container"`
+	Command        []string `hcl:"command"`
+	// NetworkFrom names the service whose network configuration and
+	// launch type the task copies.
+	NetworkFrom string `hcl:"network_from,optional"`
+}
+
+// Load reads and validates a configuration file. getenv answers the file's
+// env("NAME") calls; nothing else reads the environment.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read deploy configuration: %w", err)
+	}
+	return Parse(src, path, getenv)
+}
+
+// Parse is Load for bytes already read; filename is used in errors and to
+// resolve relative paths.
+func Parse(src []byte, filename string, getenv func(string) string) (*Config, error) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if err := hclerr.Error(diags); err != nil {
+		return nil, err
+	}
+	ctx := &hcl.EvalContext{Functions: map[string]function.Function{"env": envFunc(getenv)}}
+	var cfg Config
+	if err := hclerr.Error(gohcl.DecodeBody(file.Body, ctx, &cfg)); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(filename)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", filename, err)
+	}
+	cfg.File = filename
+	cfg.Dir = filepath.Dir(abs)
+	v := validator{body: file.Body.(*hclsyntax.Body), file: filename}
+	v.check(&cfg)
+	if err := hclerr.Error(v.diags); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// envFunc implements env("NAME") and env("NAME", "default"): a missing
+// variable without a default is an error at the call site.
+func envFunc(getenv func(string) string) function.Function {
+	return function.New(&function.Spec{
+		Params:   []function.Parameter{{Name: "name", Type: cty.String}},
+		VarParam: &function.Parameter{Name: "default", Type: cty.String},
+		Type:     function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			name := args[0].AsString()
+			if v := getenv(name); v != "" {
+				return cty.StringVal(v), nil
+			}
+			if len(args) > 1 {
+				return args[1], nil
+			}
+			return cty.NilVal, fmt.Errorf("environment variable %s is not set", name)
+		},
+	})
+}
+
+// Env returns the named environment.
+func (c *Config) Env(name string) (*Environment, error) {
+	for _, e := range c.Environments {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("environment %q is not defined in %s (defined: %s)", name, c.File, strings.Join(c.EnvNames(), ", "))
+}
+
+// EnvNames lists the environments in file order.
+func (c *Config) EnvNames() []string {
+	names := make([]string, len(c.Environments))
+	for i, e := range c.Environments {
+		names[i] = e.Name
+	}
+	return names
+}
+
+// Image returns the named image.
+func (c *Config) Image(name string) (*Image, bool) {
+	for _, img := range c.Images {
+		if img.Name == name {
+			return img, true
+		}
+	}
+	return nil, false
+}
+
+// Path resolves a path from the configuration against its directory.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// TagPaths returns the tfvars paths of the environment's image tags, sorted
+// by image name.
+func (e *Environment) TagPaths() ([]ImageTagPath, error) {
+	names := make([]string, 0, len(e.Terraform.ImageTags))
+	for name := range e.Terraform.ImageTags {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := make([]ImageTagPath, 0, len(names))
+	for _, name := range names {
+		p, err := tfvars.ParsePath(e.Terraform.ImageTags[name])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ImageTagPath{Image: name, Path: p})
+	}
+	return out, nil
+}
+
+// ImageTagPath ties an image to the tfvars value holding its tag.
+type ImageTagPath struct {
+	Image string
+	Path  tfvars.Path
+}
+
+var (
+	nameRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	repositoryRE = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+)
+
+// validator checks what the schema cannot, pointing at the offending
+// block or attribute.
+type validator struct {
+	body  *hclsyntax.Body
+	file  string
+	diags hcl.Diagnostics
+}
+
+func (v *validator) errorf(r hcl.Range, format string, args ...any) {
+	v.diags = append(v.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid deploy configuration",
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  r.Ptr(),
+	})
+}
+
+func (v *validator) check(cfg *Config) {
+	if !nameRE.MatchString(cfg.App) {
+		v.errorf(v.attrRange(v.body, "app"), "app %q must be lower-case letters, digits, '-' or '_'", cfg.App)
+	}
+	if cfg.Terraform != nil {
+		switch b := cfg.Terraform.Binary; {
+		case b == "", b == "terraform", b == "tofu", strings.ContainsRune(b, os.PathSeparator):
+		default:
+			v.errorf(v.attrRange(v.block(v.body, "terraform").Body, "binary"), `terraform binary %q must be "terraform", "tofu" or a path`, b)
+		}
+	}
+	if len(cfg.Images) == 0 {
+		v.errorf(v.body.SrcRange, "no image blocks: declare at least the app image")
+	}
+	seen := map[string]bool{}
+	for _, img := range cfg.Images {
+		blk := v.block(v.body, "image", img.Name)
+		if seen[img.Name] {
+			v.errorf(blk.DefRange(), "image %q is declared twice", img.Name)
+		}
+		seen[img.Name] = true
+		if !repositoryRE.MatchString(img.Repository) {
+			v.errorf(v.attrRange(blk.Body, "repository"), "repository %q is not a valid repository name (lower-case path such as \"shop/app\")", img.Repository)
+		}
+	}
+	if len(cfg.Environments) == 0 {
+		v.errorf(v.body.SrcRange, "no environment blocks")
+	}
+	seenEnv := map[string]bool{}
+	for _, env := range cfg.Environments {
+		blk := v.block(v.body, "environment", env.Name)
+		if seenEnv[env.Name] {
+			v.errorf(blk.DefRange(), "environment %q is declared twice", env.Name)
+		}
+		seenEnv[env.Name] = true
+		v.checkEnv(cfg, env, blk)
+	}
+}
+
+func (v *validator) checkEnv(cfg *Config, env *Environment, blk *hclsyntax.Block) {
+	if !nameRE.MatchString(env.Name) {
+		v.errorf(blk.DefRange(), "environment name %q must be lower-case letters, digits, '-' or '_'", env.Name)
+	}
+	if !accountRE.MatchString(env.Account) {
+		v.errorf(v.attrRange(blk.Body, "account"), "account %q must be a 12-digit AWS account ID", env.Account)
+	}
+	if !regionRE.MatchString(env.Region) {
+		v.errorf(v.attrRange(blk.Body, "region"), "region %q is not an AWS region name such as ap-northeast-1", env.Region)
+	}
+	if len(env.Services) == 0 {
+		v.errorf(blk.DefRange(), "environment %q has no service blocks", env.Name)
+	}
+	services := map[string]bool{}
+	for _, svc := range env.Services {
+		sblk := v.block(blk.Body, "service", svc.Name)
+		if services[svc.Name] {
+			v.errorf(sblk.DefRange(), "service %q is declared twice in environment %q", svc.Name, env.Name)
+		}
+		services[svc.Name] = true
+		for container, image := range svc.Containers {
+			if _, ok := cfg.Image(image); !ok {
+				v.errorf(v.attrRange(sblk.Body, "containers"), "container %q runs image %q, which no image block declares", container, image)
+			}
+		}
+	}
+	if env.Terraform == nil {
+		v.errorf(blk.DefRange(), "environment %q needs a terraform block (root, tfvars, image_tags)", env.Name)
+	} else {
+		tblk := v.block(blk.Body, "terraform")
+		for _, img := range cfg.Images {
+			if _, ok := env.Terraform.ImageTags[img.Name]; !ok {
+				v.errorf(v.attrRange(tblk.Body, "image_tags"), "image_tags has no entry for image %q", img.Name)
+			}
+		}
+		for image, path := range env.Terraform.ImageTags {
+			if _, ok := cfg.Image(image); !ok {
+				v.errorf(v.attrRange(tblk.Body, "image_tags"), "image_tags names image %q, which no image block declares", image)
+			}
+			if _, err := tfvars.ParsePath(path); err != nil {
+				v.errorf(v.attrRange(tblk.Body, "image_tags"), "%v", err)
+			}
+		}
+		if filepath.IsAbs(env.Terraform.Tfvars) || strings.HasPrefix(filepath.Clean(env.Terraform.Tfvars), "..") {
+			v.errorf(v.attrRange(tblk.Body, "tfvars"), "tfvars %q must be a path inside the repository", env.Terraform.Tfvars)
+		}
+	}
+	if m := env.Migrate; m != nil {
+		mblk := v.block(blk.Body, "migrate")
+		if len(m.Command) == 0 {
+			v.errorf(v.attrRange(mblk.Body, "command"), "migrate command is empty")
+		}
+		if m.NetworkFrom != "" && !services[m.NetworkFrom] {
+			v.errorf(v.attrRange(mblk.Body, "network_from"), "network_from names service %q, which environment %q does not declare", m.NetworkFrom, env.Name)
+		}
+	}
+}
+
+// block finds a block by type and labels; it falls back to the parent body
+// so errors still point somewhere useful.
+func (v *validator) block(body *hclsyntax.Body, typ string, labels ...string) *hclsyntax.Block {
+	for _, b := range body.Blocks {
+		if b.Type == typ && strings.Join(b.Labels, "\x00") == strings.Join(labels, "\x00") {
+			return b
+		}
+	}
+	return &hclsyntax.Block{Type: typ, Body: body, TypeRange: body.SrcRange, OpenBraceRange: body.SrcRange}
+}
+
+func (v *validator) attrRange(body *hclsyntax.Body, name string) hcl.Range {
+	if a, ok := body.Attributes[name]; ok {
+		return a.Expr.Range()
+	}
+	return body.SrcRange
+}

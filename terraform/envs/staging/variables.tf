@@ -1,0 +1,19 @@
+# The variables the deploy toolkit writes. Every environment root, the
+# sandbox included, declares them identically so the tfvars edit and the
+# plan guard behave the same everywhere.
+
+variable "image_tags" {
+  description = "Immutable image tags (git SHAs) for the app image (unicorn, sidekiq, migrate) and the nginx image. Rewritten by `mage deploy`."
+  type = object({
+    app   = string
+    nginx = string
+  })
+
+  validation {
+    condition = alltrue([
+      for tag in values(var.image_tags) :
+      tag != "latest" && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", tag))
+    ])
+    error_message = "Image tags must be immutable tags in Docker's tag grammar; \"latest\" is refused because it makes rollback impossible."
+  }
+}
