@@ -1,0 +1,261 @@
+package terraform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/railsecs/deploykit/mage/tfvars"
+)
+
+// binaries returns tofu (required: .ci/run builds it) and terraform when
+// it is on PATH.
+func binaries(t *testing.T) map[string]string {
+	t.Helper()
+	bins := map[string]string{}
+	repo, _ := filepath.Abs(filepath.Join("..", ".."))
+	switch {
+	case os.Getenv("DEPLOYKIT_TOFU") != "":
+		bins["tofu"] = os.Getenv("DEPLOYKIT_TOFU")
+	default:
+		if p, err := exec.LookPath("tofu"); err == nil {
+			bins["tofu"] = p
+		} else if _, err := os.Stat(TofuPath(repo)); err == nil {
+			bins["tofu"] = TofuPath(repo)
+		} else {
+			t.Fatalf("tofu not found on PATH or at %s: build it with `go build -C tools -o bin/tofu %s` (.ci/run does)", TofuPath(repo), tofuPackage)
+		}
+	}
+	if p, err := exec.LookPath("terraform"); err == nil {
+		bins["terraform"] = p
+	}
+	return bins
+}
+
+func copyRoot(t *testing.T, from string) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tfvars")) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// syncBuffer is written by the child's output copier and read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestSandboxRootRealApply runs init, plan, show, apply and output for real
+// on a copy of the sandbox root, then deploys a new tag through the tfvars
+// editor and checks the plan summary and the guard.
+func TestSandboxRootRealApply(t *testing.T) {
+	for name, bin := range binaries(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			root := copyRoot(t, filepath.Join("..", "..", "terraform", "envs", "sandbox"))
+			var out syncBuffer
+			r := &Runner{Bin: bin, Dir: root, Env: []string{"TF_CLI_CONFIG_FILE=/dev/null"}, Stdout: &out, Stderr: &out}
+			state := filepath.Join(root, "state", "terraform.tfstate")
+			if err := r.Init(ctx, map[string]string{"path": state}); err != nil {
+				t.Fatalf("init: %v\n%s", err, out.String())
+			}
+			tagsFile := filepath.Join(root, "images.auto.tfvars")
+			appPath, _ := tfvars.ParsePath("image_tags.app")
+			nginxPath, _ := tfvars.ParsePath("image_tags.nginx")
+			for _, p := range []tfvars.Path{appPath, nginxPath} {
+				if _, err := tfvars.SetFile(tagsFile, p, "1111111"); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			planFile := filepath.Join(t.TempDir(), "first.tfplan")
+			changed, err := r.Plan(ctx, planFile, nil)
+			if err != nil || !changed {
+				t.Fatalf("first plan: changed=%v err=%v\n%s", changed, err, out.String())
+			}
+			plan, err := r.Show(ctx, planFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := Summarize(plan)
+			if s.Add != 3 || s.Change != 0 || s.Destroy != 0 {
+				t.Errorf("first plan summary = %+v, want 3 to add", s)
+			}
+			if len(s.Images) != 4 || s.Images[0].From != "" {
+				t.Errorf("first plan images = %+v, want 4 new containers", s.Images)
+			}
+			if err := GuardImages(s, nil); err != nil {
+				t.Errorf("guard refused new containers: %v", err)
+			}
+			if err := r.Apply(ctx, planFile); err != nil {
+				t.Fatalf("apply: %v\n%s", err, out.String())
+			}
+			if _, err := os.Stat(state); err != nil {
+				t.Fatalf("state not written at the backend path: %v", err)
+			}
+			assertOutputImages(t, r, "1111111")
+
+			// Deploy a new app tag: only the app containers change.
+			if _, err := tfvars.SetFile(tagsFile, appPath, "2222222"); err != nil {
+				t.Fatal(err)
+			}
+			planFile = filepath.Join(t.TempDir(), "second.tfplan")
+			if _, err := r.Plan(ctx, planFile, nil); err != nil {
+				t.Fatal(err)
+			}
+			plan, err = r.Show(ctx, planFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s = Summarize(plan)
+			if s.Change != 3 || s.Add != 0 || s.Destroy != 0 {
+				t.Errorf("second plan summary = %+v, want 3 to change: web-app, sidekiq and migrate share the app image", s)
+			}
+			var text bytes.Buffer
+			s.Write(&text)
+			for _, want := range []string{
+				"terraform_data.web_app_task_definition unicorn: 127.0.0.1:5000/shop/app:1111111 -> 127.0.0.1:5000/shop/app:2222222",
+				"terraform_data.sidekiq_task_definition sidekiq: 127.0.0.1:5000/shop/app:1111111 -> 127.0.0.1:5000/shop/app:2222222",
+			} {
+				if !strings.Contains(text.String(), want) {
+					t.Errorf("summary lacks %q:\n%s", want, text.String())
+				}
+			}
+			if strings.Contains(text.String(), "nginx:") {
+				t.Errorf("summary shows an nginx change that the plan does not make:\n%s", text.String())
+			}
+			if err := GuardImages(s, []string{"2222222"}); err != nil {
+				t.Errorf("guard refused the tag being deployed: %v", err)
+			}
+			var guard *GuardError
+			if err := GuardImages(s, []string{"3333333"}); !errors.As(err, &guard) || len(guard.Unexpected) != 3 {
+				t.Errorf("guard with another tag = %v, want 3 unexpected changes named", err)
+			}
+			if err := r.Apply(ctx, planFile); err != nil {
+				t.Fatalf("second apply: %v\n%s", err, out.String())
+			}
+			assertOutputImagesApp(t, r, "2222222", "1111111")
+		})
+	}
+}
+
+func assertOutputImages(t *testing.T, r *Runner, tag string) {
+	t.Helper()
+	assertOutputImagesApp(t, r, tag, tag)
+}
+
+func assertOutputImagesApp(t *testing.T, r *Runner, appTag, nginxTag string) {
+	t.Helper()
+	outputs, err := r.Outputs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images map[string]string
+	if err := json.Unmarshal(outputs["images"], &images); err != nil {
+		t.Fatalf("images output %s: %v", outputs["images"], err)
+	}
+	want := map[string]string{
+		"nginx":   "127.0.0.1:5000/shop/nginx:" + nginxTag,
+		"unicorn": "127.0.0.1:5000/shop/app:" + appTag,
+		"sidekiq": "127.0.0.1:5000/shop/app:" + appTag,
+		"rails":   "127.0.0.1:5000/shop/app:" + appTag,
+	}
+	for k, v := range want {
+		if images[k] != v {
+			t.Errorf("output images[%s] = %q, want %q", k, images[k], v)
+		}
+	}
+}
+
+// TestInterruptReleasesStateLock cancels an apply mid-provisioner and
+// checks that terraform shut down gracefully: the call returns the
+// context's error and the state lock is free for the next command.
+func TestInterruptReleasesStateLock(t *testing.T) {
+	for name, bin := range binaries(t) {
+		t.Run(name, func(t *testing.T) {
+			root := copyRoot(t, filepath.Join("testdata", "interrupt"))
+			if err := os.WriteFile(filepath.Join(root, "terraform.tfvars"), []byte("marker = \"one\"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out syncBuffer
+			r := &Runner{Bin: bin, Dir: root, Env: []string{"TF_CLI_CONFIG_FILE=/dev/null"}, Stdout: &out, Stderr: &out, WaitDelay: 30 * time.Second}
+			bg := context.Background()
+			if err := r.Init(bg, nil); err != nil {
+				t.Fatal(err)
+			}
+			planFile := filepath.Join(root, "p.tfplan")
+			if _, err := r.Plan(bg, planFile, nil); err != nil {
+				t.Fatal(err)
+			}
+
+			ctx, cancel := context.WithCancel(bg)
+			done := make(chan error, 1)
+			go func() { done <- r.Apply(ctx, planFile) }()
+			deadline := time.After(60 * time.Second)
+			for !strings.Contains(out.String(), "provisioner-started") {
+				select {
+				case err := <-done:
+					t.Fatalf("apply ended before the provisioner started: %v\n%s", err, out.String())
+				case <-deadline:
+					t.Fatalf("provisioner never started:\n%s", out.String())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			cancel()
+			var err error
+			select {
+			case err = <-done:
+			case <-deadline:
+				t.Fatalf("apply did not stop after the interrupt:\n%s", out.String())
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("apply error = %v, want context.Canceled", err)
+			}
+			if !strings.Contains(out.String(), "Interrupt received") {
+				t.Errorf("terraform did not report a graceful interrupt:\n%s", out.String())
+			}
+			if strings.Contains(out.String(), "Two interrupts received") {
+				t.Errorf("terraform got a second interrupt:\n%s", out.String())
+			}
+			// The lock is free: a plan that refuses to wait for it succeeds.
+			if _, err := r.Run(bg, "plan", "-input=false", "-lock-timeout=0s", "-no-color"); err != nil {
+				t.Fatalf("state still locked after the interrupt: %v", err)
+			}
+		})
+	}
+}
