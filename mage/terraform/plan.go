@@ -177,7 +177,7 @@ func (e *GuardError) Error() string {
 	for _, c := range e.Unexpected {
 		fmt.Fprintf(&b, "\n  %s %s: %s -> %s", c.Resource, c.Container, c.From, c.To)
 	}
-	b.WriteString("\nupdate the image tags to what you mean to run, or pass -force to apply anyway")
+	b.WriteString("\nset the image tags to what you mean to run, name the tags you are deploying with -tag=TAG, or pass -force")
 	return b.String()
 }
 

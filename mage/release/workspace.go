@@ -1,0 +1,128 @@
+// Package release runs the deploy pipeline for one environment: it ties
+// the configuration to terraform, the tfvars edit and (later) images,
+// migrations and the rollout wait.
+package release
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/terraform"
+)
+
+// Workspace is one environment of one repository, ready to plan.
+type Workspace struct {
+	Config *config.Config
+	Env    *config.Environment
+	TF     *terraform.Runner
+	Out    io.Writer
+	// StateDir holds plan files and other local artifacts (.deploykit/ENV).
+	StateDir string
+}
+
+// Open resolves the environment and the terraform binary.
+func Open(ctx context.Context, cfg *config.Config, envName string, out io.Writer, getenv func(string) string) (*Workspace, error) {
+	env, err := cfg.Env(envName)
+	if err != nil {
+		return nil, err
+	}
+	configured := ""
+	if cfg.Terraform != nil {
+		configured = cfg.Terraform.Binary
+	}
+	bin, err := terraform.Finder{Configured: configured, Getenv: getenv, RepoDir: cfg.Dir, Out: out}.Find(ctx)
+	if err != nil {
+		return nil, err
+	}
+	root := cfg.Path(env.Terraform.Root)
+	if info, err := os.Stat(root); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("environment %s: terraform root %s is not a directory (terraform.root in %s)", env.Name, root, cfg.File)
+	}
+	stateDir := filepath.Join(cfg.Dir, ".deploykit", env.Name)
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", stateDir, err)
+	}
+	return &Workspace{
+		Config:   cfg,
+		Env:      env,
+		Out:      out,
+		StateDir: stateDir,
+		TF:       &terraform.Runner{Bin: bin, Dir: root, Stdout: out, Stderr: out},
+	}, nil
+}
+
+// TfvarsPath is the absolute path of the environment's tfvars file.
+func (w *Workspace) TfvarsPath() string { return w.Config.Path(w.Env.Terraform.Tfvars) }
+
+// varFiles returns -var-file arguments for a tfvars file terraform would
+// not load by itself.
+func (w *Workspace) varFiles() []string {
+	path := w.TfvarsPath()
+	base := filepath.Base(path)
+	autoLoaded := filepath.Dir(path) == filepath.Clean(w.TF.Dir) &&
+		(base == "terraform.tfvars" || base == "terraform.tfvars.json" ||
+			strings.HasSuffix(base, ".auto.tfvars") || strings.HasSuffix(base, ".auto.tfvars.json"))
+	if autoLoaded {
+		return nil
+	}
+	return []string{path}
+}
+
+// Plan is a saved plan and what it does.
+type Plan struct {
+	File    string
+	Changes bool
+	Summary terraform.Summary
+}
+
+// PlanOptions say which image tags this run deploys and whether the image
+// guard may be overridden.
+type PlanOptions struct {
+	Deploying []string
+	Force     bool
+}
+
+// Plan runs init and plan, reads the plan back and applies the image
+// guard. The plan file stays in StateDir for Apply.
+func (w *Workspace) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
+	fmt.Fprintf(w.Out, "==> terraform init (%s, %s)\n", w.Env.Name, w.Env.Terraform.Root)
+	if err := w.TF.Init(ctx, w.Env.Terraform.Backend); err != nil {
+		return nil, fmt.Errorf("init %s: %w", w.Env.Terraform.Root, err)
+	}
+	file := filepath.Join(w.StateDir, time.Now().UTC().Format("20060102T150405Z")+".tfplan")
+	fmt.Fprintf(w.Out, "==> terraform plan -out=%s\n", file)
+	changes, err := w.TF.Plan(ctx, file, w.varFiles())
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", w.Env.Name, err)
+	}
+	tfplan, err := w.TF.Show(ctx, file)
+	if err != nil {
+		return nil, fmt.Errorf("read plan %s: %w", file, err)
+	}
+	p := &Plan{File: file, Changes: changes, Summary: terraform.Summarize(tfplan)}
+	fmt.Fprintln(w.Out, "==> summary")
+	p.Summary.Write(w.Out)
+	if err := terraform.GuardImages(p.Summary, opts.Deploying); err != nil {
+		if !opts.Force {
+			return p, err
+		}
+		fmt.Fprintf(w.Out, "WARNING (-force): %v\n", err)
+	}
+	return p, nil
+}
+
+// Apply applies exactly the saved plan, then removes the plan file.
+func (w *Workspace) Apply(ctx context.Context, p *Plan) error {
+	fmt.Fprintf(w.Out, "==> terraform apply %s\n", p.File)
+	if err := w.TF.Apply(ctx, p.File); err != nil {
+		return fmt.Errorf("apply %s: %w", w.Env.Name, err)
+	}
+	_ = os.Remove(p.File)
+	return nil
+}

@@ -1,0 +1,53 @@
+//go:build mage
+
+// Deploy targets for the Rails app on ECS. Run `go run mage.go -l` for the
+// list and `go run mage.go -h TARGET` for a target's flags. Targets that act
+// on an environment take -env=NAME and default to the local sandbox.
+package main
+
+import (
+	"context"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/railsecs/deploykit/mage/targets"
+)
+
+// Tf holds the terraform targets.
+type Tf mg.Namespace
+
+// Tfvars holds the tfvars editing targets.
+type Tfvars mg.Namespace
+
+// Config holds the configuration targets.
+type Config mg.Namespace
+
+// Plan runs terraform plan for an environment, prints what changes (images from -> to) and saves the plan.
+//
+// Flags: -env=NAME (default sandbox); -tag=TAG[,TAG] the image tags you are
+// deploying (any other running-image change is refused); -force to plan anyway.
+func (Tf) Plan(ctx context.Context, env, tag *string, force *bool) error {
+	return targets.TfPlan(ctx, env, tag, force)
+}
+
+// Apply plans an environment, shows the summary, asks (or takes -yes) and applies exactly that plan.
+//
+// Flags: -env=NAME (default sandbox); -tag=TAG[,TAG]; -force; -yes (required in CI).
+func (Tf) Apply(ctx context.Context, env, tag *string, force, yes *bool) error {
+	return targets.TfApply(ctx, env, tag, force, yes)
+}
+
+// Set sets a string in a tfvars file: FILE PATH VALUE, PATH being name or name.key; comments and layout are kept.
+func (Tfvars) Set(ctx context.Context, file, path, value string) error {
+	return targets.TfvarsSet(ctx, file, path, value)
+}
+
+// Check validates deploy.hcl and lists its environments.
+func (Config) Check(ctx context.Context) error {
+	return targets.ConfigCheck(ctx)
+}
+
+// Test runs every test, building OpenTofu from tools/go.mod first when it is missing.
+func Test(ctx context.Context) error {
+	return targets.Test(ctx)
+}
