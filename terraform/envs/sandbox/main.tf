@@ -86,3 +86,14 @@ output "task_definition_families" {
     terraform_data.migrate_task_definition.output.family,
   ]
 }
+
+# aws_scheduler_schedule.job: one per generated schedule.
+resource "terraform_data" "schedule" {
+  for_each = var.schedules
+  input = {
+    expression = each.value.expression
+    timezone   = each.value.timezone
+    command    = each.value.command
+    image      = local.app_image
+  }
+}

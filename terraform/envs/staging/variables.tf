@@ -17,3 +17,14 @@ variable "image_tags" {
     error_message = "Image tags must be immutable tags in Docker's tag grammar; \"latest\" is refused because it makes rollback impossible."
   }
 }
+
+variable "schedules" {
+  description = "Scheduled jobs generated from config/schedule.rb by `mage cron:generate` into schedules.auto.tfvars.json."
+  type = map(object({
+    expression  = string
+    timezone    = string
+    command     = list(string)
+    description = optional(string, "")
+  }))
+  default = {}
+}

@@ -1,0 +1,211 @@
+// Package repocheck tests the repository's own infrastructure files: the
+// terraform module and roots the targets drive.
+package repocheck
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/terraform"
+	"github.com/railsecs/deploykit/mage/tfvars"
+)
+
+var repo, _ = filepath.Abs(filepath.Join("..", "..", ".."))
+
+func tofu(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("DEPLOYKIT_TOFU"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("tofu"); err == nil {
+		return p
+	}
+	if _, err := os.Stat(terraform.TofuPath(repo)); err == nil {
+		return terraform.TofuPath(repo)
+	}
+	t.Fatal("tofu not found: .ci/run builds it into tools/bin/tofu")
+	return ""
+}
+
+func TestTerraformIsFormatted(t *testing.T) {
+	bins := map[string]string{"tofu": tofu(t)}
+	if p, err := exec.LookPath("terraform"); err == nil {
+		bins["terraform"] = p
+	}
+	for name, bin := range bins {
+		cmd := exec.Command(bin, "fmt", "-check", "-recursive", "-diff", filepath.Join(repo, "terraform"))
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s fmt -check: %v\n%s", name, err, out)
+		}
+	}
+}
+
+// parseDir parses every .tf file of a directory.
+func parseDir(t *testing.T, dir string) []*hclsyntax.Body {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no .tf files in %s: %v", dir, err)
+	}
+	var bodies []*hclsyntax.Body
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, diags := hclsyntax.ParseConfig(src, f, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", f, diags)
+		}
+		bodies = append(bodies, file.Body.(*hclsyntax.Body))
+	}
+	return bodies
+}
+
+var space = regexp.MustCompile(`\s+`)
+
+// variableTypes returns each variable's type expression, whitespace removed.
+func variableTypes(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	types := map[string]string{}
+	for _, body := range parseDir(t, dir) {
+		src, _ := os.ReadFile(body.SrcRange.Filename)
+		for _, b := range body.Blocks {
+			if b.Type != "variable" {
+				continue
+			}
+			typ := "any"
+			if a, ok := b.Body.Attributes["type"]; ok {
+				r := a.Expr.Range()
+				typ = space.ReplaceAllString(string(src[r.Start.Byte:r.End.Byte]), "")
+			}
+			types[b.Labels[0]] = typ
+		}
+	}
+	return types
+}
+
+// TestToolkitVariablesDeclaredEverywhere: every variable the toolkit writes
+// (image tags, schedules) is declared in each environment root and the
+// module with the same type, and the tfvars files carry exactly the paths
+// deploy.hcl names.
+func TestToolkitVariablesDeclaredEverywhere(t *testing.T) {
+	cfg, err := config.Load(filepath.Join(repo, config.DefaultFile), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := []string{"image_tags", "schedules"}
+	module := variableTypes(t, filepath.Join(repo, "terraform", "modules", "rails-app"))
+	for _, env := range cfg.Environments {
+		root := cfg.Path(env.Terraform.Root)
+		types := variableTypes(t, root)
+		for _, v := range written {
+			if types[v] == "" {
+				t.Errorf("%s does not declare variable %q", env.Terraform.Root, v)
+				continue
+			}
+			if types[v] != module[v] {
+				t.Errorf("%s: variable %q has type %s, the module has %s", env.Terraform.Root, v, types[v], module[v])
+			}
+		}
+		paths, err := env.TagPaths()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			if _, ok := types[p.Path.Name]; !ok {
+				t.Errorf("%s: tag path %s names an undeclared variable", env.Name, p.Path)
+			}
+			_, ok, err := tfvars.GetFile(cfg.Path(env.Terraform.Tfvars), p.Path)
+			if err != nil || !ok {
+				t.Errorf("%s: %s has no string at %s (%v)", env.Name, env.Terraform.Tfvars, p.Path, err)
+				continue
+			}
+			if !strings.Contains(types[p.Path.Name], p.Path.Key+"=string") {
+				t.Errorf("%s: variable %s has no string attribute %q: %s", env.Name, p.Path.Name, p.Path.Key, types[p.Path.Name])
+			}
+		}
+		if _, err := os.Stat(filepath.Join(root, "schedules.auto.tfvars.json")); err != nil {
+			t.Errorf("%s: the generated schedules file is missing: %v", env.Name, err)
+		}
+	}
+}
+
+// TestModuleSafetyNets checks the settings whose absence breaks rollback or
+// hides failed rollouts.
+func TestModuleSafetyNets(t *testing.T) {
+	dir := filepath.Join(repo, "terraform", "modules", "rails-app")
+	taskDefs, services := 0, 0
+	for _, body := range parseDir(t, dir) {
+		for _, b := range body.Blocks {
+			if b.Type != "resource" {
+				continue
+			}
+			addr := b.Labels[0] + "." + b.Labels[1]
+			switch b.Labels[0] {
+			case "aws_ecs_task_definition":
+				taskDefs++
+				a, ok := b.Body.Attributes["skip_destroy"]
+				if v, _ := exprValue(a, ok); v != "true" {
+					t.Errorf("%s lacks skip_destroy = true: terraform would deregister old revisions and rollback breaks", addr)
+				}
+			case "aws_ecs_service":
+				services++
+				var cb *hclsyntax.Block
+				for _, inner := range b.Body.Blocks {
+					if inner.Type == "deployment_circuit_breaker" {
+						cb = inner
+					}
+				}
+				if cb == nil {
+					t.Errorf("%s has no deployment_circuit_breaker", addr)
+					continue
+				}
+				for _, attr := range []string{"enable", "rollback"} {
+					a, ok := cb.Body.Attributes[attr]
+					if v, _ := exprValue(a, ok); v != "true" {
+						t.Errorf("%s: deployment_circuit_breaker.%s is not true", addr, attr)
+					}
+				}
+			case "aws_ecr_repository":
+				a, ok := b.Body.Attributes["image_tag_mutability"]
+				v, _ := exprValue(a, ok)
+				if strings.Contains(b.Labels[1], "cache") != (v == "MUTABLE") {
+					t.Errorf("%s: image_tag_mutability = %q (release repositories IMMUTABLE, the cache MUTABLE)", addr, v)
+				}
+			}
+		}
+	}
+	if taskDefs != 3 || services != 2 {
+		t.Errorf("found %d task definitions and %d services, want web-app, sidekiq, migrate and 2 services", taskDefs, services)
+	}
+}
+
+func exprValue(a *hclsyntax.Attribute, ok bool) (string, bool) {
+	if !ok {
+		return "", false
+	}
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return "", false
+	}
+	switch {
+	case v.Type().FriendlyName() == "bool":
+		if v.True() {
+			return "true", true
+		}
+		return "false", true
+	case v.Type().FriendlyName() == "string":
+		return v.AsString(), true
+	}
+	return "", false
+}

@@ -1,0 +1,68 @@
+# App and nginx images: immutable tags (a tag is a commit, forever), so a
+# release can be rolled back to by tag. The build cache is a moving tag, so
+# it lives in its own mutable repository.
+
+resource "aws_ecr_repository" "app" {
+  name                 = "${var.app}/app"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+}
+
+resource "aws_ecr_repository" "nginx" {
+  name                 = "${var.app}/nginx"
+  image_tag_mutability = "IMMUTABLE"
+
+  image_scanning_configuration {
+    scan_on_push = true
+  }
+}
+
+resource "aws_ecr_repository" "cache" {
+  name                 = "${var.app}/build-cache"
+  image_tag_mutability = "MUTABLE"
+}
+
+locals {
+  # Keep enough releases to roll back to; untagged layers go quickly.
+  release_lifecycle = jsonencode({
+    rules = [
+      {
+        rulePriority = 1
+        description  = "expire untagged images after 7 days"
+        selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
+        action       = { type = "expire" }
+      },
+      {
+        rulePriority = 2
+        description  = "keep the newest 200 tagged releases"
+        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 200 }
+        action       = { type = "expire" }
+      },
+    ]
+  })
+}
+
+resource "aws_ecr_lifecycle_policy" "app" {
+  repository = aws_ecr_repository.app.name
+  policy     = local.release_lifecycle
+}
+
+resource "aws_ecr_lifecycle_policy" "nginx" {
+  repository = aws_ecr_repository.nginx.name
+  policy     = local.release_lifecycle
+}
+
+resource "aws_ecr_lifecycle_policy" "cache" {
+  repository = aws_ecr_repository.cache.name
+  policy = jsonencode({
+    rules = [{
+      rulePriority = 1
+      description  = "the cache is rebuilt from main; drop stale layers"
+      selection    = { tagStatus = "any", countType = "sinceImagePushed", countUnit = "days", countNumber = 14 }
+      action       = { type = "expire" }
+    }]
+  })
+}

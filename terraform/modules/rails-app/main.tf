@@ -1,0 +1,217 @@
+# The app: web-app (nginx in front of unicorn, one awsvpc task, so nginx
+# proxies to 127.0.0.1:8080), sidekiq from the same image, and the migrate
+# task definition that `mage migrate` runs once per deploy.
+
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  name     = "${var.app}-${var.env}"
+  registry = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${data.aws_region.current.name}.amazonaws.com"
+
+  app_image   = "${aws_ecr_repository.app.repository_url}:${var.image_tags.app}"
+  nginx_image = "${aws_ecr_repository.nginx.repository_url}:${var.image_tags.nginx}"
+
+  rails_environment = [for k, v in merge({ RAILS_ENV = var.env, RAILS_LOG_TO_STDOUT = "1" }, var.rails_environment) : { name = k, value = v }]
+  rails_secrets     = [for k, v in var.rails_secrets : { name = k, valueFrom = v }]
+
+  cluster_arn = var.create_cluster ? aws_ecs_cluster.this[0].arn : data.aws_ecs_cluster.existing[0].arn
+
+  # The awslogs stream is PREFIX/CONTAINER/TASK_ID: `mage migrate` reads it.
+  log_config = {
+    for svc in ["web-app", "sidekiq", "migrate", "cron"] : svc => {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this[svc].name
+        awslogs-region        = data.aws_region.current.name
+        awslogs-stream-prefix = svc
+      }
+    }
+  }
+}
+
+resource "aws_ecs_cluster" "this" {
+  count = var.create_cluster ? 1 : 0
+  name  = var.cluster_name
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+}
+
+data "aws_ecs_cluster" "existing" {
+  count        = var.create_cluster ? 0 : 1
+  cluster_name = var.cluster_name
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  for_each          = toset(["web-app", "sidekiq", "migrate", "cron"])
+  name              = "/ecs/${local.name}/${each.key}"
+  retention_in_days = var.log_retention_days
+}
+
+# Task definitions keep their old revisions (skip_destroy): rollback
+# re-points the services at an earlier revision's image tags, and the
+# migrate task of an in-flight deploy must not disappear under it.
+
+resource "aws_ecs_task_definition" "web_app" {
+  family                   = "${local.name}-web-app"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.web_cpu
+  memory                   = var.web_memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  skip_destroy             = true
+
+  container_definitions = jsonencode([
+    {
+      name         = "nginx"
+      image        = local.nginx_image
+      essential    = true
+      portMappings = [{ containerPort = 80, protocol = "tcp" }]
+      dependsOn    = [{ containerName = "unicorn", condition = "HEALTHY" }]
+      healthCheck = {
+        command     = ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/nginx-health || exit 1"]
+        interval    = 10
+        timeout     = 5
+        retries     = 3
+        startPeriod = 10
+      }
+      logConfiguration = local.log_config["web-app"]
+    },
+    {
+      name        = "unicorn"
+      image       = local.app_image
+      essential   = true
+      command     = ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb", "-p", "8080"]
+      environment = local.rails_environment
+      secrets     = local.rails_secrets
+      healthCheck = {
+        command     = ["CMD-SHELL", "curl -fsS http://127.0.0.1:8080/up || exit 1"]
+        interval    = 10
+        timeout     = 5
+        retries     = 3
+        startPeriod = 60
+      }
+      logConfiguration = local.log_config["web-app"]
+    },
+  ])
+}
+
+resource "aws_ecs_task_definition" "sidekiq" {
+  family                   = "${local.name}-sidekiq"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.sidekiq_cpu
+  memory                   = var.sidekiq_memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  skip_destroy             = true
+
+  container_definitions = jsonencode([
+    {
+      name             = "sidekiq"
+      image            = local.app_image
+      essential        = true
+      command          = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
+      environment      = local.rails_environment
+      secrets          = local.rails_secrets
+      stopTimeout      = 120 # let sidekiq finish or requeue jobs on SIGTERM
+      logConfiguration = local.log_config["sidekiq"]
+    },
+  ])
+}
+
+resource "aws_ecs_task_definition" "migrate" {
+  family                   = "${local.name}-migrate"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.sidekiq_cpu
+  memory                   = var.sidekiq_memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  skip_destroy             = true
+
+  container_definitions = jsonencode([
+    {
+      name             = "rails"
+      image            = local.app_image
+      essential        = true
+      command          = ["bundle", "exec", "rails", "db:migrate"]
+      environment      = local.rails_environment
+      secrets          = local.rails_secrets
+      logConfiguration = local.log_config["migrate"]
+    },
+  ])
+}
+
+# The existing load balancer and target group, looked up by name: the team
+# switched traffic on an ALB that terraform here does not own.
+data "aws_lb" "existing" {
+  name = var.load_balancer_name
+}
+
+data "aws_lb_target_group" "web" {
+  name = var.target_group_name
+}
+
+resource "aws_ecs_service" "web_app" {
+  name            = "web-app"
+  cluster         = local.cluster_arn
+  task_definition = aws_ecs_task_definition.web_app.arn
+  desired_count   = var.web_desired_count
+  launch_type     = "FARGATE"
+
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = 60
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.vpc_subnet_ids
+    security_groups  = var.security_group_ids
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = data.aws_lb_target_group.web.arn
+    container_name   = "nginx"
+    container_port   = 80
+  }
+
+  lifecycle {
+    ignore_changes = [desired_count] # autoscaling owns it once running
+  }
+}
+
+resource "aws_ecs_service" "sidekiq" {
+  name            = "sidekiq"
+  cluster         = local.cluster_arn
+  task_definition = aws_ecs_task_definition.sidekiq.arn
+  desired_count   = var.sidekiq_desired_count
+  launch_type     = "FARGATE"
+
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.vpc_subnet_ids
+    security_groups  = var.security_group_ids
+    assign_public_ip = false
+  }
+
+  lifecycle {
+    ignore_changes = [desired_count]
+  }
+}

@@ -1,0 +1,34 @@
+output "cluster_arn" {
+  value = local.cluster_arn
+}
+
+output "service_names" {
+  value = [aws_ecs_service.web_app.name, aws_ecs_service.sidekiq.name]
+}
+
+output "migrate_task_definition_family" {
+  value = aws_ecs_task_definition.migrate.family
+}
+
+output "repository_urls" {
+  value = {
+    app   = aws_ecr_repository.app.repository_url
+    nginx = aws_ecr_repository.nginx.repository_url
+    cache = aws_ecr_repository.cache.repository_url
+  }
+}
+
+output "images" {
+  description = "The image each container runs after this apply."
+  value = {
+    nginx   = local.nginx_image
+    unicorn = local.app_image
+    sidekiq = local.app_image
+    rails   = local.app_image
+  }
+}
+
+output "deploy_policy_json" {
+  description = "Attach to the role CI assumes for deploys (see DEPLOY_POLICY.md)."
+  value       = data.aws_iam_policy_document.deploy.json
+}

@@ -1,0 +1,105 @@
+# Whenever's schedule.rb, generated into var.schedules by `mage cron:generate`:
+# each job is an EventBridge Scheduler schedule that runs the migrate task
+# definition's container ("rails") with the job's command.
+
+resource "aws_scheduler_schedule_group" "this" {
+  name = local.name
+}
+
+resource "aws_scheduler_schedule" "job" {
+  for_each   = var.schedules
+  name       = each.key
+  group_name = aws_scheduler_schedule_group.this.name
+
+  description                  = each.value.description
+  schedule_expression          = each.value.expression
+  schedule_expression_timezone = each.value.timezone
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = local.cluster_arn
+    role_arn = aws_iam_role.scheduler.arn
+
+    ecs_parameters {
+      task_definition_arn = aws_ecs_task_definition.migrate.arn_without_revision
+      launch_type         = "FARGATE"
+      task_count          = 1
+      tags                = { "deploykit:job" = each.key }
+
+      network_configuration {
+        subnets          = var.vpc_subnet_ids
+        security_groups  = var.security_group_ids
+        assign_public_ip = false
+      }
+    }
+
+    input = jsonencode({
+      containerOverrides = [{ name = "rails", command = each.value.command }]
+    })
+
+    retry_policy {
+      maximum_retry_attempts       = 2
+      maximum_event_age_in_seconds = 3600
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.schedule_dlq.arn
+    }
+  }
+}
+
+resource "aws_sqs_queue" "schedule_dlq" {
+  name                      = "${local.name}-schedule-dlq"
+  message_retention_seconds = 1209600
+}
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${local.name}-scheduler"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "RunJobTasks"
+    actions   = ["ecs:RunTask"]
+    resources = ["${aws_ecs_task_definition.migrate.arn_without_revision}:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.cluster_arn]
+    }
+  }
+  statement {
+    sid       = "PassTaskRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.execution.arn, aws_iam_role.task.arn]
+  }
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.schedule_dlq.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}

@@ -1,0 +1,116 @@
+variable "app" {
+  description = "Application name, used as a prefix for every resource."
+  type        = string
+}
+
+variable "env" {
+  description = "Environment name (staging, production)."
+  type        = string
+}
+
+variable "image_tags" {
+  description = "Immutable tags of the app and nginx images. Written by `mage deploy` into the root's images.auto.tfvars."
+  type = object({
+    app   = string
+    nginx = string
+  })
+}
+
+variable "schedules" {
+  description = "Scheduled jobs generated from config/schedule.rb by `mage cron:generate` (schedules.auto.tfvars.json)."
+  type = map(object({
+    expression  = string
+    timezone    = string
+    command     = list(string)
+    description = optional(string, "")
+  }))
+  default = {}
+}
+
+variable "cluster_name" {
+  description = "Name of the ECS cluster. Created unless create_cluster is false, in which case it must exist."
+  type        = string
+}
+
+variable "create_cluster" {
+  type    = bool
+  default = true
+}
+
+variable "vpc_subnet_ids" {
+  description = "Private subnets for the tasks (awsvpc)."
+  type        = list(string)
+}
+
+variable "security_group_ids" {
+  description = "Security groups for the tasks; the web group must accept the ALB on port 80."
+  type        = list(string)
+}
+
+variable "load_balancer_name" {
+  description = "Name of the EXISTING application load balancer in front of web-app."
+  type        = string
+}
+
+variable "target_group_name" {
+  description = "Name of the EXISTING target group (type ip, port 80) that web-app registers with."
+  type        = string
+}
+
+variable "web_desired_count" {
+  type    = number
+  default = 2
+}
+
+variable "sidekiq_desired_count" {
+  type    = number
+  default = 1
+}
+
+variable "web_cpu" {
+  type    = number
+  default = 1024
+}
+
+variable "web_memory" {
+  type    = number
+  default = 2048
+}
+
+variable "sidekiq_cpu" {
+  type    = number
+  default = 512
+}
+
+variable "sidekiq_memory" {
+  type    = number
+  default = 1024
+}
+
+variable "rails_environment" {
+  description = "Plain environment variables for the Rails containers."
+  type        = map(string)
+  default     = {}
+}
+
+variable "rails_secrets" {
+  description = "Environment variable name -> SSM parameter or Secrets Manager ARN, injected by ECS at start."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_days" {
+  type    = number
+  default = 30
+}
+
+variable "deploy_role_principal_arns" {
+  description = "Who may assume the deploy role (the CircleCI OIDC role's trust is set where that role is made)."
+  type        = list(string)
+  default     = []
+}
+
+variable "state_bucket" {
+  description = "S3 bucket holding terraform state, the deploy lock and the release history."
+  type        = string
+}
