@@ -1,0 +1,579 @@
+package awsfake
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type taskDefinition struct {
+	arn      string
+	family   string
+	revision int
+	doc      map[string]any // as registered, plus the fields ECS adds
+}
+
+type container struct {
+	Name     string `json:"name"`
+	Image    string `json:"image"`
+	Essent   bool   `json:"-"`
+	LogGroup string `json:"-"`
+	LogPref  string `json:"-"`
+}
+
+type task struct {
+	arn, cluster, taskDef, startedBy, group, launchType string
+	containers                                          []container
+	overrides                                           map[string]any
+	tags                                                []any
+	created                                             time.Time
+	outcome                                             Outcome
+	stoppedBy                                           string // StopTask reason
+	stoppedAt                                           time.Time
+	logsWritten                                         int
+}
+
+type service struct {
+	doc map[string]any
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+func (s *Server) arn(kind, rest string) string {
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:%s/%s", s.region, s.account, kind, rest)
+}
+
+func (s *Server) registerTaskDefinition(body []byte) (any, error) {
+	var doc map[string]any
+	if err := decode(body, &doc); err != nil {
+		return nil, err
+	}
+	family, _ := doc["family"].(string)
+	if family == "" {
+		return nil, clientErr("ClientException", "Family must be specified.")
+	}
+	defs, _ := doc["containerDefinitions"].([]any)
+	if len(defs) == 0 {
+		return nil, clientErr("ClientException", "Container list cannot be empty.")
+	}
+	for _, d := range defs {
+		m, _ := d.(map[string]any)
+		if m["name"] == nil || m["image"] == nil {
+			return nil, clientErr("ClientException", "Container.name and Container.image should not be null or empty.")
+		}
+		if _, ok := m["essential"]; !ok {
+			m["essential"] = true // ECS's default
+		}
+	}
+	rev := len(s.taskDefs[family]) + 1
+	td := &taskDefinition{family: family, revision: rev, arn: s.arn("task-definition", family+":"+strconv.Itoa(rev)), doc: doc}
+	doc["taskDefinitionArn"] = td.arn
+	doc["revision"] = rev
+	doc["status"] = "ACTIVE"
+	doc["registeredAt"] = epoch(s.now())
+	tags := doc["tags"]
+	delete(doc, "tags")
+	s.taskDefs[family] = append(s.taskDefs[family], td)
+	return map[string]any{"taskDefinition": doc, "tags": orEmpty(tags)}, nil
+}
+
+func orEmpty(v any) any {
+	if v == nil {
+		return []any{}
+	}
+	return v
+}
+
+// lookupTaskDef accepts family, family:revision or a full ARN.
+func (s *Server) lookupTaskDef(ref string) (*taskDefinition, error) {
+	if i := strings.Index(ref, ":task-definition/"); i >= 0 {
+		ref = ref[i+len(":task-definition/"):]
+	}
+	family, revStr, hasRev := strings.Cut(ref, ":")
+	revs := s.taskDefs[family]
+	if len(revs) == 0 {
+		return nil, clientErr("ClientException", "Unable to describe task definition.")
+	}
+	if !hasRev {
+		return revs[len(revs)-1], nil
+	}
+	rev, err := strconv.Atoi(revStr)
+	if err != nil || rev < 1 || rev > len(revs) {
+		return nil, clientErr("ClientException", "Unable to describe task definition.")
+	}
+	return revs[rev-1], nil
+}
+
+func (s *Server) describeTaskDefinition(body []byte) (any, error) {
+	var in struct {
+		TaskDefinition string `json:"taskDefinition"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	td, err := s.lookupTaskDef(in.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"taskDefinition": td.doc, "tags": []any{}}, nil
+}
+
+func (s *Server) clusterArn(name string) string {
+	if name == "" {
+		name = "default"
+	}
+	if strings.HasPrefix(name, "arn:") {
+		return name
+	}
+	return s.arn("cluster", name)
+}
+
+func clusterName(arnOrName string) string {
+	if i := strings.LastIndexByte(arnOrName, '/'); i >= 0 {
+		return arnOrName[i+1:]
+	}
+	if arnOrName == "" {
+		return "default"
+	}
+	return arnOrName
+}
+
+func (s *Server) runTask(body []byte) (any, error) {
+	var in struct {
+		Cluster        string         `json:"cluster"`
+		TaskDefinition string         `json:"taskDefinition"`
+		Count          int            `json:"count"`
+		StartedBy      string         `json:"startedBy"`
+		Group          string         `json:"group"`
+		LaunchType     string         `json:"launchType"`
+		ClientToken    string         `json:"clientToken"`
+		Overrides      map[string]any `json:"overrides"`
+		Tags           []any          `json:"tags"`
+		NetworkConfig  map[string]any `json:"networkConfiguration"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if in.TaskDefinition == "" {
+		return nil, clientErr("InvalidParameterException", "TaskDefinition can not be blank.")
+	}
+	if len(in.StartedBy) > 128 {
+		return nil, clientErr("InvalidParameterException", "startedBy must be at most 128 characters.")
+	}
+	if prev, ok := s.tokens[in.ClientToken]; ok && in.ClientToken != "" {
+		return s.tasksOut(prev, nil), nil
+	}
+	td, err := s.lookupTaskDef(in.TaskDefinition)
+	if err != nil {
+		return nil, err
+	}
+	if td.doc["networkMode"] == "awsvpc" && in.NetworkConfig == nil {
+		return nil, clientErr("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	count := in.Count
+	if count == 0 {
+		count = 1
+	}
+	req := RunRequest{Cluster: clusterName(in.Cluster), TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy, Command: map[string][]string{}}
+	var containers []container
+	for _, d := range td.doc["containerDefinitions"].([]any) {
+		m := d.(map[string]any)
+		c := container{Name: m["name"].(string), Image: fmt.Sprint(m["image"]), Essent: m["essential"] != false}
+		if lc, ok := m["logConfiguration"].(map[string]any); ok && lc["logDriver"] == "awslogs" {
+			opts, _ := lc["options"].(map[string]any)
+			c.LogGroup, _ = opts["awslogs-group"].(string)
+			c.LogPref, _ = opts["awslogs-stream-prefix"].(string)
+		}
+		containers = append(containers, c)
+		req.Containers = append(req.Containers, c.Name)
+	}
+	if co, ok := in.Overrides["containerOverrides"].([]any); ok {
+		for _, o := range co {
+			m, _ := o.(map[string]any)
+			name, _ := m["name"].(string)
+			if cmd, ok := m["command"].([]any); ok {
+				for _, a := range cmd {
+					req.Command[name] = append(req.Command[name], fmt.Sprint(a))
+				}
+			}
+		}
+	}
+	outcome := Outcome{PendingFor: 200 * time.Millisecond, RunFor: 300 * time.Millisecond}
+	if s.Outcome != nil {
+		outcome = s.Outcome(req)
+	}
+	if len(outcome.Failures) > 0 {
+		failures := make([]any, len(outcome.Failures))
+		for i, f := range outcome.Failures {
+			if f.Arn == "" {
+				f.Arn = s.clusterArn(in.Cluster)
+			}
+			failures[i] = f
+		}
+		return map[string]any{"tasks": []any{}, "failures": failures}, nil
+	}
+	var arns []string
+	for i := 0; i < count; i++ {
+		s.seq++
+		id := fmt.Sprintf("%032x", s.seq)
+		t := &task{
+			arn: s.arn("task", clusterName(in.Cluster)+"/"+id), cluster: s.clusterArn(in.Cluster), taskDef: td.arn,
+			startedBy: in.StartedBy, group: in.Group, launchType: in.LaunchType, containers: containers,
+			overrides: in.Overrides, tags: in.Tags, created: s.now(), outcome: outcome,
+		}
+		if t.group == "" {
+			t.group = "family:" + td.family
+		}
+		s.tasks[t.arn] = t
+		arns = append(arns, t.arn)
+	}
+	if in.ClientToken != "" {
+		s.tokens[in.ClientToken] = arns
+	}
+	return s.tasksOut(arns, nil), nil
+}
+
+type stopCause int
+
+const (
+	exited stopCause = iota
+	failedToStart
+	userStopped
+)
+
+// timeline says when a task starts running (if ever), when it stops and why.
+func timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
+	o := t.outcome
+	startAt = t.created.Add(o.PendingFor)
+	stopAt, cause = startAt.Add(o.RunFor), exited
+	if o.FailToStart != "" {
+		stopAt, cause = startAt, failedToStart
+	}
+	if t.stoppedBy != "" && t.stoppedAt.Before(stopAt) {
+		stopAt, cause = t.stoppedAt, userStopped
+	}
+	return startAt, stopAt, cause
+}
+
+func (t *task) ran(startAt, stopAt time.Time, cause stopCause) bool {
+	return cause != failedToStart && startAt.Before(stopAt)
+}
+
+// state computes a task's lifecycle at the current time and writes the log
+// lines that are due.
+func (s *Server) state(t *task) (last string, stopped bool) {
+	now := s.now()
+	startAt, stopAt, cause := timeline(t)
+	if t.ran(startAt, stopAt, cause) && !now.Before(startAt) {
+		s.emitLogs(t, now, startAt, stopAt)
+	}
+	switch {
+	case !now.Before(stopAt):
+		return "STOPPED", true
+	case now.Before(t.created.Add(t.outcome.PendingFor / 2)):
+		return "PROVISIONING", false
+	case now.Before(startAt):
+		return "PENDING", false
+	}
+	return "RUNNING", false
+}
+
+func taskID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+func (s *Server) taskDoc(t *task) map[string]any {
+	last, stopped := s.state(t)
+	startAt, stopAt, cause := timeline(t)
+	doc := map[string]any{
+		"taskArn": t.arn, "clusterArn": t.cluster, "taskDefinitionArn": t.taskDef,
+		"lastStatus": last, "desiredStatus": "RUNNING", "createdAt": epoch(t.created),
+		"group": t.group, "overrides": orEmptyMap(t.overrides), "tags": orEmpty(t.tags),
+		"version": 1, "cpu": "256", "memory": "512",
+	}
+	if t.launchType != "" {
+		doc["launchType"] = t.launchType
+	}
+	if t.startedBy != "" {
+		doc["startedBy"] = t.startedBy
+	}
+	containers := make([]map[string]any, len(t.containers))
+	list := make([]any, len(t.containers))
+	for i, c := range t.containers {
+		containers[i] = map[string]any{
+			"containerArn": s.arn("container", clusterName(t.cluster)+"/"+taskID(t.arn)+"/"+c.Name),
+			"taskArn":      t.arn, "name": c.Name, "image": c.Image, "lastStatus": last,
+		}
+		list[i] = containers[i]
+	}
+	doc["containers"] = list
+	if t.ran(startAt, stopAt, cause) && !s.now().Before(startAt) {
+		doc["startedAt"] = epoch(startAt)
+	}
+	if t.stoppedBy != "" {
+		doc["desiredStatus"] = "STOPPED"
+	}
+	if !stopped {
+		return doc
+	}
+	doc["desiredStatus"] = "STOPPED"
+	doc["stoppedAt"] = epoch(stopAt)
+	switch cause {
+	case userStopped:
+		doc["stopCode"] = "UserInitiated"
+		doc["stoppedReason"] = t.stoppedBy
+		if t.ran(startAt, stopAt, cause) {
+			for _, c := range containers {
+				c["exitCode"] = 143 // SIGTERM from StopTask
+			}
+		}
+	case failedToStart:
+		doc["stopCode"] = "TaskFailedToStart"
+		doc["stoppedReason"] = t.outcome.FailToStart
+		for _, c := range containers {
+			if t.outcome.ContainerReason != "" {
+				c["reason"] = t.outcome.ContainerReason
+			}
+		}
+	default:
+		doc["stopCode"] = "EssentialContainerExited"
+		doc["stoppedReason"] = "Essential container in task exited"
+		for i, c := range containers {
+			code := 0
+			if t.containers[i].Essent {
+				code = t.outcome.ExitCode
+			}
+			c["exitCode"] = code
+		}
+	}
+	return doc
+}
+
+func orEmptyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{"containerOverrides": []any{}}
+	}
+	return m
+}
+
+func (s *Server) tasksOut(arns []string, missing []string) map[string]any {
+	tasks := []any{}
+	for _, a := range arns {
+		tasks = append(tasks, s.taskDoc(s.tasks[a]))
+	}
+	failures := []any{}
+	for _, m := range missing {
+		failures = append(failures, Failure{Arn: m, Reason: "MISSING"})
+	}
+	return map[string]any{"tasks": tasks, "failures": failures}
+}
+
+func (s *Server) describeTasks(body []byte) (any, error) {
+	var in struct {
+		Cluster string   `json:"cluster"`
+		Tasks   []string `json:"tasks"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Tasks) == 0 {
+		return nil, clientErr("InvalidParameterException", "Tasks cannot be empty.")
+	}
+	var found, missing []string
+	for _, ref := range in.Tasks {
+		arn := ref
+		if !strings.HasPrefix(ref, "arn:") {
+			arn = s.arn("task", clusterName(in.Cluster)+"/"+ref)
+		}
+		if _, ok := s.tasks[arn]; ok {
+			found = append(found, arn)
+		} else {
+			missing = append(missing, arn)
+		}
+	}
+	return s.tasksOut(found, missing), nil
+}
+
+func (s *Server) stopTask(body []byte) (any, error) {
+	var in struct {
+		Cluster string `json:"cluster"`
+		Task    string `json:"task"`
+		Reason  string `json:"reason"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	arn := in.Task
+	if !strings.HasPrefix(arn, "arn:") {
+		arn = s.arn("task", clusterName(in.Cluster)+"/"+arn)
+	}
+	t, ok := s.tasks[arn]
+	if !ok {
+		return nil, clientErr("InvalidParameterException", "The referenced task was not found.")
+	}
+	if _, stopped := s.state(t); !stopped && t.stoppedBy == "" {
+		t.stoppedBy = in.Reason
+		if t.stoppedBy == "" {
+			t.stoppedBy = "Task stopped by user"
+		}
+		t.stoppedAt = s.now()
+	}
+	return map[string]any{"task": s.taskDoc(t)}, nil
+}
+
+func (s *Server) listTasks(body []byte) (any, error) {
+	var in struct {
+		Cluster       string `json:"cluster"`
+		StartedBy     string `json:"startedBy"`
+		Family        string `json:"family"`
+		DesiredStatus string `json:"desiredStatus"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	want := in.DesiredStatus
+	if want == "" {
+		want = "RUNNING"
+	}
+	arns := []string{}
+	for arn, t := range s.tasks {
+		if t.cluster != s.clusterArn(in.Cluster) {
+			continue
+		}
+		if in.StartedBy != "" && t.startedBy != in.StartedBy {
+			continue
+		}
+		if in.Family != "" && !strings.Contains(t.taskDef, ":task-definition/"+in.Family+":") {
+			continue
+		}
+		_, stopped := s.state(t)
+		desired := "RUNNING"
+		if stopped || t.stoppedBy != "" {
+			desired = "STOPPED"
+		}
+		if desired == want {
+			arns = append(arns, arn)
+		}
+	}
+	return map[string]any{"taskArns": arns}, nil
+}
+
+func (s *Server) createService(body []byte) (any, error) {
+	var doc map[string]any
+	if err := decode(body, &doc); err != nil {
+		return nil, err
+	}
+	name, _ := doc["serviceName"].(string)
+	cluster, _ := doc["cluster"].(string)
+	if name == "" {
+		return nil, clientErr("InvalidParameterException", "serviceName can not be blank.")
+	}
+	key := clusterName(cluster) + "/" + name
+	if _, ok := s.services[key]; ok {
+		return nil, clientErr("InvalidParameterException", "Creation of service was not idempotent.")
+	}
+	td, _ := doc["taskDefinition"].(string)
+	def, err := s.lookupTaskDef(td)
+	if err != nil {
+		return nil, err
+	}
+	doc["serviceArn"] = s.arn("service", key)
+	doc["clusterArn"] = s.clusterArn(cluster)
+	doc["taskDefinition"] = def.arn
+	doc["status"] = "ACTIVE"
+	delete(doc, "cluster")
+	desired, _ := doc["desiredCount"].(float64)
+	doc["runningCount"] = desired
+	doc["pendingCount"] = 0
+	doc["deployments"] = []any{map[string]any{
+		"id": fmt.Sprintf("ecs-svc/%d", s.now().UnixNano()), "status": "PRIMARY", "taskDefinition": def.arn,
+		"desiredCount": desired, "runningCount": desired, "pendingCount": 0, "rolloutState": "COMPLETED",
+		"createdAt": epoch(s.now()), "updatedAt": epoch(s.now()),
+	}}
+	doc["events"] = []any{}
+	doc["createdAt"] = epoch(s.now())
+	s.services[key] = &service{doc: doc}
+	return map[string]any{"service": doc}, nil
+}
+
+func (s *Server) describeServices(body []byte) (any, error) {
+	var in struct {
+		Cluster  string   `json:"cluster"`
+		Services []string `json:"services"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	out, failures := []any{}, []any{}
+	for _, name := range in.Services {
+		key := clusterName(in.Cluster) + "/" + name[strings.LastIndexByte(name, '/')+1:]
+		if svc, ok := s.services[key]; ok {
+			out = append(out, svc.doc)
+		} else {
+			failures = append(failures, Failure{Arn: s.arn("service", key), Reason: "MISSING"})
+		}
+	}
+	return map[string]any{"services": out, "failures": failures}, nil
+}
+
+func (s *Server) updateService(body []byte) (any, error) {
+	var in map[string]any
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	name, _ := in["service"].(string)
+	cluster, _ := in["cluster"].(string)
+	svc, ok := s.services[clusterName(cluster)+"/"+name]
+	if !ok {
+		return nil, clientErr("ServiceNotFoundException", "Service not found.")
+	}
+	if td, ok := in["taskDefinition"].(string); ok {
+		def, err := s.lookupTaskDef(td)
+		if err != nil {
+			return nil, err
+		}
+		svc.doc["taskDefinition"] = def.arn
+		desired := svc.doc["desiredCount"]
+		svc.doc["deployments"] = []any{map[string]any{
+			"id": fmt.Sprintf("ecs-svc/%d", s.now().UnixNano()), "status": "PRIMARY", "taskDefinition": def.arn,
+			"desiredCount": desired, "runningCount": desired, "pendingCount": 0, "rolloutState": "COMPLETED",
+			"createdAt": epoch(s.now()), "updatedAt": epoch(s.now()),
+		}}
+	}
+	if dc, ok := in["desiredCount"].(float64); ok {
+		svc.doc["desiredCount"] = dc
+	}
+	return map[string]any{"service": svc.doc}, nil
+}
+
+// emitLogs writes the log lines due by now to the essential container's
+// stream; the stream itself appears when the container starts, as the
+// awslogs driver creates it then.
+func (s *Server) emitLogs(t *task, now, startAt, stopAt time.Time) {
+	for _, c := range t.containers {
+		if c.LogGroup == "" {
+			continue
+		}
+		if key := streamKey(t, c); s.logs[key] == nil {
+			s.logs[key] = []logEvent{}
+		}
+	}
+	lines := t.outcome.Logs
+	for t.logsWritten < len(lines) {
+		due := startAt.Add(t.outcome.RunFor * time.Duration(t.logsWritten+1) / time.Duration(len(lines)+1))
+		if due.After(now) || due.After(stopAt) {
+			break
+		}
+		for _, c := range t.containers {
+			if c.Essent && c.LogGroup != "" {
+				key := streamKey(t, c)
+				s.logs[key] = append(s.logs[key], logEvent{ts: due, msg: lines[t.logsWritten]})
+				break
+			}
+		}
+		t.logsWritten++
+	}
+}
+
+func streamKey(t *task, c container) string {
+	return c.LogGroup + "\x00" + c.LogPref + "/" + c.Name + "/" + taskID(t.arn)
+}

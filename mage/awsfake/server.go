@@ -1,0 +1,224 @@
+// Package awsfake is an AWS-compatible endpoint for what third-party
+// emulators cannot script: one-off ECS tasks that fail in each documented
+// way, and their CloudWatch Logs. It speaks the JSON 1.1 protocol (POST /,
+// X-Amz-Target, errors as {"__type","message"}) so the real SDK and the
+// real aws CLI talk to it unchanged. It also backs the local sandbox.
+package awsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is the double. The zero value is not usable; call New.
+type Server struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	account string
+	region  string
+
+	taskDefs map[string][]*taskDefinition // family -> revisions (index = revision-1)
+	tasks    map[string]*task             // task ARN -> task
+	tokens   map[string][]string          // RunTask clientToken -> task ARNs
+	services map[string]*service          // cluster/name -> service
+	logs     map[string][]logEvent        // group + "\x00" + stream -> events
+	seq      int
+
+	// Outcome decides how a started task behaves; nil means "exit 0 after
+	// a short run with no output".
+	Outcome func(RunRequest) Outcome
+	// throttle makes the next n calls of an operation fail with
+	// ThrottlingException (HTTP 400), as AWS does under rate limits.
+	throttle map[string]int
+	calls    map[string]int
+}
+
+// RunRequest is what the Outcome function sees of a RunTask call.
+type RunRequest struct {
+	Cluster        string
+	TaskDefinition string
+	Family         string
+	Containers     []string
+	Command        map[string][]string // container -> command override
+	StartedBy      string
+}
+
+// Outcome scripts one task. Durations are measured on the server's clock.
+type Outcome struct {
+	// Failures makes RunTask answer 200 with failures and no task, e.g.
+	// {Reason: "RESOURCE:MEMORY"}.
+	Failures []Failure
+	// PendingFor is the time spent PROVISIONING/PENDING before RUNNING.
+	PendingFor time.Duration
+	// RunFor is the time RUNNING before the essential container exits.
+	RunFor time.Duration
+	// ExitCode of the essential container.
+	ExitCode int
+	// FailToStart stops the task from PENDING with stopCode
+	// TaskFailedToStart and this stoppedReason; ContainerReason then
+	// fills containers[].reason (e.g. "CannotPullContainerError: ...").
+	FailToStart     string
+	ContainerReason string
+	// Logs are written to the essential container's awslogs stream while
+	// it runs, spread evenly over RunFor.
+	Logs []string
+}
+
+// Failure is one RunTask failure.
+type Failure struct {
+	Arn    string `json:"arn,omitempty"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// New returns a double for one account and region.
+func New() *Server {
+	return &Server{
+		now:      time.Now,
+		account:  "000000000000",
+		region:   "us-east-1",
+		taskDefs: map[string][]*taskDefinition{},
+		tasks:    map[string]*task{},
+		tokens:   map[string][]string{},
+		services: map[string]*service{},
+		logs:     map[string][]logEvent{},
+		throttle: map[string]int{},
+		calls:    map[string]int{},
+	}
+}
+
+// SetClock replaces the server's clock (tests drive time by hand).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// Throttle makes the next n calls of op ("RunTask", ...) fail with
+// ThrottlingException.
+func (s *Server) Throttle(op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle[op] = n
+}
+
+// Calls reports how many requests op has received, throttled ones included.
+func (s *Server) Calls(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+type apiError struct {
+	status int
+	typ    string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.typ + ": " + e.msg }
+
+func clientErr(typ, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: typ, msg: fmt.Sprintf(format, args...)}
+}
+
+type handler func(s *Server, body []byte) (any, error)
+
+var handlers = map[string]handler{
+	"AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition": (*Server).registerTaskDefinition,
+	"AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition": (*Server).describeTaskDefinition,
+	"AmazonEC2ContainerServiceV20141113.RunTask":                (*Server).runTask,
+	"AmazonEC2ContainerServiceV20141113.DescribeTasks":          (*Server).describeTasks,
+	"AmazonEC2ContainerServiceV20141113.StopTask":               (*Server).stopTask,
+	"AmazonEC2ContainerServiceV20141113.ListTasks":              (*Server).listTasks,
+	"AmazonEC2ContainerServiceV20141113.CreateService":          (*Server).createService,
+	"AmazonEC2ContainerServiceV20141113.DescribeServices":       (*Server).describeServices,
+	"AmazonEC2ContainerServiceV20141113.UpdateService":          (*Server).updateService,
+	"Logs_20140328.GetLogEvents":                                (*Server).getLogEvents,
+	"Logs_20140328.CreateLogGroup":                              (*Server).createLogGroup,
+	"Logs_20140328.DescribeLogStreams":                          (*Server).describeLogStreams,
+}
+
+// ServeHTTP implements the JSON 1.1 wire protocol.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target := r.Header.Get("X-Amz-Target")
+	if r.Method != http.MethodPost || target == "" {
+		writeErr(w, &apiError{status: http.StatusBadRequest, typ: "UnknownOperationException", msg: "expected POST / with X-Amz-Target"})
+		return
+	}
+	h, ok := handlers[target]
+	if !ok {
+		writeErr(w, &apiError{status: http.StatusBadRequest, typ: "UnknownOperationException", msg: "operation " + target + " is not implemented by this double"})
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeErr(w, clientErr("SerializationException", "read body: %v", err))
+		return
+	}
+	op := target[strings.LastIndexByte(target, '.')+1:]
+	s.mu.Lock()
+	s.calls[op]++
+	throttled := s.throttle[op] > 0
+	if throttled {
+		s.throttle[op]--
+	}
+	var out any
+	if throttled {
+		err = clientErr("ThrottlingException", "Rate exceeded")
+	} else {
+		out, err = h(s, body)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", time.Now().UnixNano()))
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	ae, ok := err.(*apiError)
+	if !ok {
+		ae = &apiError{status: http.StatusInternalServerError, typ: "ServerException", msg: err.Error()}
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-Errortype", ae.typ)
+	w.WriteHeader(ae.status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": ae.typ, "message": ae.msg})
+}
+
+func decode(body []byte, v any) error {
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return clientErr("SerializationException", "%v", err)
+	}
+	return nil
+}
+
+// Listen serves on addr (e.g. 127.0.0.1:0) and returns the endpoint URL.
+func (s *Server) Listen(addr string) (string, *http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), srv, nil
+}
+
+// TaskCount reports how many tasks were started.
+func (s *Server) TaskCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tasks)
+}

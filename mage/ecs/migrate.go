@@ -1,0 +1,111 @@
+package ecs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// MigrateMarker is the startedBy value of migration tasks.
+const MigrateMarker = "deploykit-migrate"
+
+// RegisterWithImages registers a revision of family that differs from the
+// latest one only in the images of the named containers, and returns its
+// ARN. Containers not in images keep theirs.
+func RegisterWithImages(ctx context.Context, api API, family string, images map[string]string) (string, error) {
+	out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+	if err != nil {
+		return "", fmt.Errorf("describe task definition %s: %w", family, err)
+	}
+	td := out.TaskDefinition
+	defs := make([]types.ContainerDefinition, len(td.ContainerDefinitions))
+	copy(defs, td.ContainerDefinitions)
+	found := map[string]bool{}
+	for i := range defs {
+		if img, ok := images[aws.ToString(defs[i].Name)]; ok {
+			defs[i].Image = aws.String(img)
+			found[aws.ToString(defs[i].Name)] = true
+		}
+	}
+	for name := range images {
+		if !found[name] {
+			return "", fmt.Errorf("task definition %s has no container %q", aws.ToString(td.TaskDefinitionArn), name)
+		}
+	}
+	in := &ecs.RegisterTaskDefinitionInput{
+		Family:                  td.Family,
+		ContainerDefinitions:    defs,
+		Cpu:                     td.Cpu,
+		Memory:                  td.Memory,
+		ExecutionRoleArn:        td.ExecutionRoleArn,
+		TaskRoleArn:             td.TaskRoleArn,
+		NetworkMode:             td.NetworkMode,
+		RequiresCompatibilities: td.RequiresCompatibilities,
+		Volumes:                 td.Volumes,
+		PlacementConstraints:    td.PlacementConstraints,
+		RuntimePlatform:         td.RuntimePlatform,
+		EphemeralStorage:        td.EphemeralStorage,
+		PidMode:                 td.PidMode,
+		IpcMode:                 td.IpcMode,
+		ProxyConfiguration:      td.ProxyConfiguration,
+		InferenceAccelerators:   td.InferenceAccelerators,
+		EnableFaultInjection:    td.EnableFaultInjection,
+	}
+	if len(out.Tags) > 0 {
+		in.Tags = out.Tags
+	}
+	reg, err := api.RegisterTaskDefinition(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("register task definition %s: %w", family, err)
+	}
+	return aws.ToString(reg.TaskDefinition.TaskDefinitionArn), nil
+}
+
+// BusyError is a migration already running in the cluster.
+type BusyError struct {
+	TaskArn, Who, Commit, Status string
+}
+
+func (e *BusyError) Error() string {
+	who := e.Who
+	if who == "" {
+		who = "someone (no " + TagStartedBy + " tag)"
+	}
+	return fmt.Sprintf("a migration is already %s in this cluster: task %s started by %s for commit %s; wait for it or stop it", e.Status, shortID(e.TaskArn), who, e.Commit)
+}
+
+// CheckNoneRunning refuses when a task started with marker is PENDING or
+// RUNNING in the cluster.
+func CheckNoneRunning(ctx context.Context, api API, cluster, marker string) error {
+	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), StartedBy: aws.String(marker), DesiredStatus: types.DesiredStatusRunning})
+	if err != nil {
+		return fmt.Errorf("list tasks started by %s in %s: %w", marker, cluster, err)
+	}
+	if len(list.TaskArns) == 0 {
+		return nil
+	}
+	out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: list.TaskArns, Include: []types.TaskField{types.TaskFieldTags}})
+	if err != nil {
+		return fmt.Errorf("describe running %s tasks: %w", marker, err)
+	}
+	for _, t := range out.Tasks {
+		status := aws.ToString(t.LastStatus)
+		if status == "STOPPED" {
+			continue
+		}
+		busy := &BusyError{TaskArn: aws.ToString(t.TaskArn), Status: status}
+		for _, tag := range t.Tags {
+			switch aws.ToString(tag.Key) {
+			case TagStartedBy:
+				busy.Who = aws.ToString(tag.Value)
+			case TagCommit:
+				busy.Commit = aws.ToString(tag.Value)
+			}
+		}
+		return busy
+	}
+	return nil
+}
