@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
@@ -50,4 +51,27 @@ func (Config) Check(ctx context.Context) error {
 // Test runs every test, building OpenTofu from tools/go.mod first when it is missing.
 func Test(ctx context.Context) error {
 	return targets.Test(ctx)
+}
+
+// Sandbox holds the local sandbox targets.
+type Sandbox mg.Namespace
+
+// Migrate runs rails db:migrate once as its own ECS task on the new image, streaming its logs.
+//
+// Flags: -env=NAME (default sandbox); -tag=TAG (default: the current commit);
+// -detach to return once it runs; -timeout=DURATION (the task is stopped then).
+func Migrate(ctx context.Context, env, tag *string, detach *bool, timeout *time.Duration) error {
+	return targets.Migrate(ctx, env, tag, detach, timeout)
+}
+
+// Run runs one command as a one-off ECS task of the app image: run "bin/rails runner 'Report.send'".
+//
+// Flags as for migrate. The command is split as a shell would, with no shell run.
+func Run(ctx context.Context, command string, env, tag *string, detach *bool, timeout *time.Duration) error {
+	return targets.Run(ctx, command, env, tag, detach, timeout)
+}
+
+// Serve runs the AWS test double (ECS, CloudWatch Logs) and prints its endpoint URL first.
+func (Sandbox) Serve(ctx context.Context, addr *string) error {
+	return targets.SandboxServe(ctx, addr)
 }

@@ -89,6 +89,16 @@ type Task struct {
 	// NetworkFrom names the service whose network configuration and
 	// launch type the task copies.
 	NetworkFrom string `hcl:"network_from,optional"`
+	// Image is the image block the container runs; "app" when unset.
+	Image string `hcl:"image,optional"`
+}
+
+// ImageName is the image the task's container runs.
+func (t *Task) ImageName() string {
+	if t.Image == "" {
+		return "app"
+	}
+	return t.Image
 }
 
 // Load reads and validates a configuration file. getenv answers the file's

@@ -1,0 +1,240 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	"mvdan.cc/sh/v3/shell"
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/railsecs/deploykit/mage/awsfake"
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/image"
+)
+
+// Migrate runs the environment's migration task once, on the image of the
+// current commit or -tag.
+func Migrate(ctx context.Context, env, tag *string, detach *bool, timeout *time.Duration) error {
+	return osConsole().oneOff(ctx, envName(env), tag, flag(detach), timeout, nil)
+}
+
+// Run runs any command as a one-off task of the app image.
+func Run(ctx context.Context, command string, env, tag *string, detach *bool, timeout *time.Duration) error {
+	args, err := splitCommand(command)
+	if err != nil {
+		return err
+	}
+	return osConsole().oneOff(ctx, envName(env), tag, flag(detach), timeout, args)
+}
+
+// splitCommand splits like a shell, without running one. Expansions are
+// refused: $VAR or $(cmd) would be evaluated here, not in the task.
+func splitCommand(command string) ([]string, error) {
+	file, err := syntax.NewParser().Parse(strings.NewReader(command), "")
+	if err != nil {
+		return nil, fmt.Errorf("command %q: %w", command, err)
+	}
+	var expansion string
+	syntax.Walk(file, func(node syntax.Node) bool {
+		switch n := node.(type) {
+		case *syntax.ParamExp:
+			expansion = "$" + n.Param.Value
+		case *syntax.CmdSubst, *syntax.ArithmExp, *syntax.ProcSubst:
+			expansion = "a substitution"
+		}
+		return expansion == ""
+	})
+	if expansion != "" {
+		return nil, fmt.Errorf("command %q uses %s, which would expand here, not in the task: put it in single quotes", command, expansion)
+	}
+	args, err := shell.Fields(command, func(name string) string {
+		if name == "IFS" {
+			return " \t\n"
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, fmt.Errorf("command %q: %w", command, err)
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("empty command")
+	}
+	return args, nil
+}
+
+func (c console) oneOff(ctx context.Context, envName string, tag *string, detach bool, timeout *time.Duration, command []string) error {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	env, err := cfg.Env(envName)
+	if err != nil {
+		return err
+	}
+	if env.Migrate == nil {
+		return fmt.Errorf("environment %s has no migrate block in %s: it names the task definition one-off tasks use", env.Name, cfg.File)
+	}
+	imageTag, err := c.imageTag(tag)
+	if err != nil {
+		return err
+	}
+	img, ok := cfg.Image(env.Migrate.ImageName())
+	if !ok {
+		return fmt.Errorf("migrate image %q is not declared in %s", env.Migrate.ImageName(), cfg.File)
+	}
+	ref := env.Registry + "/" + img.Repository + ":" + imageTag
+	awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	client := awsecs.NewFromConfig(awsCfg)
+	marker, verb := ecs.MigrateMarker, "migration"
+	if command == nil {
+		command = env.Migrate.Command
+		if err := ecs.CheckNoneRunning(ctx, client, env.Cluster, marker); err != nil {
+			return err
+		}
+	} else {
+		marker, verb = "deploykit-run", "task"
+	}
+	family := env.Migrate.TaskDefinition
+	fmt.Fprintf(c.out, "==> registering %s with image %s\n", family, ref)
+	tdArn, err := ecs.RegisterWithImages(ctx, client, family, map[string]string{env.Migrate.Container: ref})
+	if err != nil {
+		return err
+	}
+	runner := &ecs.Runner{ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg), Out: c.out}
+	spec := ecs.Spec{
+		Cluster: env.Cluster, TaskDefinition: tdArn, Container: env.Migrate.Container, Command: command,
+		NetworkFrom: env.Migrate.NetworkFrom, Marker: marker, Who: c.who(), Commit: imageTag,
+	}
+	opts := ecs.RunOptions{Detach: detach}
+	if timeout != nil {
+		opts.Timeout = *timeout
+	}
+	fmt.Fprintf(c.out, "==> %s in %s: %s\n", verb, env.Cluster, strings.Join(command, " "))
+	arn, err := runner.Run(ctx, spec, opts)
+	if err != nil {
+		return err
+	}
+	if detach {
+		fmt.Fprintf(c.out, "detached: %s keeps running\n", arn)
+		return nil
+	}
+	fmt.Fprintf(c.out, "%s succeeded (task %s)\n", verb, arn[strings.LastIndexByte(arn, '/')+1:])
+	return nil
+}
+
+// imageTag is -tag, or the current commit's short SHA.
+func (c console) imageTag(tag *string) (string, error) {
+	if tag != nil && *tag != "" {
+		return *tag, image.ValidateTag(*tag)
+	}
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the current commit (pass -tag=TAG outside a git checkout): %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// who names the person or CI job starting something.
+func (c console) who() string {
+	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
+		return u
+	}
+	user := c.getenv("USER")
+	if user == "" {
+		user = "unknown"
+	}
+	host, _ := os.Hostname()
+	return user + "@" + host
+}
+
+// awsConfig is the SDK configuration for an environment. The sandbox, when
+// no endpoint is configured, gets the in-process AWS double seeded with its
+// task definition and services.
+func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), error) {
+	if env.Name != DefaultEnv || c.getenv("AWS_ENDPOINT_URL") != "" {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region))
+		if err != nil {
+			return aws.Config{}, nil, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
+		}
+		return awsCfg, func() {}, nil
+	}
+	fake := awsfake.New()
+	if err := seedSandbox(fake, cfg, env); err != nil {
+		return aws.Config{}, nil, err
+	}
+	url, srv, err := fake.Listen("127.0.0.1:0")
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	fmt.Fprintf(c.out, "sandbox: AWS double at %s\n", url)
+	awsCfg := aws.Config{
+		Region:       env.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
+		BaseEndpoint: aws.String(url),
+	}
+	return awsCfg, func() { _ = srv.Close() }, nil
+}
+
+func seedSandbox(fake *awsfake.Server, cfg *config.Config, env *config.Environment) error {
+	if env.Migrate == nil {
+		return nil
+	}
+	img, _ := cfg.Image(env.Migrate.ImageName())
+	ref := env.Registry + "/" + img.Repository + ":0000000"
+	group := "/ecs/" + cfg.App + "-" + env.Name
+	if err := fake.Seed(env.Cluster, env.Migrate.TaskDefinition, env.Migrate.Container, ref, group, ""); err != nil {
+		return err
+	}
+	for _, svc := range env.Services {
+		if err := fake.Seed(env.Cluster, cfg.App+"-"+env.Name+"-"+svc.Name, svc.Name, ref, group, svc.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SandboxServe serves the AWS double, printing its endpoint URL first.
+func SandboxServe(ctx context.Context, addr *string) error {
+	c := osConsole()
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	env, err := cfg.Env(DefaultEnv)
+	if err != nil {
+		return err
+	}
+	fake := awsfake.New()
+	if err := seedSandbox(fake, cfg, env); err != nil {
+		return err
+	}
+	listen := "127.0.0.1:0"
+	if addr != nil && *addr != "" {
+		listen = *addr
+	}
+	url, srv, err := fake.Listen(listen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out, url)
+	fmt.Fprintf(c.out, "serving ECS and CloudWatch Logs for the sandbox; use AWS_ENDPOINT_URL=%s; Ctrl-C stops\n", url)
+	ctx, cancel := signal.NotifyContext(ctx, os.Interrupt)
+	defer cancel()
+	<-ctx.Done()
+	return srv.Close()
+}
