@@ -57,7 +57,9 @@ type Runner struct {
 	ECS  API
 	Logs LogsAPI   // nil: no log streaming
 	Out  io.Writer // progress and log lines
-	// PollStart and PollMax bound the wait's backoff (1 s rising to 5 s).
+	// PollStart and PollMax bound the wait's backoff: 1 s rising to 2.5 s
+	// by default. A cap of 2.5 s keeps the mean delay in noticing a stop
+	// near 1.25 s however long the task runs (the SDK waiter's is minutes).
 	PollStart, PollMax time.Duration
 	// StopTimeout bounds the StopTask call made after cancellation.
 	StopTimeout time.Duration
@@ -202,7 +204,7 @@ func (r *Runner) Wait(ctx context.Context, cluster, taskArn string) (types.Task,
 		delay = time.Second
 	}
 	if maxDelay <= 0 {
-		maxDelay = 5 * time.Second
+		maxDelay = 2500 * time.Millisecond
 	}
 	last := ""
 	for {
@@ -262,7 +264,10 @@ func Outcome(t types.Task, container string) error {
 			te.ExitCode = int(*chosen.ExitCode)
 		}
 	}
-	if te.ExitCode == 0 && t.StopCode == types.TaskStopCodeEssentialContainerExited {
+	// Exit 0 counts only when the container ended by itself: a task
+	// stopped by a user or by ECS may have exited 0 on SIGTERM mid-way.
+	// An absent stopCode is taken as a natural exit.
+	if te.ExitCode == 0 && (t.StopCode == types.TaskStopCodeEssentialContainerExited || t.StopCode == "") {
 		return nil
 	}
 	return te
