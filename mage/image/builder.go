@@ -1,0 +1,87 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+)
+
+// Spec is one image to build from the repository.
+type Spec struct {
+	Name       string // "app", "nginx"
+	Dockerfile string
+	Context    string
+	Target     string
+	Refs       []string // every tag to give it, fully qualified
+	// CacheFrom and CacheTo name the registry repository of the layer
+	// cache ("" to skip); CacheTo is set only where the cache is written.
+	CacheFrom, CacheTo string
+	Labels             map[string]string
+	BuildArgs          map[string]string
+	Push               bool
+}
+
+// Builder builds images and pushes them.
+type Builder interface {
+	Name() string
+	// Commands returns the exact command lines Build would run, for -dryrun.
+	Commands(spec Spec) [][]string
+	Build(ctx context.Context, spec Spec) error
+}
+
+// Detect picks the builder: "buildx", "buildah", or "auto" (docker buildx
+// when a Docker daemon answers, else buildah).
+func Detect(ctx context.Context, choice string, b Buildah, x Buildx) (Builder, error) {
+	switch choice {
+	case "buildah":
+		return b, b.check()
+	case "buildx":
+		return x, x.check(ctx)
+	case "", "auto":
+		if x.check(ctx) == nil {
+			return x, nil
+		}
+		if err := b.check(); err != nil {
+			return nil, errors.New("no image builder: Docker is not running and buildah is not installed (apt-get install buildah, or start Docker)")
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("builder %q: want auto, buildx or buildah", choice)
+}
+
+// run runs one command with output streamed and extra environment.
+func run(ctx context.Context, out io.Writer, env []string, args []string) error {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", args[0], strings.Join(args[1:3], " "), err)
+	}
+	return nil
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// flagPairs renders a map as repeated "flag key=value" in key order.
+func flagPairs(flag string, m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var args []string
+	for _, k := range keys {
+		args = append(args, flag, k+"="+m[k])
+	}
+	return args
+}

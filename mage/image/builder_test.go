@@ -1,0 +1,141 @@
+package image
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func sampleSpec() Spec {
+	return Spec{
+		Name: "app", Dockerfile: "docker/Dockerfile", Context: ".", Target: "app",
+		Refs:      []string{"123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/app:3f2c1e0abcde"},
+		CacheFrom: "123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/build-cache",
+		CacheTo:   "123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/build-cache",
+		Labels:    map[string]string{"org.opencontainers.image.revision": "3f2c1e0"},
+		Push:      true,
+	}
+}
+
+func TestBuildahCommands(t *testing.T) {
+	b := Buildah{Root: "/tmp/r", Driver: "vfs", AuthFile: "/tmp/auth/config.json"}
+	cmds := b.Commands(sampleSpec())
+	want := [][]string{
+		{"buildah", "--root", "/tmp/r", "--storage-driver", "vfs", "build", "--isolation", "chroot", "--layers", "-f", "docker/Dockerfile",
+			"--target", "app", "-t", "123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/app:3f2c1e0abcde",
+			"--label", "org.opencontainers.image.revision=3f2c1e0",
+			"--cache-from", "123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/build-cache",
+			"--cache-to", "123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/build-cache",
+			"--authfile", "/tmp/auth/config.json", "."},
+		{"buildah", "--root", "/tmp/r", "--storage-driver", "vfs", "push", "--authfile", "/tmp/auth/config.json",
+			"123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/app:3f2c1e0abcde", "docker://123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/app:3f2c1e0abcde"},
+	}
+	if !reflect.DeepEqual(cmds, want) {
+		t.Errorf("buildah commands:\n%q\nwant\n%q", cmds, want)
+	}
+	spec := sampleSpec()
+	spec.Push, spec.CacheTo = false, ""
+	if cmds := b.Commands(spec); len(cmds) != 1 || strings.Contains(strings.Join(cmds[0], " "), "--cache-to") {
+		t.Errorf("no push, no cache write: %q", cmds)
+	}
+}
+
+func TestBuildxCommands(t *testing.T) {
+	x := Buildx{ConfigDir: "/tmp/auth"}
+	got := x.Commands(sampleSpec())[0]
+	want := []string{"docker", "buildx", "build", "-f", "docker/Dockerfile", "--target", "app",
+		"-t", "123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/app:3f2c1e0abcde",
+		"--label", "org.opencontainers.image.revision=3f2c1e0",
+		"--cache-from", "type=registry,ref=123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/build-cache:app",
+		"--cache-to", "type=registry,ref=123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/build-cache:app,mode=max,image-manifest=true,oci-mediatypes=true",
+		"--push", "."}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("buildx command:\n%q\nwant\n%q", got, want)
+	}
+	for _, a := range got {
+		if strings.Contains(a, "auth") || strings.Contains(a, "password") {
+			t.Errorf("credentials reach argv: %q", a)
+		}
+	}
+}
+
+func TestDetectNamesWhatIsMissing(t *testing.T) {
+	_, err := Detect(context.Background(), "buildah", Buildah{Bin: "/nonexistent/buildah"}, Buildx{})
+	if err == nil || !strings.Contains(err.Error(), "apt-get install buildah") {
+		t.Errorf("missing buildah: %v", err)
+	}
+	_, err = Detect(context.Background(), "auto", Buildah{Bin: "/nonexistent/buildah"}, Buildx{Bin: "/nonexistent/docker"})
+	if err == nil || !strings.Contains(err.Error(), "no image builder") {
+		t.Errorf("nothing installed: %v", err)
+	}
+	if _, err := Detect(context.Background(), "kaniko", Buildah{}, Buildx{}); err == nil {
+		t.Error("unknown builder accepted")
+	}
+}
+
+func TestCheckRefusesBadSpecs(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	os.WriteFile(df, []byte("FROM scratch AS base\nFROM base as app\n"), 0o644)
+	if err := Check([]Spec{{Name: "app", Dockerfile: filepath.Join(dir, "nope"), Refs: []string{"r/a:t"}}}); err == nil || !strings.Contains(err.Error(), "nope: not found") {
+		t.Errorf("missing Dockerfile: %v", err)
+	}
+	if err := Check([]Spec{{Name: "nginx", Dockerfile: df, Target: "nginx", Refs: []string{"r/a:t"}}}); err == nil || !strings.Contains(err.Error(), `build target "nginx" is not a stage`) {
+		t.Errorf("unknown target: %v", err)
+	}
+	if err := Check([]Spec{{Name: "app", Dockerfile: df, Target: "app", Refs: []string{"r/a:latest"}}}); err == nil || !strings.Contains(err.Error(), "latest") {
+		t.Errorf("latest: %v", err)
+	}
+	if err := Check([]Spec{{Name: "app", Dockerfile: df, Target: "APP", Refs: []string{"r/a:t"}}}); err != nil {
+		t.Errorf("stage names are case-insensitive: %v", err)
+	}
+}
+
+func gitRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"config", "user.email", "t@example.com"}, {"config", "user.name", "t"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "app.rb"), []byte("1\n"), 0o644)
+	for _, args := range [][]string{{"add", "."}, {"commit", "-qm", "init"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	return dir
+}
+
+func TestCommitTags(t *testing.T) {
+	ctx := context.Background()
+	dir := gitRepo(t)
+	c, err := CurrentCommit(ctx, dir, false, false)
+	if err != nil || len(c.Tag) != ShortLen || len(c.SHA) != 40 || !strings.HasPrefix(c.SHA, c.Tag) {
+		t.Fatalf("clean short = %+v, %v", c, err)
+	}
+	if full, _ := CurrentCommit(ctx, dir, true, false); full.Tag != c.SHA {
+		t.Errorf("full tag = %q", full.Tag)
+	}
+	os.WriteFile(filepath.Join(dir, "app.rb"), []byte("2\n"), 0o644)
+	if _, err := CurrentCommit(ctx, dir, false, false); err == nil || !strings.Contains(err.Error(), "-dirty") || !strings.Contains(err.Error(), "app.rb") {
+		t.Errorf("dirty without -dirty: %v", err)
+	}
+	d1, err := CurrentCommit(ctx, dir, false, true)
+	if err != nil || !d1.Dirty || !strings.HasPrefix(d1.Tag, c.Tag+"-dirty-") {
+		t.Fatalf("dirty tag = %+v, %v", d1, err)
+	}
+	again, _ := CurrentCommit(ctx, dir, false, true)
+	os.WriteFile(filepath.Join(dir, "app.rb"), []byte("3\n"), 0o644)
+	d2, _ := CurrentCommit(ctx, dir, false, true)
+	os.WriteFile(filepath.Join(dir, "new.rb"), []byte("x"), 0o644)
+	d3, _ := CurrentCommit(ctx, dir, false, true)
+	if again.Tag != d1.Tag || d2.Tag == d1.Tag || d3.Tag == d2.Tag {
+		t.Errorf("dirty tags not unique per diff: %s %s %s %s", d1.Tag, again.Tag, d2.Tag, d3.Tag)
+	}
+}

@@ -1,0 +1,191 @@
+package image
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Result is one image after Ensure.
+type Result struct {
+	Name, Ref, Digest string
+	Built             bool // false when the registry already had it
+}
+
+// Pipeline builds the images of one commit and pushes them.
+type Pipeline struct {
+	Builder  Builder
+	Registry *Registry // nil: no registry (local build)
+	Out      io.Writer
+	DryRun   bool
+}
+
+// Check validates specs before anything runs: the Dockerfile exists and
+// declares the build target.
+func Check(specs []Spec) error {
+	for _, s := range specs {
+		stages, err := stagesOf(s.Dockerfile)
+		if err != nil {
+			return fmt.Errorf("image %s: Dockerfile %s: %w (dockerfile in deploy.hcl)", s.Name, s.Dockerfile, err)
+		}
+		if s.Target != "" && !stages[strings.ToLower(s.Target)] {
+			var names []string
+			for n := range stages {
+				names = append(names, n)
+			}
+			return fmt.Errorf("image %s: build target %q is not a stage of %s (stages: %s)", s.Name, s.Target, s.Dockerfile, strings.Join(names, ", "))
+		}
+		for _, ref := range s.Refs {
+			if tag := ref[strings.LastIndexByte(ref, ':')+1:]; ValidateTag(tag) != nil {
+				return fmt.Errorf("image %s: %w", s.Name, ValidateTag(tag))
+			}
+		}
+	}
+	return nil
+}
+
+var fromAs = regexp.MustCompile(`(?i)^\s*FROM\s+.*\s+AS\s+([A-Za-z0-9_.-]+)\s*$`)
+
+func stagesOf(dockerfile string) (map[string]bool, error) {
+	f, err := os.Open(dockerfile)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("not found")
+		}
+		return nil, err
+	}
+	defer f.Close()
+	stages := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := fromAs.FindStringSubmatch(sc.Text()); m != nil {
+			stages[strings.ToLower(m[1])] = true
+		}
+	}
+	return stages, sc.Err()
+}
+
+// Ensure makes every image exist: with a registry, images it already holds
+// are not built again (a manifest HEAD, no pull); the rest are built
+// concurrently and pushed, then their digests resolved. Without a
+// registry it builds locally.
+func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
+	out := orDiscard(p.Out)
+	if err := Check(specs); err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(specs))
+	var todo []int
+	for i, s := range specs {
+		results[i] = Result{Name: s.Name, Ref: s.Refs[0]}
+		if p.Registry != nil && s.Push {
+			digest, err := p.Registry.Digest(ctx, s.Refs[0])
+			if err != nil {
+				return nil, err
+			}
+			if digest != "" {
+				results[i].Digest = digest
+				fmt.Fprintf(out, "%s: %s is already in the registry (%s): not building it\n", s.Name, s.Refs[0], digest)
+				continue
+			}
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return results, nil
+	}
+	if p.DryRun {
+		for _, i := range todo {
+			for _, args := range p.Builder.Commands(specs[i]) {
+				fmt.Fprintf(out, "would run: %s\n", strings.Join(args, " "))
+			}
+		}
+		return results, nil
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	for _, i := range todo {
+		s := specs[i]
+		g.Go(func() error {
+			pw := &prefixWriter{w: out, prefix: "[" + s.Name + "] ", mu: &mu}
+			b := withOutput(p.Builder, pw)
+			if err := b.Build(gctx, s); err != nil {
+				return err
+			}
+			pw.Flush()
+			results[i].Built = true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if p.Registry != nil {
+		for _, i := range todo {
+			if !specs[i].Push {
+				continue
+			}
+			digest, err := p.Registry.Digest(ctx, specs[i].Refs[0])
+			if err != nil {
+				return nil, err
+			}
+			if digest == "" {
+				return nil, fmt.Errorf("%s: pushed, but the registry does not show %s", specs[i].Name, specs[i].Refs[0])
+			}
+			results[i].Digest = digest
+		}
+	}
+	return results, nil
+}
+
+// withOutput gives a builder its own writer so concurrent builds do not
+// interleave mid-line.
+func withOutput(b Builder, w io.Writer) Builder {
+	switch v := b.(type) {
+	case Buildah:
+		v.Out = w
+		return v
+	case Buildx:
+		v.Out = w
+		return v
+	}
+	return b
+}
+
+// prefixWriter writes whole lines, each with a prefix.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	mu     *sync.Mutex
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	for {
+		i := strings.IndexByte(string(p.buf), '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		p.mu.Lock()
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
+		p.mu.Unlock()
+		p.buf = p.buf[i+1:]
+	}
+}
+
+func (p *prefixWriter) Flush() {
+	if len(p.buf) > 0 {
+		p.mu.Lock()
+		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf)
+		p.mu.Unlock()
+		p.buf = nil
+	}
+}

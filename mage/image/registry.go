@@ -1,0 +1,144 @@
+package image
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Registry answers "is this image there, and what is its digest" with a
+// manifest HEAD, never a pull.
+type Registry struct {
+	Host string
+	// Auth is nil for an anonymous (loopback) registry.
+	Auth authn.Authenticator
+}
+
+// Loopback reports whether host is this machine, reached over plain HTTP.
+func Loopback(host string) bool {
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = host
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (r Registry) ref(s string) (name.Reference, error) {
+	var opts []name.Option
+	if Loopback(r.Host) {
+		opts = append(opts, name.Insecure)
+	}
+	return name.ParseReference(s, opts...)
+}
+
+// Digest returns the manifest digest of ref, or "" when the registry does
+// not have it.
+func (r Registry) Digest(ctx context.Context, image string) (string, error) {
+	ref, err := r.ref(image)
+	if err != nil {
+		return "", fmt.Errorf("image reference %q: %w", image, err)
+	}
+	opts := []remote.Option{remote.WithContext(ctx)}
+	if r.Auth != nil {
+		opts = append(opts, remote.WithAuth(r.Auth))
+	}
+	desc, err := remote.Head(ref, opts...)
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) {
+			switch terr.StatusCode {
+			case http.StatusNotFound:
+				return "", nil
+			case http.StatusUnauthorized, http.StatusForbidden:
+				return "", fmt.Errorf("registry %s refused our credentials for %s (HTTP %d): log in again or check the deploy role's ECR permissions", r.Host, image, terr.StatusCode)
+			}
+		}
+		var opErr *net.OpError
+		if errors.As(err, &opErr) {
+			return "", fmt.Errorf("registry %s is unreachable (%v): is it running, and is the address in deploy.hcl right?", r.Host, opErr.Err)
+		}
+		return "", fmt.Errorf("check %s in the registry: %w", image, err)
+	}
+	return desc.Digest.String(), nil
+}
+
+// ECRAPI is the ECR call used for registry credentials.
+type ECRAPI interface {
+	GetAuthorizationToken(ctx context.Context, in *ecr.GetAuthorizationTokenInput, opts ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error)
+}
+
+// Credentials are a registry login; String never shows the secret.
+type Credentials struct {
+	Host, Username, Password string
+}
+
+func (c Credentials) String() string {
+	return fmt.Sprintf("%s@%s (password hidden)", c.Username, c.Host)
+}
+
+// ECRLogin exchanges the SDK's AWS credentials for an ECR token.
+func ECRLogin(ctx context.Context, api ECRAPI, host string) (Credentials, error) {
+	out, err := api.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return Credentials{}, fmt.Errorf("ECR GetAuthorizationToken for %s: %w", host, err)
+	}
+	if len(out.AuthorizationData) == 0 || out.AuthorizationData[0].AuthorizationToken == nil {
+		return Credentials{}, fmt.Errorf("ECR GetAuthorizationToken for %s returned no token", host)
+	}
+	raw, err := base64.StdEncoding.DecodeString(*out.AuthorizationData[0].AuthorizationToken)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("ECR token for %s is not base64", host)
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return Credentials{}, fmt.Errorf("ECR token for %s is not user:password", host)
+	}
+	return Credentials{Host: host, Username: user, Password: pass}, nil
+}
+
+// Authenticator is the go-containerregistry form of the login.
+func (c Credentials) Authenticator() authn.Authenticator {
+	return authn.FromConfig(authn.AuthConfig{Username: c.Username, Password: c.Password})
+}
+
+// WriteAuthFile writes the login as a containers/Docker auth file with
+// mode 0600 in dir (created 0700): buildah reads it with --authfile and
+// docker with DOCKER_CONFIG=dir. Returns the file's path.
+func (c Credentials) WriteAuthFile(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create auth dir: %w", err)
+	}
+	data, err := json.Marshal(map[string]any{"auths": map[string]any{
+		c.Host: map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(c.Username + ":" + c.Password))},
+	}})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "config.json")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("write auth file: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write auth file: %w", err)
+	}
+	return path, f.Close()
+}
