@@ -109,6 +109,7 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 		}
 		return results, nil
 	}
+	specs = singleCacheWriter(specs, todo)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	for _, i := range todo {
@@ -188,4 +189,23 @@ func (p *prefixWriter) Flush() {
 		p.mu.Unlock()
 		p.buf = nil
 	}
+}
+
+// singleCacheWriter lets only the first of the images being built write a
+// given cache repository. Concurrent builds writing the same cache keys
+// race: each pushes its own image for a shared step, and a later build
+// finds a parent chain that does not match and ignores the cache. The
+// first image (app) builds every shared stage, so its cache serves both.
+func singleCacheWriter(specs []Spec, todo []int) []Spec {
+	out := append([]Spec(nil), specs...)
+	writing := map[string]bool{}
+	for _, i := range todo {
+		if c := out[i].CacheTo; c != "" {
+			if writing[c] {
+				out[i].CacheTo = ""
+			}
+			writing[c] = true
+		}
+	}
+	return out
 }
