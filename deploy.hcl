@@ -10,6 +10,13 @@ terraform {
   binary = ""
 }
 
+build {
+  builder          = "auto"              # auto: docker buildx when Docker runs, else buildah
+  tag              = "short"             # image tag: 12 hex digits of the commit ("full" for 40)
+  cache_repository = "shop/build-cache"  # mutable repository for the layer cache
+  write_cache_on   = ["main"]            # branches whose builds refresh the cache
+}
+
 image "app" {
   dockerfile = "docker/Dockerfile"
   target     = "app"

@@ -75,3 +75,17 @@ func Run(ctx context.Context, command string, env, tag *string, detach *bool, ti
 func (Sandbox) Serve(ctx context.Context, addr *string) error {
 	return targets.SandboxServe(ctx, addr)
 }
+
+// Build builds the app and nginx images of the current commit, concurrently, without pushing.
+//
+// Flags: -dirty to build uncommitted changes (the tag says so); -dryrun prints the commands.
+func Build(ctx context.Context, dirty, dryrun *bool) error {
+	return targets.Build(ctx, dirty, dryrun)
+}
+
+// Push builds the images the environment's registry lacks, pushes them and prints refs and digests.
+//
+// Flags: -env=NAME (default sandbox, a loopback registry); -dirty; -dryrun prints the commands.
+func Push(ctx context.Context, env *string, dirty, dryrun *bool) error {
+	return targets.Push(ctx, env, dirty, dryrun)
+}

@@ -28,6 +28,7 @@ const DefaultFile = "deploy.hcl"
 type Config struct {
 	App          string         `hcl:"app"`
 	Terraform    *ToolSettings  `hcl:"terraform,block"`
+	Build        *BuildSettings `hcl:"build,block"`
 	Images       []*Image       `hcl:"image,block"`
 	Environments []*Environment `hcl:"environment,block"`
 
@@ -39,6 +40,39 @@ type Config struct {
 type ToolSettings struct {
 	// Binary is "terraform", "tofu", a path, or "" to pick automatically.
 	Binary string `hcl:"binary,optional"`
+}
+
+// BuildSettings say how images are built and cached.
+type BuildSettings struct {
+	// Builder is "auto" (docker buildx when a daemon answers, else
+	// buildah), "buildx" or "buildah".
+	Builder string `hcl:"builder,optional"`
+	// Tag is "short" (12 hex digits of the commit) or "full".
+	Tag string `hcl:"tag,optional"`
+	// CacheRepository is the registry repository of the layer cache, in
+	// each environment's registry; mutable, unlike the release repositories.
+	CacheRepository string `hcl:"cache_repository,optional"`
+	// WriteCacheOn lists the branches whose builds write the cache ("*" for
+	// all); others only read it.
+	WriteCacheOn []string `hcl:"write_cache_on,optional"`
+}
+
+// BuildOrDefault returns the build settings with defaults filled in.
+func (c *Config) BuildOrDefault() BuildSettings {
+	b := BuildSettings{Builder: "auto", Tag: "short", WriteCacheOn: []string{"main"}}
+	if c.Build != nil {
+		if c.Build.Builder != "" {
+			b.Builder = c.Build.Builder
+		}
+		if c.Build.Tag != "" {
+			b.Tag = c.Build.Tag
+		}
+		b.CacheRepository = c.Build.CacheRepository
+		if c.Build.WriteCacheOn != nil {
+			b.WriteCacheOn = c.Build.WriteCacheOn
+		}
+	}
+	return b
 }
 
 // Image is one image built from the repository.
@@ -252,6 +286,22 @@ func (v *validator) check(cfg *Config) {
 		case b == "", b == "terraform", b == "tofu", strings.ContainsRune(b, os.PathSeparator):
 		default:
 			v.errorf(v.attrRange(v.block(v.body, "terraform").Body, "binary"), `terraform binary %q must be "terraform", "tofu" or a path`, b)
+		}
+	}
+	if b := cfg.Build; b != nil {
+		blk := v.block(v.body, "build")
+		switch b.Builder {
+		case "", "auto", "buildx", "buildah":
+		default:
+			v.errorf(v.attrRange(blk.Body, "builder"), `builder %q must be "auto", "buildx" or "buildah"`, b.Builder)
+		}
+		switch b.Tag {
+		case "", "short", "full":
+		default:
+			v.errorf(v.attrRange(blk.Body, "tag"), `tag %q must be "short" or "full"`, b.Tag)
+		}
+		if b.CacheRepository != "" && !repositoryRE.MatchString(b.CacheRepository) {
+			v.errorf(v.attrRange(blk.Body, "cache_repository"), "cache_repository %q is not a valid repository name", b.CacheRepository)
 		}
 	}
 	if len(cfg.Images) == 0 {

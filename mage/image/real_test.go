@@ -101,7 +101,7 @@ func specs(ctxDir, host, tag string, gemsSeconds int, writeCache bool) []Spec {
 // freshBuilder has storage of its own, as a new CI machine does.
 func freshBuilder(t testing.TB) Buildah {
 	dir := t.TempDir()
-	return Buildah{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), Driver: "vfs", Insecure: true}
+	return Buildah{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), Driver: "overlay", Insecure: true}
 }
 
 type syncBuf struct {
