@@ -39,6 +39,18 @@ environment "sandbox" {
   cluster  = "shop-sandbox"
   registry = env("SANDBOX_REGISTRY", "127.0.0.1:5000")
 
+  # The sandbox builds a stand-in app on busybox (no base image can be
+  # pulled here) with the same stages as docker/Dockerfile.
+  prepare = ["cp", "/bin/busybox", "examples/sandbox-app/busybox"]
+  image "app" {
+    dockerfile = "examples/sandbox-app/Dockerfile"
+    context    = "examples/sandbox-app"
+  }
+  image "nginx" {
+    dockerfile = "examples/sandbox-app/Dockerfile"
+    context    = "examples/sandbox-app"
+  }
+
   service "web-app" {
     containers = { nginx = "nginx", unicorn = "app" }
   }
@@ -59,8 +71,9 @@ environment "sandbox" {
   migrate {
     task_definition = "shop-sandbox-migrate"
     container       = "rails"
-    command         = ["bundle", "exec", "rails", "db:migrate"]
+    command         = ["bin/rails", "db:migrate"]
     network_from    = "web-app"
+    paths           = ["examples/sandbox-app/db/migrate", "examples/sandbox-app/db/schema.rb"]
   }
 }
 

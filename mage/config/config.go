@@ -95,6 +95,47 @@ type Environment struct {
 
 	Terraform *EnvTerraform `hcl:"terraform,block"`
 	Migrate   *Task         `hcl:"migrate,block"`
+
+	// Images overrides how images are built for this environment
+	// (dockerfile, target, context); the repository stays the same.
+	Images []*ImageOverride `hcl:"image,block"`
+	// Prepare runs (no shell) from the repository root before a build,
+	// e.g. to put a vendored binary into the build context.
+	Prepare []string `hcl:"prepare,optional"`
+}
+
+// ImageOverride changes an image's build for one environment.
+type ImageOverride struct {
+	Name       string `hcl:"name,label"`
+	Dockerfile string `hcl:"dockerfile,optional"`
+	Target     string `hcl:"target,optional"`
+	Context    string `hcl:"context,optional"`
+}
+
+// ImagesFor returns the images as the environment builds them.
+func (c *Config) ImagesFor(env *Environment) []*Image {
+	out := make([]*Image, 0, len(c.Images))
+	for _, img := range c.Images {
+		merged := *img
+		if env != nil {
+			for _, o := range env.Images {
+				if o.Name != img.Name {
+					continue
+				}
+				if o.Dockerfile != "" {
+					merged.Dockerfile = o.Dockerfile
+				}
+				if o.Target != "" {
+					merged.Target = o.Target
+				}
+				if o.Context != "" {
+					merged.Context = o.Context
+				}
+			}
+		}
+		out = append(out, &merged)
+	}
+	return out
 }
 
 // Service is an ECS service the deploy waits for.
@@ -125,6 +166,17 @@ type Task struct {
 	NetworkFrom string `hcl:"network_from,optional"`
 	// Image is the image block the container runs; "app" when unset.
 	Image string `hcl:"image,optional"`
+	// Paths are the files whose change between two releases means the
+	// migration must run (db/migrate, db/schema.rb, db/structure.sql by default).
+	Paths []string `hcl:"paths,optional"`
+}
+
+// MigrationPaths returns Paths or the Rails defaults.
+func (t *Task) MigrationPaths() []string {
+	if len(t.Paths) > 0 {
+		return t.Paths
+	}
+	return []string{"db/migrate", "db/schema.rb", "db/structure.sql"}
 }
 
 // ImageName is the image the task's container runs.
@@ -377,6 +429,11 @@ func (v *validator) checkEnv(cfg *Config, env *Environment, blk *hclsyntax.Block
 		}
 		if filepath.IsAbs(env.Terraform.Tfvars) || strings.HasPrefix(filepath.Clean(env.Terraform.Tfvars), "..") {
 			v.errorf(v.attrRange(tblk.Body, "tfvars"), "tfvars %q must be a path inside the repository", env.Terraform.Tfvars)
+		}
+	}
+	for _, o := range env.Images {
+		if _, ok := cfg.Image(o.Name); !ok {
+			v.errorf(v.block(blk.Body, "image", o.Name).DefRange(), "image %q overrides an image no top-level image block declares", o.Name)
 		}
 	}
 	if m := env.Migrate; m != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -94,8 +95,16 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 	if slices.Contains(build.WriteCacheOn, "*") || (branch != "" && slices.Contains(build.WriteCacheOn, branch)) {
 		writeCache = true
 	}
+	if opts.Env != nil && len(opts.Env.Prepare) > 0 && !opts.DryRun {
+		fmt.Fprintf(out, "==> prepare: %s\n", strings.Join(opts.Env.Prepare, " "))
+		cmd := exec.CommandContext(ctx, opts.Env.Prepare[0], opts.Env.Prepare[1:]...)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = cfg.Dir, out, out
+		if err := cmd.Run(); err != nil {
+			return Images{}, fmt.Errorf("prepare for %s (%s): %w", opts.Env.Name, strings.Join(opts.Env.Prepare, " "), err)
+		}
+	}
 	var specs []image.Spec
-	for _, img := range cfg.Images {
+	for _, img := range cfg.ImagesFor(opts.Env) {
 		ctxDir := img.Context
 		if ctxDir == "" {
 			ctxDir = "."
