@@ -89,3 +89,43 @@ func Build(ctx context.Context, dirty, dryrun *bool) error {
 func Push(ctx context.Context, env *string, dirty, dryrun *bool) error {
 	return targets.Push(ctx, env, dirty, dryrun)
 }
+
+// Lock holds the deploy lock targets.
+type Lock mg.Namespace
+
+// Deploy takes the current commit to an environment: build/push, migrate, rewrite tfvars, plan, apply, wait, record.
+//
+// Flags: -env=NAME (default sandbox); -migrate=auto|always|never; -dryrun
+// (every read and check, the plan, no change); -dirty; -force (image guard);
+// -timeout=DURATION for the rollout; -lockwait=DURATION; -json=FILE summary.
+func Deploy(ctx context.Context, env, migrate, json *string, dirty, dryrun, force *bool, timeout, lockwait *time.Duration) error {
+	return targets.Deploy(ctx, targets.DeployFlags{Env: env, Migrate: migrate, JSON: json, Dirty: dirty, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
+}
+
+// Rollback returns an environment to the previous successful release (or -commit=SHA): no build, no migration.
+//
+// Flags: -env=NAME (default sandbox); -commit=SHA|TAG; -dryrun; -force;
+// -timeout=DURATION; -lockwait=DURATION; -json=FILE.
+func Rollback(ctx context.Context, env, commit, json *string, dryrun, force *bool, timeout, lockwait *time.Duration) error {
+	return targets.Rollback(ctx, targets.DeployFlags{Env: env, Commit: commit, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
+}
+
+// Status shows each service's task definition, image tags, running/desired and rollout, and the last release.
+func Status(ctx context.Context, env *string) error {
+	return targets.Status(ctx, env)
+}
+
+// Releases lists an environment's recorded deploys and rollbacks, newest first.
+func Releases(ctx context.Context, env *string) error {
+	return targets.Releases(ctx, env)
+}
+
+// Status shows who holds an environment's deploy lock.
+func (Lock) Status(ctx context.Context, env *string) error {
+	return targets.LockStatus(ctx, env)
+}
+
+// Release releases the deploy lock (someone else's only with -force).
+func (Lock) Release(ctx context.Context, env *string, force *bool) error {
+	return targets.LockRelease(ctx, env, force)
+}

@@ -34,10 +34,6 @@ type task struct {
 	logsWritten                                         int
 }
 
-type service struct {
-	doc map[string]any
-}
-
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 func (s *Server) arn(kind, rest string) string {
@@ -425,6 +421,7 @@ func (s *Server) listTasks(body []byte) (any, error) {
 		Cluster       string `json:"cluster"`
 		StartedBy     string `json:"startedBy"`
 		Family        string `json:"family"`
+		ServiceName   string `json:"serviceName"`
 		DesiredStatus string `json:"desiredStatus"`
 	}
 	if err := decode(body, &in); err != nil {
@@ -442,6 +439,9 @@ func (s *Server) listTasks(body []byte) (any, error) {
 		if in.StartedBy != "" && t.startedBy != in.StartedBy {
 			continue
 		}
+		if in.ServiceName != "" && t.group != "service:"+in.ServiceName {
+			continue
+		}
 		if in.Family != "" && !strings.Contains(t.taskDef, ":task-definition/"+in.Family+":") {
 			continue
 		}
@@ -455,94 +455,6 @@ func (s *Server) listTasks(body []byte) (any, error) {
 		}
 	}
 	return map[string]any{"taskArns": arns}, nil
-}
-
-func (s *Server) createService(body []byte) (any, error) {
-	var doc map[string]any
-	if err := decode(body, &doc); err != nil {
-		return nil, err
-	}
-	name, _ := doc["serviceName"].(string)
-	cluster, _ := doc["cluster"].(string)
-	if name == "" {
-		return nil, clientErr("InvalidParameterException", "serviceName can not be blank.")
-	}
-	key := clusterName(cluster) + "/" + name
-	if _, ok := s.services[key]; ok {
-		return nil, clientErr("InvalidParameterException", "Creation of service was not idempotent.")
-	}
-	td, _ := doc["taskDefinition"].(string)
-	def, err := s.lookupTaskDef(td)
-	if err != nil {
-		return nil, err
-	}
-	doc["serviceArn"] = s.arn("service", key)
-	doc["clusterArn"] = s.clusterArn(cluster)
-	doc["taskDefinition"] = def.arn
-	doc["status"] = "ACTIVE"
-	delete(doc, "cluster")
-	desired, _ := doc["desiredCount"].(float64)
-	doc["runningCount"] = desired
-	doc["pendingCount"] = 0
-	doc["deployments"] = []any{map[string]any{
-		"id": fmt.Sprintf("ecs-svc/%d", s.now().UnixNano()), "status": "PRIMARY", "taskDefinition": def.arn,
-		"desiredCount": desired, "runningCount": desired, "pendingCount": 0, "rolloutState": "COMPLETED",
-		"createdAt": epoch(s.now()), "updatedAt": epoch(s.now()),
-	}}
-	doc["events"] = []any{}
-	doc["createdAt"] = epoch(s.now())
-	s.services[key] = &service{doc: doc}
-	return map[string]any{"service": doc}, nil
-}
-
-func (s *Server) describeServices(body []byte) (any, error) {
-	var in struct {
-		Cluster  string   `json:"cluster"`
-		Services []string `json:"services"`
-	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	out, failures := []any{}, []any{}
-	for _, name := range in.Services {
-		key := clusterName(in.Cluster) + "/" + name[strings.LastIndexByte(name, '/')+1:]
-		if svc, ok := s.services[key]; ok {
-			out = append(out, svc.doc)
-		} else {
-			failures = append(failures, Failure{Arn: s.arn("service", key), Reason: "MISSING"})
-		}
-	}
-	return map[string]any{"services": out, "failures": failures}, nil
-}
-
-func (s *Server) updateService(body []byte) (any, error) {
-	var in map[string]any
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	name, _ := in["service"].(string)
-	cluster, _ := in["cluster"].(string)
-	svc, ok := s.services[clusterName(cluster)+"/"+name]
-	if !ok {
-		return nil, clientErr("ServiceNotFoundException", "Service not found.")
-	}
-	if td, ok := in["taskDefinition"].(string); ok {
-		def, err := s.lookupTaskDef(td)
-		if err != nil {
-			return nil, err
-		}
-		svc.doc["taskDefinition"] = def.arn
-		desired := svc.doc["desiredCount"]
-		svc.doc["deployments"] = []any{map[string]any{
-			"id": fmt.Sprintf("ecs-svc/%d", s.now().UnixNano()), "status": "PRIMARY", "taskDefinition": def.arn,
-			"desiredCount": desired, "runningCount": desired, "pendingCount": 0, "rolloutState": "COMPLETED",
-			"createdAt": epoch(s.now()), "updatedAt": epoch(s.now()),
-		}}
-	}
-	if dc, ok := in["desiredCount"].(float64); ok {
-		svc.doc["desiredCount"] = dc
-	}
-	return map[string]any{"service": svc.doc}, nil
 }
 
 // emitLogs writes the log lines due by now to the essential container's

@@ -37,6 +37,7 @@ type Server struct {
 	// ThrottlingException (HTTP 400), as AWS does under rate limits.
 	throttle map[string]int
 	calls    map[string]int
+	rollout  func(service, taskDefinition string) Rollout
 }
 
 // RunRequest is what the Outcome function sees of a RunTask call.

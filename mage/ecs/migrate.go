@@ -109,3 +109,9 @@ func CheckNoneRunning(ctx context.Context, api API, cluster, marker string) erro
 	}
 	return nil
 }
+
+// TaskDefinitionExists reports whether family has a registered revision.
+func TaskDefinitionExists(ctx context.Context, api API, family string) bool {
+	_, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family)})
+	return err == nil
+}

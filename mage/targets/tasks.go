@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -163,8 +164,8 @@ func (c console) who() string {
 }
 
 // awsConfig is the SDK configuration for an environment. The sandbox, when
-// no endpoint is configured, gets the in-process AWS double seeded with its
-// task definition and services.
+// no endpoint is configured, gets the in-process AWS double, with its task
+// definitions and services kept in .deploykit/sandbox between runs.
 func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), error) {
 	if env.Name != DefaultEnv || c.getenv("AWS_ENDPOINT_URL") != "" {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region))
@@ -174,38 +175,33 @@ func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.
 		return awsCfg, func() {}, nil
 	}
 	fake := awsfake.New()
-	if err := seedSandbox(fake, cfg, env); err != nil {
+	statePath := sandboxStatePath(cfg)
+	if err := fake.Load(statePath); err != nil {
 		return aws.Config{}, nil, err
 	}
 	url, srv, err := fake.Listen("127.0.0.1:0")
 	if err != nil {
 		return aws.Config{}, nil, err
 	}
-	fmt.Fprintf(c.out, "sandbox: AWS double at %s\n", url)
+	fmt.Fprintf(c.out, "sandbox: AWS double at %s (state in %s)\n", url, statePath)
 	awsCfg := aws.Config{
 		Region:       env.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
 		BaseEndpoint: aws.String(url),
 	}
-	return awsCfg, func() { _ = srv.Close() }, nil
-}
-
-func seedSandbox(fake *awsfake.Server, cfg *config.Config, env *config.Environment) error {
-	if env.Migrate == nil {
-		return nil
-	}
-	img, _ := cfg.Image(env.Migrate.ImageName())
-	ref := env.Registry + "/" + img.Repository + ":0000000"
-	group := "/ecs/" + cfg.App + "-" + env.Name
-	if err := fake.Seed(env.Cluster, env.Migrate.TaskDefinition, env.Migrate.Container, ref, group, ""); err != nil {
-		return err
-	}
-	for _, svc := range env.Services {
-		if err := fake.Seed(env.Cluster, cfg.App+"-"+env.Name+"-"+svc.Name, svc.Name, ref, group, svc.Name); err != nil {
-			return err
+	stop := func() {
+		_ = srv.Close()
+		if err := fake.Save(statePath); err != nil {
+			fmt.Fprintf(c.out, "WARNING: sandbox state not saved: %v\n", err)
 		}
 	}
-	return nil
+	return awsCfg, stop, nil
+}
+
+func sandboxStatePath(cfg *config.Config) string {
+	dir := filepath.Join(cfg.Dir, ".deploykit", DefaultEnv)
+	_ = os.MkdirAll(dir, 0o755)
+	return filepath.Join(dir, "aws-double.json")
 }
 
 // SandboxServe serves the AWS double, printing its endpoint URL first.
@@ -220,9 +216,10 @@ func SandboxServe(ctx context.Context, addr *string) error {
 		return err
 	}
 	fake := awsfake.New()
-	if err := seedSandbox(fake, cfg, env); err != nil {
+	if err := fake.Load(sandboxStatePath(cfg)); err != nil {
 		return err
 	}
+	_ = env
 	listen := "127.0.0.1:0"
 	if addr != nil && *addr != "" {
 		listen = *addr

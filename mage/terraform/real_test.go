@@ -3,8 +3,15 @@ package terraform
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"encoding/json"
 	"errors"
+	"github.com/railsecs/deploykit/mage/awsfake"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,7 +96,10 @@ func TestSandboxRootRealApply(t *testing.T) {
 			ctx := context.Background()
 			root := copyRoot(t, filepath.Join("..", "..", "terraform", "envs", "sandbox"))
 			var out syncBuffer
-			r := &Runner{Bin: bin, Dir: root, Env: []string{"TF_CLI_CONFIG_FILE=/dev/null"}, Stdout: &out, Stderr: &out}
+			fake := awsfake.New()
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			r := &Runner{Bin: bin, Dir: root, Env: []string{"TF_CLI_CONFIG_FILE=/dev/null", "AWS_ENDPOINT_URL_ECS=" + srv.URL}, Stdout: &out, Stderr: &out}
 			state := filepath.Join(root, "state", "terraform.tfstate")
 			if err := r.Init(ctx, map[string]string{"path": state}); err != nil {
 				t.Fatalf("init: %v\n%s", err, out.String())
@@ -113,8 +123,8 @@ func TestSandboxRootRealApply(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := Summarize(plan)
-			if s.Add != 3 || s.Change != 0 || s.Destroy != 0 {
-				t.Errorf("first plan summary = %+v, want 3 to add", s)
+			if s.Add != 5 || s.Change != 0 || s.Destroy != 0 {
+				t.Errorf("first plan summary = %+v, want 5 to add (3 task definitions, 2 services)", s)
 			}
 			if len(s.Images) != 4 || s.Images[0].From != "" {
 				t.Errorf("first plan images = %+v, want 4 new containers", s.Images)
@@ -129,6 +139,7 @@ func TestSandboxRootRealApply(t *testing.T) {
 				t.Fatalf("state not written at the backend path: %v", err)
 			}
 			assertOutputImages(t, r, "1111111")
+			assertServiceImage(t, srv.URL, "web-app", "unicorn", "127.0.0.1:5000/shop/app:1111111")
 
 			// Deploy a new app tag: only the app containers change.
 			if _, err := tfvars.SetFile(tagsFile, appPath, "2222222"); err != nil {
@@ -143,14 +154,14 @@ func TestSandboxRootRealApply(t *testing.T) {
 				t.Fatal(err)
 			}
 			s = Summarize(plan)
-			if s.Change != 3 || s.Add != 0 || s.Destroy != 0 {
-				t.Errorf("second plan summary = %+v, want 3 to change: web-app, sidekiq and migrate share the app image", s)
+			if s.Add != 5 || s.Destroy != 5 || s.Change != 0 {
+				t.Errorf("second plan summary = %+v, want 5 replaced: the 3 task definitions sharing the app image and the 2 services", s)
 			}
 			var text bytes.Buffer
 			s.Write(&text)
 			for _, want := range []string{
-				"terraform_data.web_app_task_definition unicorn: 127.0.0.1:5000/shop/app:1111111 -> 127.0.0.1:5000/shop/app:2222222",
-				"terraform_data.sidekiq_task_definition sidekiq: 127.0.0.1:5000/shop/app:1111111 -> 127.0.0.1:5000/shop/app:2222222",
+				`terraform_data.task_definition["web_app"] unicorn: 127.0.0.1:5000/shop/app:1111111 -> 127.0.0.1:5000/shop/app:2222222`,
+				`terraform_data.task_definition["sidekiq"] sidekiq: 127.0.0.1:5000/shop/app:1111111 -> 127.0.0.1:5000/shop/app:2222222`,
 			} {
 				if !strings.Contains(text.String(), want) {
 					t.Errorf("summary lacks %q:\n%s", want, text.String())
@@ -170,8 +181,36 @@ func TestSandboxRootRealApply(t *testing.T) {
 				t.Fatalf("second apply: %v\n%s", err, out.String())
 			}
 			assertOutputImagesApp(t, r, "2222222", "1111111")
+			assertServiceImage(t, srv.URL, "web-app", "unicorn", "127.0.0.1:5000/shop/app:2222222")
+			assertServiceImage(t, srv.URL, "sidekiq", "sidekiq", "127.0.0.1:5000/shop/app:2222222")
 		})
 	}
+}
+
+// assertServiceImage asks the double, as the toolkit would ask ECS, which
+// image the service's task definition runs after terraform's apply.
+func assertServiceImage(t *testing.T, endpoint, service, container, want string) {
+	t.Helper()
+	client := ecs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	ctx := context.Background()
+	out, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{service}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describe service %s: %v %+v", service, err, out)
+	}
+	td, err := client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: out.Services[0].TaskDefinition})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range td.TaskDefinition.ContainerDefinitions {
+		if aws.ToString(c.Name) == container {
+			if got := aws.ToString(c.Image); got != want {
+				t.Errorf("service %s container %s runs %s, want %s", service, container, got, want)
+			}
+			return
+		}
+	}
+	t.Errorf("service %s has no container %s", service, container)
 }
 
 func assertOutputImages(t *testing.T, r *Runner, tag string) {

@@ -1,8 +1,12 @@
 # The sandbox root: the same variable interface as staging and production,
-# with only terraform's built-in terraform_data resource, so init, plan and
-# apply run offline with a local state file. Each terraform_data stands for
-# the AWS resource named in its comment and carries the same attributes the
-# toolkit reads from a plan (family, container_definitions as JSON).
+# built only from terraform's built-in terraform_data resource so init, plan
+# and apply run offline with a local state file. Each terraform_data stands
+# for the AWS resource named in its comment, carries the attributes the
+# toolkit reads from a plan (family, container_definitions as JSON), and its
+# local-exec provisioner makes the API call the AWS provider would make
+# (RegisterTaskDefinition, UpdateService/CreateService) against the endpoint
+# in AWS_ENDPOINT_URL_ECS: the toolkit's AWS double during `mage deploy`.
+# Any change replaces the resource (triggers_replace) so the call runs again.
 
 terraform {
   required_version = ">= 1.6"
@@ -12,60 +16,150 @@ terraform {
 locals {
   app      = "shop"
   env      = "sandbox"
+  cluster  = "shop-sandbox"
   registry = "127.0.0.1:5000"
 
   app_image   = "${local.registry}/shop/app:${var.image_tags.app}"
   nginx_image = "${local.registry}/shop/nginx:${var.image_tags.nginx}"
+
+  log = {
+    for svc in ["web-app", "sidekiq", "migrate"] : svc => {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = "/ecs/${local.app}-${local.env}/${svc}"
+        awslogs-region        = "us-east-1"
+        awslogs-stream-prefix = svc
+      }
+    }
+  }
+
+  task_definitions = {
+    web_app = {
+      family = "${local.app}-${local.env}-web-app"
+      container_definitions = jsonencode([
+        {
+          name             = "nginx"
+          image            = local.nginx_image
+          essential        = true
+          portMappings     = [{ containerPort = 80 }]
+          logConfiguration = local.log["web-app"]
+        },
+        {
+          name             = "unicorn"
+          image            = local.app_image
+          essential        = true
+          command          = ["bin/rails", "server"]
+          logConfiguration = local.log["web-app"]
+        },
+      ])
+    }
+    sidekiq = {
+      family = "${local.app}-${local.env}-sidekiq"
+      container_definitions = jsonencode([
+        {
+          name             = "sidekiq"
+          image            = local.app_image
+          essential        = true
+          command          = ["bundle", "exec", "sidekiq"]
+          logConfiguration = local.log["sidekiq"]
+        },
+      ])
+    }
+    migrate = {
+      family = "${local.app}-${local.env}-migrate"
+      container_definitions = jsonencode([
+        {
+          name             = "rails"
+          image            = local.app_image
+          essential        = true
+          command          = ["bin/rails", "db:migrate"]
+          logConfiguration = local.log["migrate"]
+        },
+      ])
+    }
+  }
+
+  # What ECS needs to call: POST / with X-Amz-Target, JSON 1.1.
+  ecs_call = <<-EOT
+    set -eu
+    endpoint="$${AWS_ENDPOINT_URL_ECS:-$${AWS_ENDPOINT_URL:-}}"
+    if [ -z "$endpoint" ]; then
+      echo "the sandbox needs AWS_ENDPOINT_URL_ECS (mage deploy sets it to its AWS double)" >&2
+      exit 1
+    fi
+    call() {
+      curl -sS -f -o /dev/null -X POST "$endpoint/" \
+        -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+        -H "Content-Type: application/x-amz-json-1.1" --data "$2"
+    }
+  EOT
 }
 
-# aws_ecs_task_definition.web_app: nginx in front of unicorn in one task.
-resource "terraform_data" "web_app_task_definition" {
-  input = {
-    family = "${local.app}-${local.env}-web-app"
-    container_definitions = jsonencode([
-      {
-        name         = "nginx"
-        image        = local.nginx_image
-        essential    = true
-        portMappings = [{ containerPort = 80 }]
-      },
-      {
-        name      = "unicorn"
-        image     = local.app_image
-        essential = true
-        command   = ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb"]
-      },
-    ])
+# aws_ecs_task_definition.web_app / .sidekiq / .migrate (skip_destroy:
+# nothing here deregisters old revisions).
+resource "terraform_data" "task_definition" {
+  for_each         = local.task_definitions
+  input            = each.value
+  triggers_replace = each.value
+
+  provisioner "local-exec" {
+    interpreter = ["/bin/sh", "-c"]
+    command     = "${local.ecs_call}\ncall RegisterTaskDefinition \"$BODY\""
+    environment = {
+      BODY = jsonencode({
+        family                  = each.value.family
+        networkMode             = "awsvpc"
+        requiresCompatibilities = ["FARGATE"]
+        cpu                     = "256"
+        memory                  = "512"
+        containerDefinitions    = jsondecode(each.value.container_definitions)
+      })
+    }
   }
 }
 
-# aws_ecs_task_definition.sidekiq: the app image with sidekiq's command.
-resource "terraform_data" "sidekiq_task_definition" {
-  input = {
-    family = "${local.app}-${local.env}-sidekiq"
-    container_definitions = jsonencode([
-      {
-        name      = "sidekiq"
-        image     = local.app_image
-        essential = true
-        command   = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
-      },
-    ])
+# aws_ecs_service.web_app / .sidekiq, with the circuit breaker's rollback.
+resource "terraform_data" "service" {
+  for_each = {
+    "web-app" = "web_app"
+    "sidekiq" = "sidekiq"
+  }
+  input            = { name = each.key, task_definition = local.task_definitions[each.value] }
+  triggers_replace = local.task_definitions[each.value]
+  depends_on       = [terraform_data.task_definition]
+
+  provisioner "local-exec" {
+    interpreter = ["/bin/sh", "-c"]
+    command     = "${local.ecs_call}\ncall UpdateService \"$UPDATE\" 2>/dev/null || call CreateService \"$CREATE\""
+    environment = {
+      UPDATE = jsonencode({ cluster = local.cluster, service = each.key, taskDefinition = local.task_definitions[each.value].family })
+      CREATE = jsonencode({
+        cluster        = local.cluster
+        serviceName    = each.key
+        taskDefinition = local.task_definitions[each.value].family
+        desiredCount   = 2
+        launchType     = "FARGATE"
+        networkConfiguration = {
+          awsvpcConfiguration = { subnets = ["subnet-sandbox"], securityGroups = ["sg-sandbox"], assignPublicIp = "DISABLED" }
+        }
+        deploymentConfiguration = {
+          deploymentCircuitBreaker = { enable = true, rollback = true }
+          maximumPercent           = 200
+          minimumHealthyPercent    = 100
+        }
+      })
+    }
   }
 }
 
-# aws_ecs_task_definition.migrate: run once per deploy by `mage migrate`.
-resource "terraform_data" "migrate_task_definition" {
+# aws_scheduler_schedule.job: one per generated schedule.
+resource "terraform_data" "schedule" {
+  for_each = var.schedules
   input = {
-    family = "${local.app}-${local.env}-migrate"
-    container_definitions = jsonencode([
-      {
-        name      = "rails"
-        image     = local.app_image
-        essential = true
-        command   = ["bundle", "exec", "rails", "db:migrate"]
-      },
-    ])
+    expression = each.value.expression
+    timezone   = each.value.timezone
+    command    = each.value.command
+    image      = local.app_image
   }
 }
 
@@ -80,20 +174,5 @@ output "images" {
 }
 
 output "task_definition_families" {
-  value = [
-    terraform_data.web_app_task_definition.output.family,
-    terraform_data.sidekiq_task_definition.output.family,
-    terraform_data.migrate_task_definition.output.family,
-  ]
-}
-
-# aws_scheduler_schedule.job: one per generated schedule.
-resource "terraform_data" "schedule" {
-  for_each = var.schedules
-  input = {
-    expression = each.value.expression
-    timezone   = each.value.timezone
-    command    = each.value.command
-    image      = local.app_image
-  }
+  value = [for k in sort(keys(local.task_definitions)) : terraform_data.task_definition[k].output.family]
 }

@@ -1,0 +1,204 @@
+package ecs
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// RolloutError is a service whose deployment of our task definition did
+// not complete: FAILED, rolled back by the circuit breaker, or timed out.
+type RolloutError struct {
+	Service, Why string
+	// StoppedReasons counts the stopped reasons of tasks that stopped
+	// during the rollout.
+	StoppedReasons map[string]int
+	Events         []string
+}
+
+func (e *RolloutError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "service %s: %s", e.Service, e.Why)
+	if len(e.StoppedReasons) > 0 {
+		b.WriteString("\n  stopped tasks:")
+		reasons := make([]string, 0, len(e.StoppedReasons))
+		for r := range e.StoppedReasons {
+			reasons = append(reasons, r)
+		}
+		sort.Slice(reasons, func(i, j int) bool { return e.StoppedReasons[reasons[i]] > e.StoppedReasons[reasons[j]] })
+		for _, r := range reasons {
+			fmt.Fprintf(&b, "\n    %dx %s", e.StoppedReasons[r], r)
+		}
+	}
+	if len(e.Events) > 0 {
+		b.WriteString("\n  recent events:")
+		for _, ev := range e.Events {
+			b.WriteString("\n    " + ev)
+		}
+	}
+	return b.String()
+}
+
+// WaitOptions control WaitServices.
+type WaitOptions struct {
+	Timeout  time.Duration // default 15 minutes
+	Poll     time.Duration // default 2 s
+	Progress time.Duration // a progress line this often; default 5 s
+	Terminal bool          // rewrite one live line instead of printing lines
+}
+
+// WaitServices waits until every service runs a deployment whose task
+// definition has image tag `tag`, with rolloutState COMPLETED and running
+// equal to desired. The ECS "services stable" waiter would also succeed
+// after a circuit-breaker rollback; this does not.
+func WaitServices(ctx context.Context, api API, cluster string, services []string, tag string, out io.Writer, opts WaitOptions) error {
+	if opts.Timeout == 0 {
+		opts.Timeout = 15 * time.Minute
+	}
+	if opts.Poll == 0 {
+		opts.Poll = 2 * time.Second
+	}
+	if opts.Progress == 0 {
+		opts.Progress = 5 * time.Second
+	}
+	deadline := time.Now().Add(opts.Timeout)
+	started := time.Now()
+	ours := map[string]bool{}   // task definition ARN -> runs our tag
+	seen := map[string]string{} // service -> our deployment id
+	lastProgress := time.Time{}
+	for {
+		out2, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: services})
+		if err != nil {
+			return fmt.Errorf("describe services %s: %w", strings.Join(services, ", "), err)
+		}
+		if len(out2.Failures) > 0 {
+			return fmt.Errorf("describe services: %s is missing in cluster %s", aws.ToString(out2.Failures[0].Arn), cluster)
+		}
+		var status []string
+		done := 0
+		for _, svc := range out2.Services {
+			name := aws.ToString(svc.ServiceName)
+			var mine *types.Deployment
+			for i := range svc.Deployments {
+				d := &svc.Deployments[i]
+				isOurs, err := runsTag(ctx, api, ours, aws.ToString(d.TaskDefinition), tag)
+				if err != nil {
+					return err
+				}
+				if isOurs && (mine == nil || aws.ToString(d.Status) == "PRIMARY") {
+					mine = d
+				}
+			}
+			switch {
+			case mine == nil && seen[name] != "":
+				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+seen[name]+" was replaced: the deployment circuit breaker rolled it back")
+			case mine == nil:
+				return rolloutFailure(ctx, api, cluster, svc, started, "no deployment runs image tag "+tag+" (did the apply change this service?)")
+			}
+			seen[name] = aws.ToString(mine.Id)
+			primary := aws.ToString(mine.Status) == "PRIMARY"
+			switch {
+			case mine.RolloutState == types.DeploymentRolloutStateFailed:
+				return rolloutFailure(ctx, api, cluster, svc, started, "deployment "+aws.ToString(mine.Id)+" FAILED: "+aws.ToString(mine.RolloutStateReason))
+			case !primary:
+				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+aws.ToString(mine.Id)+" is no longer PRIMARY: the deployment circuit breaker rolled it back")
+			case mine.RolloutState == types.DeploymentRolloutStateCompleted && mine.RunningCount == mine.DesiredCount:
+				done++
+				status = append(status, fmt.Sprintf("%s: done %d/%d", name, mine.RunningCount, mine.DesiredCount))
+			default:
+				status = append(status, fmt.Sprintf("%s: %d/%d running (%s)", name, mine.RunningCount, mine.DesiredCount, mine.RolloutState))
+			}
+		}
+		line := fmt.Sprintf("[%s] %s", time.Since(started).Round(time.Second), strings.Join(status, "; "))
+		if done == len(services) {
+			if opts.Terminal {
+				fmt.Fprintf(out, "\r\033[K%s\n", line)
+			} else {
+				fmt.Fprintln(out, line)
+			}
+			return nil
+		}
+		if opts.Terminal {
+			fmt.Fprintf(out, "\r\033[K%s", line)
+		} else if time.Since(lastProgress) >= opts.Progress {
+			fmt.Fprintln(out, line)
+			lastProgress = time.Now()
+		}
+		if time.Now().After(deadline) {
+			return &RolloutError{Service: strings.Join(services, ", "), Why: fmt.Sprintf("not stable after %s: %s", opts.Timeout, strings.Join(status, "; "))}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(opts.Poll):
+		}
+	}
+}
+
+func runsTag(ctx context.Context, api API, cache map[string]bool, td, tag string) (bool, error) {
+	if v, ok := cache[td]; ok {
+		return v, nil
+	}
+	out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
+	if err != nil {
+		return false, fmt.Errorf("describe task definition %s: %w", td, err)
+	}
+	match := false
+	for _, c := range out.TaskDefinition.ContainerDefinitions {
+		if strings.HasSuffix(aws.ToString(c.Image), ":"+tag) {
+			match = true
+		}
+	}
+	cache[td] = match
+	return match, nil
+}
+
+var failureWords = []string{"fail", "unable", "error", "rolling back", "unhealthy", "stopped", "circuit breaker"}
+
+func rolloutFailure(ctx context.Context, api API, cluster string, svc types.Service, since time.Time, why string) error {
+	e := &RolloutError{Service: aws.ToString(svc.ServiceName), Why: why, StoppedReasons: map[string]int{}}
+	for _, ev := range svc.Events {
+		msg := strings.ToLower(aws.ToString(ev.Message))
+		for _, w := range failureWords {
+			if strings.Contains(msg, w) {
+				e.Events = append(e.Events, aws.ToTime(ev.CreatedAt).Format("15:04:05")+" "+aws.ToString(ev.Message))
+				break
+			}
+		}
+		if len(e.Events) == 5 {
+			break
+		}
+	}
+	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: svc.ServiceName, DesiredStatus: types.DesiredStatusStopped})
+	if err == nil && len(list.TaskArns) > 0 {
+		arns := list.TaskArns
+		if len(arns) > 100 {
+			arns = arns[:100]
+		}
+		tasks, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns})
+		if err == nil {
+			for _, t := range tasks.Tasks {
+				if t.StoppedAt != nil && t.StoppedAt.Before(since.Add(-time.Minute)) {
+					continue
+				}
+				reason := aws.ToString(t.StoppedReason)
+				for _, c := range t.Containers {
+					if r := aws.ToString(c.Reason); r != "" {
+						reason += " (" + aws.ToString(c.Name) + ": " + r + ")"
+					} else if c.ExitCode != nil && *c.ExitCode != 0 {
+						reason += fmt.Sprintf(" (%s exited %d)", aws.ToString(c.Name), *c.ExitCode)
+					}
+				}
+				e.StoppedReasons[reason]++
+			}
+		}
+	}
+	return e
+}

@@ -1,0 +1,247 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/release"
+)
+
+// deployer wires a Deployer for an environment: the sandbox gets the AWS
+// double (its state kept in .deploykit/sandbox) and a directory store;
+// real environments get AWS clients and the S3 store next to the state.
+func (c console) deployer(ctx context.Context, envName string) (*release.Deployer, func(), error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := cfg.Env(envName)
+	if err != nil {
+		return nil, nil, err
+	}
+	awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := release.Open(ctx, cfg, env.Name, c.out, c.getenv)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if awsCfg.BaseEndpoint != nil {
+		ws.TF.Env = append(ws.TF.Env, "AWS_ENDPOINT_URL_ECS="+*awsCfg.BaseEndpoint)
+	}
+	store, err := storeFor(cfg, env, awsCfg)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	host, _ := os.Hostname()
+	d := &release.Deployer{
+		Config: cfg, Env: env, WS: ws, ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
+		Store: store, Out: c.out, Getenv: c.getenv, Terminal: c.terminal && c.getenv("CI") == "", Who: c.who(), From: host,
+	}
+	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
+		d.From = u
+	}
+	if strings.Contains(env.Registry, ".dkr.ecr.") {
+		d.ECR = ecr.NewFromConfig(awsCfg)
+	}
+	return d, stop, nil
+}
+
+func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (release.Store, error) {
+	if env.Name == DefaultEnv {
+		return release.DirStore{Dir: filepath.Join(cfg.Dir, ".deploykit", env.Name, "store")}, nil
+	}
+	bucket := env.Terraform.Backend["bucket"]
+	if bucket == "" {
+		return nil, fmt.Errorf("environment %s: the lock and release history live next to the terraform state, but terraform.backend has no bucket", env.Name)
+	}
+	return release.S3Store{API: s3.NewFromConfig(awsCfg), Bucket: bucket, Prefix: env.Name + "/deploykit/"}, nil
+}
+
+// DeployFlags are the flags of deploy and rollback.
+type DeployFlags struct {
+	Env, Migrate, JSON, Commit *string
+	Dirty, DryRun, Force       *bool
+	Timeout, LockWait          *time.Duration
+}
+
+func (f DeployFlags) options() (release.Options, error) {
+	o := release.Options{Dirty: flag(f.Dirty), DryRun: flag(f.DryRun), Force: flag(f.Force), Migrate: "auto"}
+	if f.Migrate != nil {
+		switch *f.Migrate {
+		case "auto", "always", "never":
+			o.Migrate = *f.Migrate
+		default:
+			return o, fmt.Errorf("-migrate=%s: want auto, always or never", *f.Migrate)
+		}
+	}
+	if f.JSON != nil {
+		o.JSONFile = *f.JSON
+	}
+	if f.Commit != nil {
+		o.Target = *f.Commit
+	}
+	if f.Timeout != nil {
+		o.Timeout = *f.Timeout
+	}
+	if f.LockWait != nil {
+		o.LockWait = *f.LockWait
+	}
+	return o, nil
+}
+
+// Deploy runs the whole pipeline for the current commit.
+func Deploy(ctx context.Context, f DeployFlags) error {
+	return osConsole().deploy(ctx, f, false)
+}
+
+// Rollback returns an environment to an earlier successful release.
+func Rollback(ctx context.Context, f DeployFlags) error {
+	return osConsole().deploy(ctx, f, true)
+}
+
+func (c console) deploy(ctx context.Context, f DeployFlags, rollback bool) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	d, stop, err := c.deployer(ctx, envName(f.Env))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	var rec release.Record
+	if rollback {
+		rec, err = d.Rollback(ctx, opts)
+	} else {
+		rec, err = d.Deploy(ctx, opts)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "\n%s: %s of %s %s in %s\n", rec.Env, rec.Action, rec.Tag, rec.Result, rec.Duration.Round(time.Millisecond))
+	return nil
+}
+
+// Releases lists the recorded releases of an environment.
+func Releases(ctx context.Context, env *string) error {
+	c := osConsole()
+	d, stop, err := c.deployer(ctx, envName(env))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	recs, err := release.History(ctx, d.Store)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STARTED\tACTION\tTAG\tRESULT\tMIGRATED\tDURATION\tWHO")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.Started.Local().Format("2006-01-02 15:04:05"), r.Action, r.Tag, r.Result, r.Migrated, r.Duration.Round(time.Second), r.Who)
+	}
+	return tw.Flush()
+}
+
+// Status shows each service's task definition, image tag, counts and rollout, and the last release.
+func Status(ctx context.Context, env *string) error {
+	c := osConsole()
+	d, stop, err := c.deployer(ctx, envName(env))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	var names []string
+	for _, s := range d.Env.Services {
+		names = append(names, s.Name)
+	}
+	out, err := d.ECS.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: aws.String(d.Env.Cluster), Services: names})
+	if err != nil {
+		return fmt.Errorf("describe services in %s: %w", d.Env.Cluster, err)
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tIMAGES\tRUNNING/DESIRED\tROLLOUT")
+	for _, svc := range out.Services {
+		td := aws.ToString(svc.TaskDefinition)
+		images := ""
+		if tdOut, err := d.ECS.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition}); err == nil {
+			var parts []string
+			for _, cd := range tdOut.TaskDefinition.ContainerDefinitions {
+				img := aws.ToString(cd.Image)
+				parts = append(parts, aws.ToString(cd.Name)+"="+img[strings.LastIndexByte(img, ':')+1:])
+			}
+			images = strings.Join(parts, ",")
+		}
+		rollout := ""
+		if len(svc.Deployments) > 0 {
+			rollout = string(svc.Deployments[0].RolloutState)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", aws.ToString(svc.ServiceName), td[strings.LastIndexByte(td, '/')+1:], images, svc.RunningCount, svc.DesiredCount, rollout)
+	}
+	for _, f := range out.Failures {
+		fmt.Fprintf(tw, "%s\t(missing: %s)\t\t\t\n", aws.ToString(f.Arn), aws.ToString(f.Reason))
+	}
+	tw.Flush()
+	recs, err := release.History(ctx, d.Store)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		fmt.Fprintln(c.out, "\nno release recorded yet")
+		return nil
+	}
+	r := recs[0]
+	fmt.Fprintf(c.out, "\nlast release: %s of %s %s, %s by %s (migrated: %v)\n", r.Action, r.Tag, r.Result, r.Started.Local().Format(time.RFC3339), r.Who, r.Migrated)
+	return nil
+}
+
+// LockStatus shows who holds an environment's deploy lock.
+func LockStatus(ctx context.Context, env *string) error {
+	c := osConsole()
+	d, stop, err := c.deployer(ctx, envName(env))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	l, err := release.ReadLock(ctx, d.Store)
+	if errors.Is(err, release.ErrNotFound) {
+		fmt.Fprintf(c.out, "%s is not locked\n", d.Env.Name)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "%s is locked: %s of %s by %s since %s (%s ago)\n", l.Env, l.Action, l.Commit, l.Holder, l.Started.Local().Format(time.RFC3339), time.Since(l.Started).Round(time.Second))
+	return nil
+}
+
+// LockRelease releases the deploy lock; someone else's only with -force.
+func LockRelease(ctx context.Context, env *string, force *bool) error {
+	c := osConsole()
+	d, stop, err := c.deployer(ctx, envName(env))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if err := release.ReleaseLock(ctx, d.Store, d.Who, flag(force)); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "%s is not locked now\n", d.Env.Name)
+	return nil
+}
