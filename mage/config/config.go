@@ -262,6 +262,20 @@ func (c *Config) EnvNames() []string {
 	return names
 }
 
+// DeployOwnedFiles are the files deploys rewrite (every environment's
+// tfvars), relative to the repository root: their changes do not make a
+// commit dirty.
+func (c *Config) DeployOwnedFiles() []string {
+	var files []string
+	for _, e := range c.Environments {
+		if e.Terraform != nil {
+			files = append(files, filepath.ToSlash(filepath.Clean(e.Terraform.Tfvars)))
+			files = append(files, filepath.ToSlash(filepath.Join(e.Terraform.Root, "schedules.auto.tfvars.json")))
+		}
+	}
+	return files
+}
+
 // Image returns the named image.
 func (c *Config) Image(name string) (*Image, bool) {
 	for _, img := range c.Images {

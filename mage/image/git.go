@@ -26,7 +26,10 @@ const ShortLen = 12
 // CurrentCommit reads HEAD in dir and derives the image tag: the full or
 // short SHA; for a dirty tree (refused unless allowDirty) the short SHA,
 // "-dirty-" and a hash of the diff, so two different diffs never share a tag.
-func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool) (Commit, error) {
+//
+// ignore lists paths whose changes do not make the tree dirty: the tfvars
+// files the toolkit itself rewrites on every deploy.
+func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool, ignore ...string) (Commit, error) {
 	sha, err := git(ctx, dir, "rev-parse", "HEAD")
 	if err != nil {
 		return Commit{}, fmt.Errorf("find the current commit in %s: %w", dir, err)
@@ -35,7 +38,11 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool) (Comm
 	if !full {
 		c.Tag = sha[:ShortLen]
 	}
-	status, err := git(ctx, dir, "status", "--porcelain", "--untracked-files=all")
+	args := []string{"status", "--porcelain", "--untracked-files=all", "--", "."}
+	for _, p := range ignore {
+		args = append(args, ":(exclude)"+p)
+	}
+	status, err := git(ctx, dir, args...)
 	if err != nil {
 		return Commit{}, fmt.Errorf("check the working tree: %w", err)
 	}
@@ -45,7 +52,7 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool) (Comm
 	if !allowDirty {
 		return Commit{}, fmt.Errorf("the working tree has uncommitted changes, so no commit describes the image:\n%s\ncommit them, or pass -dirty for a tag unique to this diff", indent(status))
 	}
-	sum, err := diffHash(ctx, dir)
+	sum, err := diffHash(ctx, dir, ignore)
 	if err != nil {
 		return Commit{}, err
 	}
@@ -55,14 +62,22 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool) (Comm
 }
 
 // diffHash covers tracked changes and the content of untracked files.
-func diffHash(ctx context.Context, dir string) (string, error) {
+func diffHash(ctx context.Context, dir string, ignore []string) (string, error) {
 	h := sha256.New()
-	diff, err := git(ctx, dir, "diff", "HEAD", "--binary")
+	args := []string{"diff", "HEAD", "--binary", "--", "."}
+	for _, p := range ignore {
+		args = append(args, ":(exclude)"+p)
+	}
+	diff, err := git(ctx, dir, args...)
 	if err != nil {
 		return "", fmt.Errorf("diff the working tree: %w", err)
 	}
 	h.Write([]byte(diff))
-	untracked, err := git(ctx, dir, "ls-files", "--others", "--exclude-standard", "-z")
+	lsArgs := []string{"ls-files", "--others", "--exclude-standard", "-z", "--", "."}
+	for _, p := range ignore {
+		lsArgs = append(lsArgs, ":(exclude)"+p)
+	}
+	untracked, err := git(ctx, dir, lsArgs...)
 	if err != nil {
 		return "", err
 	}

@@ -95,7 +95,7 @@ func (r *run) deploy(ctx context.Context) error {
 	var history []Record
 	if err := r.stage("preflight", func() error {
 		var err error
-		commit, err = image.CurrentCommit(ctx, d.Config.Dir, build.Tag == "full", opts.Dirty)
+		commit, err = image.CurrentCommit(ctx, d.Config.Dir, build.Tag == "full", opts.Dirty, d.Config.DeployOwnedFiles()...)
 		if err != nil {
 			return err
 		}
@@ -333,7 +333,11 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 		} else if rerr := r.restoreTags(); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
-		err = fmt.Errorf("%s of %s to %s failed at %w\nnow live: %s", r.rec.Action, r.rec.Tag, d.Env.Name, err, r.liveState())
+		what := r.rec.Action
+		if r.rec.Tag != "" {
+			what += " of " + r.rec.Tag
+		}
+		err = fmt.Errorf("%s to %s failed at %w\nnow live: %s", what, d.Env.Name, err, r.liveState())
 		r.rec.Result, r.rec.Error = "failed", err.Error()
 	} else {
 		r.rec.Result = "succeeded"

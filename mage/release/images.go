@@ -43,7 +43,7 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		out = io.Discard
 	}
 	build := cfg.BuildOrDefault()
-	commit, err := image.CurrentCommit(ctx, cfg.Dir, build.Tag == "full", opts.Dirty)
+	commit, err := image.CurrentCommit(ctx, cfg.Dir, build.Tag == "full", opts.Dirty, cfg.DeployOwnedFiles()...)
 	if err != nil {
 		return Images{}, err
 	}

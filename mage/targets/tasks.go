@@ -211,15 +211,10 @@ func SandboxServe(ctx context.Context, addr *string) error {
 	if err != nil {
 		return err
 	}
-	env, err := cfg.Env(DefaultEnv)
-	if err != nil {
-		return err
-	}
 	fake := awsfake.New()
 	if err := fake.Load(sandboxStatePath(cfg)); err != nil {
 		return err
 	}
-	_ = env
 	listen := "127.0.0.1:0"
 	if addr != nil && *addr != "" {
 		listen = *addr
