@@ -327,10 +327,9 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 	d := r.d
 	r.rec.Duration = time.Since(r.rec.Started)
 	if err != nil {
-		if r.applied {
-			// The apply happened: the tfvars describe what terraform made live.
-			fmt.Fprintf(d.Out, "keeping %s: the apply changed the services to it\n", d.Env.Terraform.Tfvars)
-		} else if rerr := r.restoreTags(); rerr != nil {
+		// Restored even after an apply: the services did not reach the new
+		// tag, and the next plan must not take it for what runs.
+		if rerr := r.restoreTags(); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		what := r.rec.Action
@@ -382,7 +381,8 @@ func (r *run) liveState() string {
 		prev = "what they ran before"
 	}
 	if r.applied {
-		parts = append(parts, "terraform applied "+r.rec.Tag+" but the services did not all reach it (see above; the circuit breaker may have rolled back to "+prev+")")
+		parts = append(parts, "terraform applied "+r.rec.Tag+" but the services did not all reach it (see above; the circuit breaker rolls back to "+prev+")",
+			r.d.Env.Terraform.Tfvars+" restored to its previous tags (the next apply re-registers them)")
 	} else {
 		parts = append(parts, "services still on "+prev, r.d.Env.Terraform.Tfvars+" unchanged")
 	}

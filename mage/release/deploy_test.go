@@ -1,0 +1,313 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/railsecs/deploykit/mage/awsfake"
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/terraform"
+)
+
+var repoRoot, _ = filepath.Abs(filepath.Join("..", ".."))
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuf) Reset()                      { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.Walk(from, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if info.IsDir() {
+			if info.Name() == ".terraform" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(dst, 0o755)
+		}
+		if strings.Contains(rel, "tfstate") || info.Name() == "busybox" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gitIn(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+type sandbox struct {
+	repo  string
+	fake  *awsfake.Server
+	ecs   *awsecs.Client
+	store DirStore
+	out   *syncBuf
+	d     *Deployer
+}
+
+// newSandbox lays out a repository like this one (deploy.hcl, the sandbox
+// terraform root, the sandbox app) in git, with the AWS double, a real
+// docker-registry, buildah and tofu behind it.
+func newSandbox(t *testing.T) *sandbox {
+	t.Helper()
+	for _, bin := range []string{"buildah", "docker-registry", "curl"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s is not installed: scripts/setup installs it", bin)
+		}
+	}
+	repo := t.TempDir()
+	copyTree(t, filepath.Join(repoRoot, "terraform", "envs", "sandbox"), filepath.Join(repo, "terraform", "envs", "sandbox"))
+	copyTree(t, filepath.Join(repoRoot, "examples", "sandbox-app"), filepath.Join(repo, "examples", "sandbox-app"))
+	for _, f := range []string{"deploy.hcl", ".gitignore"} {
+		data, _ := os.ReadFile(filepath.Join(repoRoot, f))
+		os.WriteFile(filepath.Join(repo, f), data, 0o644)
+	}
+	gitIn(t, repo, "init", "-q", "-b", "main")
+	gitIn(t, repo, "config", "user.email", "dev@example.com")
+	gitIn(t, repo, "config", "user.name", "dev")
+	gitIn(t, repo, "add", ".")
+	gitIn(t, repo, "commit", "-qm", "sandbox")
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	regHost := ln.Addr().String()
+	ln.Close()
+	regDir := t.TempDir()
+	os.WriteFile(filepath.Join(regDir, "config.yml"), []byte(fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(regDir, "data"), regHost)), 0o644)
+	reg := exec.Command("docker-registry", "serve", filepath.Join(regDir, "config.yml"))
+	if err := reg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Process.Kill(); _ = reg.Wait() })
+	for i := 0; !image.Answering(context.Background(), regHost); i++ {
+		if i > 100 {
+			t.Fatal("docker-registry did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	tofu := os.Getenv("DEPLOYKIT_TOFU")
+	if tofu == "" {
+		tofu = terraform.TofuPath(repoRoot)
+	}
+	env := map[string]string{"SANDBOX_REGISTRY": regHost, terraform.BinaryEnv: tofu, "CIRCLE_BRANCH": "main"}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := config.Load(filepath.Join(repo, "deploy.hcl"), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := awsfake.New()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	awsCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}
+	out := &syncBuf{}
+	ws, err := Open(context.Background(), cfg, "sandbox", out, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.TF.Env = []string{"TF_CLI_CONFIG_FILE=/dev/null", "AWS_ENDPOINT_URL_ECS=" + srv.URL}
+	store := DirStore{Dir: filepath.Join(repo, ".deploykit", "sandbox", "store")}
+	client := awsecs.NewFromConfig(awsCfg)
+	d := &Deployer{Config: cfg, Env: cfg.Environments[0], WS: ws, ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg),
+		Store: store, Out: out, Getenv: getenv, Who: "alice@laptop", From: "laptop"}
+	return &sandbox{repo: repo, fake: fake, ecs: client, store: store, out: out, d: d}
+}
+
+func (s *sandbox) commit(t *testing.T, file, content string) {
+	t.Helper()
+	p := filepath.Join(s.repo, file)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte(content), 0o644)
+	gitIn(t, s.repo, "add", ".")
+	gitIn(t, s.repo, "commit", "-qm", "change "+file)
+}
+
+func (s *sandbox) serviceTag(t *testing.T, service string) string {
+	t.Helper()
+	ctx := context.Background()
+	out, err := s.ecs.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{service}})
+	if err != nil || len(out.Services) == 0 {
+		return ""
+	}
+	td, err := s.ecs.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: out.Services[0].TaskDefinition})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := aws.ToString(td.TaskDefinition.ContainerDefinitions[len(td.TaskDefinition.ContainerDefinitions)-1].Image)
+	return img[strings.LastIndexByte(img, ':')+1:]
+}
+
+func (s *sandbox) tfvars(t *testing.T) string {
+	data, err := os.ReadFile(filepath.Join(s.repo, "terraform", "envs", "sandbox", "images.auto.tfvars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestSandboxDeployLifecycle(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	origTfvars := s.tfvars(t)
+
+	// Dry run: every check and the plan, nothing changed.
+	if _, err := s.d.Deploy(ctx, Options{DryRun: true}); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, s.out)
+	}
+	if s.tfvars(t) != origTfvars {
+		t.Error("dry run changed the tfvars")
+	}
+	if keys, _ := s.store.List(ctx, ""); len(keys) != 0 {
+		t.Errorf("dry run left %v in the store", keys)
+	}
+	if s.serviceTag(t, "web-app") != "" {
+		t.Error("dry run created services")
+	}
+	if !strings.Contains(s.out.String(), "would run: buildah") {
+		t.Errorf("dry run did not print the build commands:\n%s", s.out)
+	}
+
+	// First deploy: builds, applies, migrates after (the task definition
+	// does not exist before the first apply), records.
+	s.out.Reset()
+	rec, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, s.out)
+	}
+	first := rec.Tag
+	if got := s.serviceTag(t, "web-app"); got != first {
+		t.Errorf("web-app runs %q, want %q", got, first)
+	}
+	if !rec.Migrated || !strings.Contains(s.out.String(), "first deploy") {
+		t.Errorf("first deploy did not migrate after the apply:\n%s", s.out)
+	}
+	if !strings.Contains(s.tfvars(t), `app   = "`+first+`"`) || !strings.Contains(s.tfvars(t), "# unicorn, sidekiq and the migrate task run this image") {
+		t.Errorf("tfvars not rewritten in place:\n%s", s.tfvars(t))
+	}
+
+	// Same commit again: no build, no migration.
+	s.out.Reset()
+	if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("redeploy: %v\n%s", err, s.out)
+	}
+	if strings.Count(s.out.String(), "already in the registry") != 2 || !strings.Contains(s.out.String(), "migration: skipped (the deployed release is this commit)") {
+		t.Errorf("redeploy rebuilt or migrated:\n%s", s.out)
+	}
+
+	// Lock held by someone else: refused with the holder named; with
+	// -lockwait it goes through once they let go.
+	other := Lock{Env: "sandbox", Holder: "https://circleci.com/gh/shop/app/123", Commit: "abc", Action: "deploy", Started: time.Now()}
+	release, err := AcquireLock(ctx, s.store, other, 0, s.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.d.Deploy(ctx, Options{})
+	var locked *LockedError
+	if !errors.As(err, &locked) || !strings.Contains(err.Error(), "circleci.com/gh/shop/app/123") {
+		t.Fatalf("deploy under someone else's lock = %v", err)
+	}
+	if err := ReleaseLock(ctx, s.store, "alice@laptop", false); err == nil {
+		t.Error("released someone else's lock without -force")
+	}
+	time.AfterFunc(time.Second, release)
+	if _, err := s.d.Deploy(ctx, Options{LockWait: 20 * time.Second, Timeout: time.Minute}); err != nil {
+		t.Fatalf("deploy with -lockwait: %v", err)
+	}
+
+	// A failing migration stops the deploy before the services switch.
+	s.commit(t, "examples/sandbox-app/db/migrate/20261120000000_add_state.rb", "class AddState < ActiveRecord::Migration[8.0]; end\n")
+	s.fake.Outcome = func(req awsfake.RunRequest) awsfake.Outcome {
+		return awsfake.Outcome{PendingFor: 50 * time.Millisecond, RunFor: 200 * time.Millisecond, ExitCode: 1, Logs: []string{"Mysql2::Error: Table 'orders' already exists"}}
+	}
+	s.out.Reset()
+	_, err = s.d.Deploy(ctx, Options{Timeout: time.Minute})
+	var te *ecs.TaskError
+	if !errors.As(err, &te) || te.ExitCode != 1 || !strings.Contains(err.Error(), "services still on "+first) {
+		t.Fatalf("failed migration = %v\n%s", err, s.out)
+	}
+	if s.serviceTag(t, "web-app") != first || !strings.Contains(s.tfvars(t), first) {
+		t.Errorf("a failed migration changed services or tfvars")
+	}
+	s.fake.Outcome = nil
+
+	// The circuit breaker rolls back the rollout: a failed deploy, with
+	// the stopped reasons and the events shown, and the tfvars restored.
+	s.commit(t, "examples/sandbox-app/app/models/order.rb", "class Order < ApplicationRecord; def total; end; end\n")
+	s.fake.SetRollout(func(service, td string) awsfake.Rollout {
+		return awsfake.Rollout{Takes: 500 * time.Millisecond, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
+	})
+	s.out.Reset()
+	_, err = s.d.Deploy(ctx, Options{Migrate: "never", Timeout: time.Minute})
+	var re *ecs.RolloutError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "rolled it back") || !strings.Contains(err.Error(), "3x Essential container in task exited") ||
+		!strings.Contains(err.Error(), "rolling back to deployment") {
+		t.Fatalf("circuit-breaker rollback = %v\n%s", err, s.out)
+	}
+	if !strings.Contains(s.tfvars(t), first) {
+		t.Errorf("tfvars not restored after the failed rollout:\n%s", s.tfvars(t))
+	}
+	s.fake.SetRollout(nil)
+
+	// Rollback: to the previous successful release.
+	s.commit(t, "examples/sandbox-app/app/models/order.rb", "class Order < ApplicationRecord; def total_cents; end; end\n")
+	second, err := s.d.Deploy(ctx, Options{Migrate: "never", Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("deploy of a second commit: %v\n%s", err, s.out)
+	}
+	s.out.Reset()
+	rb, err := s.d.Rollback(ctx, Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("rollback: %v\n%s", err, s.out)
+	}
+	if rb.Tag != first || s.serviceTag(t, "web-app") != first || s.serviceTag(t, "sidekiq") != first {
+		t.Errorf("rollback from %s went to %s; services run %s", second.Tag, rb.Tag, s.serviceTag(t, "web-app"))
+	}
+	if strings.Contains(s.out.String(), "STEP") || strings.Contains(s.out.String(), "=== migrate") {
+		t.Errorf("rollback built or migrated:\n%s", s.out)
+	}
+	hist, _ := History(ctx, s.store)
+	if len(hist) < 5 || hist[0].Action != "rollback" || hist[0].Result != "succeeded" {
+		t.Errorf("history = %+v", hist)
+	}
+	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+		t.Errorf("lock left behind: %v", err)
+	}
+}
