@@ -24,6 +24,16 @@ type Workspace struct {
 	Out    io.Writer
 	// StateDir holds plan files and other local artifacts (.deploykit/ENV).
 	StateDir string
+	// OnClose stops what was started for this workspace (the sandbox double).
+	OnClose func()
+}
+
+// Close runs OnClose once.
+func (w *Workspace) Close() {
+	if w.OnClose != nil {
+		w.OnClose()
+		w.OnClose = nil
+	}
 }
 
 // Open resolves the environment and the terraform binary.

@@ -109,10 +109,11 @@ func TfPlan(ctx context.Context, env, tag *string, force *bool) error {
 }
 
 func (c console) tfPlan(ctx context.Context, env string, tag *string, force bool) error {
-	_, plan, err := c.plan(ctx, env, tag, force)
+	ws, plan, err := c.plan(ctx, env, tag, force)
 	if err != nil {
 		return err
 	}
+	ws.Close()
 	fmt.Fprintf(c.out, "Saved plan: %s\n", plan.File)
 	return nil
 }
@@ -127,6 +128,7 @@ func (c console) tfApply(ctx context.Context, env string, tag *string, force, ye
 	if err != nil {
 		return err
 	}
+	defer ws.Close()
 	if !plan.Changes {
 		fmt.Fprintf(c.out, "No changes: %s is up to date.\n", env)
 		return nil
@@ -150,8 +152,20 @@ func (c console) plan(ctx context.Context, env string, tag *string, force bool) 
 	if err != nil {
 		return nil, nil, err
 	}
+	// The sandbox's terraform calls the AWS double, as real roots call AWS.
+	if e, _ := cfg.Env(env); e.Name == DefaultEnv {
+		awsCfg, stop, err := c.awsConfig(ctx, cfg, e)
+		if err != nil {
+			return nil, nil, err
+		}
+		ws.OnClose = stop
+		if awsCfg.BaseEndpoint != nil {
+			ws.TF.Env = append(ws.TF.Env, "AWS_ENDPOINT_URL_ECS="+*awsCfg.BaseEndpoint)
+		}
+	}
 	plan, err := ws.Plan(ctx, release.PlanOptions{Deploying: deploying, Force: force})
 	if err != nil {
+		ws.Close()
 		return nil, nil, err
 	}
 	return ws, plan, nil

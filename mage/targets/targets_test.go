@@ -80,12 +80,12 @@ func TestTfApplyGuardAndConfirmation(t *testing.T) {
 	if err := c.tfvarsSet(tfvarsFile, "image_tags.app", "abc1234"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `image_tags.app: "0000000" -> "abc1234"`) {
+	if !strings.Contains(out.String(), `image_tags.app: "`) || !strings.Contains(out.String(), `" -> "abc1234"`) {
 		t.Errorf("tfvars:set output = %q", out)
 	}
 
 	err := c.tfApply(ctx, "sandbox", nil, false, true)
-	if err == nil || !strings.Contains(err.Error(), "terraform_data.web_app_task_definition unicorn") {
+	if err == nil || !strings.Contains(err.Error(), `terraform_data.task_definition["web_app"] unicorn`) {
 		t.Fatalf("apply of an unannounced image change = %v, want the guard to name the resource", err)
 	}
 	other := "fffffff"

@@ -2,6 +2,6 @@
 # below and nothing else in this file.
 image_tags = {
   # unicorn, sidekiq and the migrate task run this image
-  app   = "16399e7dbe6a"
-  nginx = "16399e7dbe6a" # precompiled assets
+  app   = "0000000"
+  nginx = "0000000" # precompiled assets
 }
