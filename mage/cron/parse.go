@@ -184,7 +184,7 @@ func (p *parser) set(name string, v any) {
 	p.s.vars = p.s.vars.with(name, v)
 }
 
-func (p *parser) tok() token      { return p.toks[p.pos] }
+func (p *parser) tok() token { return p.toks[p.pos] }
 func (p *parser) peekTok(n int) token {
 	if p.pos+n < len(p.toks) {
 		return p.toks[p.pos+n]
