@@ -17,6 +17,14 @@ build {
   write_cache_on   = ["main"]            # branches whose builds refresh the cache
 }
 
+cron {
+  # Whenever's schedule, run as EventBridge Scheduler tasks of the app image.
+  schedule        = "examples/sandbox-app/config/schedule.rb"
+  timezone        = "Asia/Tokyo"
+  frequent_jobs   = "service" # jobs more often than every 5 minutes run in one cron service
+  service_crontab = "examples/sandbox-app/config/crontab.supercronic"
+}
+
 image "app" {
   dockerfile = "docker/Dockerfile"
   target     = "app"

@@ -129,3 +129,29 @@ func (Lock) Status(ctx context.Context, env *string) error {
 func (Lock) Release(ctx context.Context, env *string, force *bool) error {
 	return targets.LockRelease(ctx, env, force)
 }
+
+// Cron holds the Whenever schedule targets.
+type Cron mg.Namespace
+
+// Crontab prints the crontab the whenever command would print for a schedule.rb FILE.
+func (Cron) Crontab(ctx context.Context, file string) error {
+	return targets.CronCrontab(ctx, file)
+}
+
+// Generate writes the environment's Scheduler schedules (schedules.auto.tfvars.json) from schedule.rb.
+//
+// Flags: -env=NAME (default sandbox). Prints each job's expressions and
+// launches per month; frequent jobs can go to a single-task cron service.
+func (Cron) Generate(ctx context.Context, env *string) error {
+	return targets.CronGenerate(ctx, env)
+}
+
+// List shows the scheduled jobs with their next runs in the configured time zone.
+func (Cron) List(ctx context.Context, env *string) error {
+	return targets.CronList(ctx, env)
+}
+
+// Run runs one scheduled JOB now as a one-off ECS task and waits for it.
+func (Cron) Run(ctx context.Context, job string, env *string, timeout *time.Duration) error {
+	return targets.CronRun(ctx, job, env, timeout)
+}

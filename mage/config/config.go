@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -29,6 +30,7 @@ type Config struct {
 	App          string         `hcl:"app"`
 	Terraform    *ToolSettings  `hcl:"terraform,block"`
 	Build        *BuildSettings `hcl:"build,block"`
+	Cron         *CronSettings  `hcl:"cron,block"`
 	Images       []*Image       `hcl:"image,block"`
 	Environments []*Environment `hcl:"environment,block"`
 
@@ -40,6 +42,23 @@ type Config struct {
 type ToolSettings struct {
 	// Binary is "terraform", "tofu", a path, or "" to pick automatically.
 	Binary string `hcl:"binary,optional"`
+}
+
+// CronSettings say where the Whenever schedule is and how it runs.
+type CronSettings struct {
+	// Schedule is the Whenever file, e.g. "config/schedule.rb".
+	Schedule string `hcl:"schedule"`
+	// Timezone is the IANA zone the schedule's times are in (Whenever
+	// used the server's zone).
+	Timezone string `hcl:"timezone"`
+	// FrequentJobs is "service" (jobs more often than every 5 minutes run
+	// in one long-running cron service) or "scheduler" (all on Scheduler).
+	FrequentJobs string `hcl:"frequent_jobs,optional"`
+	// ServiceJobs names more jobs to run in the cron service.
+	ServiceJobs []string `hcl:"service_jobs,optional"`
+	// ServiceCrontab is the generated crontab the cron service runs; it
+	// must be inside the app image's build context.
+	ServiceCrontab string `hcl:"service_crontab,optional"`
 }
 
 // BuildSettings say how images are built and cached.
@@ -352,6 +371,17 @@ func (v *validator) check(cfg *Config) {
 		case b == "", b == "terraform", b == "tofu", strings.ContainsRune(b, os.PathSeparator):
 		default:
 			v.errorf(v.attrRange(v.block(v.body, "terraform").Body, "binary"), `terraform binary %q must be "terraform", "tofu" or a path`, b)
+		}
+	}
+	if c := cfg.Cron; c != nil {
+		blk := v.block(v.body, "cron")
+		if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" {
+			v.errorf(v.attrRange(blk.Body, "timezone"), "timezone %q is not an IANA zone such as Asia/Tokyo", c.Timezone)
+		}
+		switch c.FrequentJobs {
+		case "", "service", "scheduler":
+		default:
+			v.errorf(v.attrRange(blk.Body, "frequent_jobs"), `frequent_jobs %q must be "service" or "scheduler"`, c.FrequentJobs)
 		}
 	}
 	if b := cfg.Build; b != nil {

@@ -67,6 +67,8 @@ type run struct {
 	tfvarsBackup      []byte
 	tfvarsWritten     bool
 	releaseLock       func()
+	schedulesBackup   []byte
+	schedulesSaved    bool
 }
 
 func (r *run) stage(name string, f func() error) error {
@@ -158,7 +160,12 @@ func (r *run) deploy(ctx context.Context) error {
 func (r *run) switchServices(ctx context.Context, tag string) error {
 	d, opts := r.d, r.opts
 	var plan *Plan
-	if err := r.stage("tfvars", func() error { return r.writeTags(tag) }); err != nil {
+	if err := r.stage("tfvars", func() error {
+		if err := r.writeTags(tag); err != nil {
+			return err
+		}
+		return r.regenerateSchedules()
+	}); err != nil {
 		return err
 	}
 	if err := r.stage("plan", func() error {
@@ -310,7 +317,32 @@ func (r *run) writeTags(tag string) error {
 	return nil
 }
 
+// regenerateSchedules rewrites the schedules from schedule.rb so the
+// release deploys its own schedule; restored with the tfvars on failure.
+func (r *run) regenerateSchedules() error {
+	d := r.d
+	if d.Config.Cron == nil {
+		return nil
+	}
+	path := SchedulesFile(d.Config, d.Env)
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	r.schedulesBackup, r.schedulesSaved = old, true
+	return GenerateSchedules(d.Config, d.Env, d.Getenv, d.Out, false)
+}
+
 func (r *run) restoreTags() error {
+	if r.schedulesSaved {
+		path := SchedulesFile(r.d.Config, r.d.Env)
+		if r.schedulesBackup == nil {
+			_ = os.Remove(path)
+		} else if err := atomicfile.Write(path, r.schedulesBackup, 0o644); err != nil {
+			return fmt.Errorf("restore %s: %w", path, err)
+		}
+		r.schedulesSaved = false
+	}
 	if !r.tfvarsWritten {
 		return nil
 	}

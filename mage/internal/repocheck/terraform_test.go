@@ -103,7 +103,7 @@ func TestToolkitVariablesDeclaredEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	written := []string{"image_tags", "schedules"}
+	written := []string{"image_tags", "schedules", "cron_service"}
 	module := variableTypes(t, filepath.Join(repo, "terraform", "modules", "rails-app"))
 	for _, env := range cfg.Environments {
 		root := cfg.Path(env.Terraform.Root)
@@ -185,8 +185,8 @@ func TestModuleSafetyNets(t *testing.T) {
 			}
 		}
 	}
-	if taskDefs != 3 || services != 2 {
-		t.Errorf("found %d task definitions and %d services, want web-app, sidekiq, migrate and 2 services", taskDefs, services)
+	if taskDefs != 4 || services != 3 {
+		t.Errorf("found %d task definitions and %d services, want web-app, sidekiq, migrate, cron and 3 services", taskDefs, services)
 	}
 }
 

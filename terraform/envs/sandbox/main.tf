@@ -176,3 +176,9 @@ output "images" {
 output "task_definition_families" {
   value = [for k in sort(keys(local.task_definitions)) : terraform_data.task_definition[k].output.family]
 }
+
+# aws_ecs_service.cron: the single-task cron service, when jobs need it.
+resource "terraform_data" "cron_service" {
+  count = var.cron_service ? 1 : 0
+  input = { image = local.app_image, command = ["supercronic", "/rails/config/crontab.supercronic"] }
+}

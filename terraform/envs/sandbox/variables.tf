@@ -28,3 +28,9 @@ variable "schedules" {
   }))
   default = {}
 }
+
+variable "cron_service" {
+  description = "Run the jobs kept off Scheduler (too frequent) in a single-task cron service (supercronic). Written by `mage cron:generate`."
+  type        = bool
+  default     = false
+}

@@ -114,3 +114,15 @@ variable "state_bucket" {
   description = "S3 bucket holding terraform state, the deploy lock and the release history."
   type        = string
 }
+
+variable "cron_service" {
+  description = "Run the jobs kept off Scheduler (too frequent) in a single-task cron service (supercronic). Written by `mage cron:generate`."
+  type        = bool
+  default     = false
+}
+
+variable "cron_crontab_path" {
+  description = "Path of the generated supercronic crontab inside the app image."
+  type        = string
+  default     = "/rails/config/crontab.supercronic"
+}
