@@ -38,7 +38,7 @@ func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 func (s *syncBuf) Reset()                      { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
 
-func copyTree(t *testing.T, from, to string) {
+func copyTree(t testing.TB, from, to string) {
 	t.Helper()
 	err := filepath.Walk(from, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
@@ -66,7 +66,7 @@ func copyTree(t *testing.T, from, to string) {
 	}
 }
 
-func gitIn(t *testing.T, dir string, args ...string) {
+func gitIn(t testing.TB, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -87,7 +87,7 @@ type sandbox struct {
 // newSandbox lays out a repository like this one (deploy.hcl, the sandbox
 // terraform root, the sandbox app) in git, with the AWS double, a real
 // docker-registry, buildah and tofu behind it.
-func newSandbox(t *testing.T) *sandbox {
+func newSandbox(t testing.TB) *sandbox {
 	t.Helper()
 	for _, bin := range []string{"buildah", "docker-registry", "curl"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -151,7 +151,7 @@ func newSandbox(t *testing.T) *sandbox {
 	return &sandbox{repo: repo, fake: fake, ecs: client, store: store, out: out, d: d}
 }
 
-func (s *sandbox) commit(t *testing.T, file, content string) {
+func (s *sandbox) commit(t testing.TB, file, content string) {
 	t.Helper()
 	p := filepath.Join(s.repo, file)
 	os.MkdirAll(filepath.Dir(p), 0o755)
@@ -160,7 +160,7 @@ func (s *sandbox) commit(t *testing.T, file, content string) {
 	gitIn(t, s.repo, "commit", "-qm", "change "+file)
 }
 
-func (s *sandbox) serviceTag(t *testing.T, service string) string {
+func (s *sandbox) serviceTag(t testing.TB, service string) string {
 	t.Helper()
 	ctx := context.Background()
 	out, err := s.ecs.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{service}})
@@ -175,7 +175,7 @@ func (s *sandbox) serviceTag(t *testing.T, service string) string {
 	return img[strings.LastIndexByte(img, ':')+1:]
 }
 
-func (s *sandbox) tfvars(t *testing.T) string {
+func (s *sandbox) tfvars(t testing.TB) string {
 	data, err := os.ReadFile(filepath.Join(s.repo, "terraform", "envs", "sandbox", "images.auto.tfvars"))
 	if err != nil {
 		t.Fatal(err)
@@ -310,4 +310,96 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
 		t.Errorf("lock left behind: %v", err)
 	}
+}
+
+// TestInterruptMidMigration cancels a deploy while its migration runs: the
+// task is stopped, the services and tfvars are untouched, the lock is free.
+func TestInterruptMidMigration(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("first deploy: %v\n%s", err, s.out)
+	}
+	first := s.serviceTag(t, "web-app")
+	before := s.tfvars(t)
+	s.commit(t, "examples/sandbox-app/db/migrate/20261121000000_slow.rb", "class Slow < ActiveRecord::Migration[8.0]; end\n")
+	s.fake.Outcome = func(awsfake.RunRequest) awsfake.Outcome {
+		return awsfake.Outcome{PendingFor: 50 * time.Millisecond, RunFor: time.Hour, Logs: []string{"== Slow: migrating"}}
+	}
+	s.out.Reset()
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for !strings.Contains(s.out.String(), "started task") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+	}()
+	_, err := s.d.Deploy(cctx, Options{Timeout: time.Minute})
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "services still on "+first) {
+		t.Fatalf("interrupted deploy = %v\n%s", err, s.out)
+	}
+	if !strings.Contains(s.out.String(), "stopped task") {
+		t.Errorf("the migration task was not stopped:\n%s", s.out)
+	}
+	list, _ := s.ecs.ListTasks(ctx, &awsecs.ListTasksInput{Cluster: aws.String("shop-sandbox"), StartedBy: aws.String(ecs.MigrateMarker)})
+	if len(list.TaskArns) != 0 {
+		t.Errorf("migration still running: %v", list.TaskArns)
+	}
+	if s.serviceTag(t, "web-app") != first || s.tfvars(t) != before {
+		t.Error("an interrupted migration changed services or tfvars")
+	}
+	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+		t.Errorf("lock left behind after Ctrl-C: %v", err)
+	}
+}
+
+// BenchmarkDeployOverhead measures the toolkit's own time in a sandbox
+// deploy whose images are already in the registry and whose AWS double
+// answers at once: total wall time minus the time spent in terraform/tofu
+// processes. It alternates between two commits that were deployed (and so
+// built) before timing starts, so every deploy applies a real change.
+//
+//	go test ./mage/release -run '^$' -bench DeployOverhead -benchtime 6x
+func BenchmarkDeployOverhead(b *testing.B) {
+	s := newSandbox(b)
+	ctx := context.Background()
+	s.fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{} })
+	var shas []string
+	for i := 0; i < 2; i++ {
+		if i == 1 {
+			s.commit(b, "examples/sandbox-app/app/models/order.rb", "class Order < ApplicationRecord; REV = 2; end\n")
+		}
+		if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err != nil {
+			b.Fatalf("warm-up deploy: %v\n%s", err, s.out)
+		}
+		out, _ := exec.Command("git", "-C", s.repo, "rev-parse", "HEAD").Output()
+		shas = append(shas, strings.TrimSpace(string(out)))
+	}
+	var overhead, tf, total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		gitIn(b, s.repo, "checkout", "-q", "-f", shas[i%2])
+		s.out.Reset()
+		s.d.WS.TF.Elapsed = 0
+		b.StartTimer()
+		start := time.Now()
+		rec, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+		wall := time.Since(start)
+		if err != nil {
+			b.Fatalf("deploy: %v\n%s", err, s.out)
+		}
+		if strings.Contains(s.out.String(), "STEP") || rec.Migrated {
+			b.Fatalf("deploy built or migrated; the benchmark needs images present:\n%s", s.out)
+		}
+		total += wall
+		tf += s.d.WS.TF.Elapsed
+		overhead += wall - s.d.WS.TF.Elapsed
+	}
+	n := time.Duration(b.N)
+	b.ReportMetric((overhead / n).Seconds(), "s/overhead")
+	b.ReportMetric((tf / n).Seconds(), "s/terraform")
+	fmt.Printf("sandbox deploy with images present: wall %.2fs, terraform/tofu processes %.2fs, toolkit overhead %.3fs per deploy (%d deploys)\n",
+		(total / n).Seconds(), (tf / n).Seconds(), (overhead / n).Seconds(), b.N)
 }

@@ -38,6 +38,9 @@ type Runner struct {
 	Stdout    io.Writer // live output; nil discards
 	Stderr    io.Writer
 	WaitDelay time.Duration
+	// Elapsed adds up the wall time of every command run, so callers can
+	// tell terraform's time from their own.
+	Elapsed time.Duration
 }
 
 // InitArgs builds `init` with one -backend-config per setting, in key order.
@@ -126,7 +129,9 @@ func (r *Runner) Run(ctx context.Context, args ...string) (int, error) {
 	cmd := r.Command(ctx, args...)
 	var tail tailBuffer
 	cmd.Stderr = io.MultiWriter(cmd.Stderr, &tail)
+	start := time.Now()
 	err := cmd.Run()
+	r.Elapsed += time.Since(start)
 	if err == nil {
 		return 0, nil
 	}
@@ -162,7 +167,9 @@ func (r *Runner) Show(ctx context.Context, planFile string) (*tfjson.Plan, error
 	var out bytes.Buffer
 	quiet := *r
 	quiet.Stdout = &out
-	if _, err := quiet.Run(ctx, ShowArgs(planFile)...); err != nil {
+	_, err := quiet.Run(ctx, ShowArgs(planFile)...)
+	r.Elapsed = quiet.Elapsed
+	if err != nil {
 		return nil, err
 	}
 	var plan tfjson.Plan
