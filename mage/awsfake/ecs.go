@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -32,6 +33,10 @@ type task struct {
 	stoppedBy                                           string // StopTask reason
 	stoppedAt                                           time.Time
 	logsWritten                                         int
+	execDone                                            bool
+	execEnd                                             time.Time
+	execExit                                            int
+	execStop                                            context.CancelFunc
 }
 
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -171,7 +176,8 @@ func (s *Server) runTask(body []byte) (any, error) {
 	if count == 0 {
 		count = 1
 	}
-	req := RunRequest{Cluster: clusterName(in.Cluster), TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy, Command: map[string][]string{}}
+	req := RunRequest{Cluster: clusterName(in.Cluster), TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy,
+		Command: map[string][]string{}, Images: map[string]string{}}
 	var containers []container
 	for _, d := range td.doc["containerDefinitions"].([]any) {
 		m := d.(map[string]any)
@@ -183,12 +189,22 @@ func (s *Server) runTask(body []byte) (any, error) {
 		}
 		containers = append(containers, c)
 		req.Containers = append(req.Containers, c.Name)
+		req.Images[c.Name] = c.Image
+		if c.Essent && req.Essential == "" {
+			req.Essential = c.Name
+		}
+		if cmd, ok := m["command"].([]any); ok {
+			for _, a := range cmd {
+				req.Command[c.Name] = append(req.Command[c.Name], fmt.Sprint(a))
+			}
+		}
 	}
 	if co, ok := in.Overrides["containerOverrides"].([]any); ok {
 		for _, o := range co {
 			m, _ := o.(map[string]any)
 			name, _ := m["name"].(string)
 			if cmd, ok := m["command"].([]any); ok {
+				req.Command[name] = nil
 				for _, a := range cmd {
 					req.Command[name] = append(req.Command[name], fmt.Sprint(a))
 				}
@@ -223,6 +239,9 @@ func (s *Server) runTask(body []byte) (any, error) {
 		}
 		s.tasks[t.arn] = t
 		arns = append(arns, t.arn)
+		if outcome.Exec != nil && outcome.FailToStart == "" {
+			go s.execute(t)
+		}
 	}
 	if in.ClientToken != "" {
 		s.tokens[in.ClientToken] = arns
@@ -243,6 +262,12 @@ func timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
 	o := t.outcome
 	startAt = t.created.Add(o.PendingFor)
 	stopAt, cause = startAt.Add(o.RunFor), exited
+	if o.Exec != nil {
+		stopAt = startAt.Add(100 * 365 * 24 * time.Hour) // until Exec returns
+		if t.execDone {
+			stopAt = t.execEnd
+		}
+	}
 	if o.FailToStart != "" {
 		stopAt, cause = startAt, failedToStart
 	}
@@ -337,6 +362,9 @@ func (s *Server) taskDoc(t *task) map[string]any {
 			code := 0
 			if t.containers[i].Essent {
 				code = t.outcome.ExitCode
+				if t.outcome.Exec != nil {
+					code = t.execExit
+				}
 			}
 			c["exitCode"] = code
 		}
@@ -412,6 +440,9 @@ func (s *Server) stopTask(body []byte) (any, error) {
 			t.stoppedBy = "Task stopped by user"
 		}
 		t.stoppedAt = s.now()
+		if t.execStop != nil {
+			t.execStop()
+		}
 	}
 	return map[string]any{"task": s.taskDoc(t)}, nil
 }
@@ -488,4 +519,39 @@ func (s *Server) emitLogs(t *task, now, startAt, stopAt time.Time) {
 
 func streamKey(t *task, c container) string {
 	return c.LogGroup + "\x00" + c.LogPref + "/" + c.Name + "/" + taskID(t.arn)
+}
+
+// execute runs a task's Exec once it is due to start, writing its lines
+// to the essential container's stream as they come.
+func (s *Server) execute(t *task) {
+	time.Sleep(t.outcome.PendingFor)
+	var key string
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.mu.Lock()
+	t.execStop = cancel
+	if t.stoppedBy != "" {
+		cancel()
+	}
+	for _, c := range t.containers {
+		if c.Essent && c.LogGroup != "" {
+			key = streamKey(t, c)
+			if s.logs[key] == nil {
+				s.logs[key] = []logEvent{}
+			}
+			break
+		}
+	}
+	s.mu.Unlock()
+	exit := t.outcome.Exec(ctx, func(line string) {
+		if key == "" {
+			return
+		}
+		s.mu.Lock()
+		s.logs[key] = append(s.logs[key], logEvent{ts: s.now(), msg: line})
+		s.mu.Unlock()
+	})
+	s.mu.Lock()
+	t.execDone, t.execEnd, t.execExit = true, s.now(), exit
+	s.mu.Unlock()
 }

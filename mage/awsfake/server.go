@@ -6,6 +6,7 @@
 package awsfake
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -46,7 +47,9 @@ type RunRequest struct {
 	TaskDefinition string
 	Family         string
 	Containers     []string
-	Command        map[string][]string // container -> command override
+	Command        map[string][]string // container -> command override, else the task definition's
+	Images         map[string]string   // container -> image
+	Essential      string              // the first essential container
 	StartedBy      string
 }
 
@@ -69,6 +72,12 @@ type Outcome struct {
 	// Logs are written to the essential container's awslogs stream while
 	// it runs, spread evenly over RunFor.
 	Logs []string
+	// Exec, when set, really runs the task (the sandbox runs the command
+	// in the built image): the task is RUNNING until Exec returns, each
+	// line it passes to log becomes a log event, and its result is the
+	// essential container's exit code. RunFor and ExitCode are ignored.
+	// StopTask cancels ctx.
+	Exec func(ctx context.Context, log func(line string)) int
 }
 
 // Failure is one RunTask failure.

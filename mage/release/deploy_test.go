@@ -403,3 +403,30 @@ func BenchmarkDeployOverhead(b *testing.B) {
 	fmt.Printf("sandbox deploy with images present: wall %.2fs, terraform/tofu processes %.2fs, toolkit overhead %.3fs per deploy (%d deploys)\n",
 		(total / n).Seconds(), (tf / n).Seconds(), (overhead / n).Seconds(), b.N)
 }
+
+// TestSandboxTasksRunInTheImage: with buildah present, the sandbox's
+// one-off tasks run their command inside the image that was built; the
+// output is the task's log and the exit status its exit code.
+func TestSandboxTasksRunInTheImage(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	s.fake.Outcome = SandboxOutcome(image.Buildah{Insecure: true})
+	rec, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, s.out)
+	}
+	if !rec.Migrated || !strings.Contains(s.out.String(), "| == 20261101000000_create_orders: migrating") {
+		t.Fatalf("the migration did not run bin/rails db:migrate in the image:\n%s", s.out)
+	}
+	s.out.Reset()
+	runner := &ecs.Runner{ECS: s.ecs, Logs: s.d.Logs, Out: s.out, PollStart: 100 * time.Millisecond}
+	_, err = runner.Run(ctx, ecs.Spec{Cluster: "shop-sandbox", TaskDefinition: "shop-sandbox-migrate", Container: "rails",
+		Command: []string{"/bin/sh", "-c", "echo checking orders; ls /rails/db/migrate; exit 3"}, NetworkFrom: "web-app", Marker: "test"}, ecs.RunOptions{})
+	var te *ecs.TaskError
+	if !errors.As(err, &te) || te.ExitCode != 3 {
+		t.Fatalf("exit 3 in the image = %v\n%s", err, s.out)
+	}
+	if !strings.Contains(s.out.String(), "| checking orders") || !strings.Contains(s.out.String(), "| 20261101000000_create_orders.rb") {
+		t.Errorf("the command's output is not the task's log:\n%s", s.out)
+	}
+}

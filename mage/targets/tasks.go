@@ -22,6 +22,7 @@ import (
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/release"
 )
 
 // Migrate runs the environment's migration task once, on the image of the
@@ -179,6 +180,8 @@ func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.
 	if err := fake.Load(statePath); err != nil {
 		return aws.Config{}, nil, err
 	}
+	// One-off tasks run for real in the built image when buildah is here.
+	fake.Outcome = release.SandboxOutcome(image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER")})
 	url, srv, err := fake.Listen("127.0.0.1:0")
 	if err != nil {
 		return aws.Config{}, nil, err

@@ -1,0 +1,66 @@
+package image
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+)
+
+// RunArgs are the commands that run one command in an image: a working
+// container from the image, the command in it, and its removal.
+func (b Buildah) RunArgs(ref, container string, command []string) (from, run, rm []string) {
+	from = append(b.global(), "from", "--name", container)
+	if b.Insecure {
+		from = append(from, "--tls-verify=false")
+	}
+	from = append(from, ref)
+	run = append(append(b.global(), "run", "--isolation", b.isolation(), container, "--"), command...)
+	rm = append(b.global(), "rm", container)
+	return from, run, rm
+}
+
+func (b Buildah) isolation() string {
+	if b.Isolation == "" {
+		return "chroot"
+	}
+	return b.Isolation
+}
+
+// Run runs command inside image ref (pulled if missing), passing each
+// output line to line, and returns the command's exit status. Cancelling
+// ctx stops the command.
+func (b Buildah) Run(ctx context.Context, ref, name string, command []string, line func(string)) (int, error) {
+	from, run, rm := b.RunArgs(ref, name, command)
+	if out, err := exec.CommandContext(ctx, from[0], from[1:]...).CombinedOutput(); err != nil {
+		return -1, fmt.Errorf("buildah from %s: %v: %s", ref, err, strings.TrimSpace(string(out)))
+	}
+	defer exec.Command(rm[0], rm[1:]...).Run()
+	cmd := exec.CommandContext(ctx, run[0], run[1:]...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line(sc.Text())
+		}
+	}()
+	err := cmd.Run()
+	pw.Close()
+	wg.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("buildah run in %s: %w", ref, err)
+	}
+	return 0, nil
+}
