@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -52,7 +54,7 @@ func TestMigrateAndRunOnMoto(t *testing.T) {
 	if err := CheckNoneRunning(ctx, client, "shop-staging", MigrateMarker); err != nil {
 		t.Fatal(err)
 	}
-	out := &lockedBuffer{}
+	out := &testtools.Buffer{}
 	r := &Runner{ECS: client, Logs: cloudwatchlogs.NewFromConfig(cfg), Out: out, PollStart: 10 * time.Millisecond, PollMax: 50 * time.Millisecond}
 	spec := Spec{Cluster: "shop-staging", TaskDefinition: arn, Container: "rails", Command: []string{"bundle", "exec", "rails", "db:migrate"},
 		NetworkFrom: "web-app", Marker: MigrateMarker, Who: "ci", Commit: "new"}

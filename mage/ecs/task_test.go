@@ -1,14 +1,14 @@
 package ecs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -19,26 +19,9 @@ import (
 	"github.com/railsecs/deploykit/mage/awsfake"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // setup starts the double, registers a migrate task definition and a
 // web-app service, and returns a Runner using the real SDK clients.
-func setup(t *testing.T) (*awsfake.Server, *Runner, *ecs.Client, *lockedBuffer) {
+func setup(t *testing.T) (*awsfake.Server, *Runner, *ecs.Client, *testtools.Buffer) {
 	t.Helper()
 	fake := awsfake.New()
 	srv := httptest.NewServer(fake)
@@ -80,7 +63,7 @@ func setup(t *testing.T) (*awsfake.Server, *Runner, *ecs.Client, *lockedBuffer) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &lockedBuffer{}
+	out := &testtools.Buffer{}
 	r := &Runner{ECS: ecsClient, Logs: logsClient, Out: out, PollStart: 20 * time.Millisecond, PollMax: 100 * time.Millisecond}
 	return fake, r, ecsClient, out
 }

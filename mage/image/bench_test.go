@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
 // BenchmarkColdVsAppChange builds app and nginx from a fixture whose
@@ -20,7 +22,7 @@ func BenchmarkColdVsAppChange(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		host := startRegistry(b)
+		host := testtools.Registry(b)
 		dir := fixture(b)
 		reg := &Registry{Host: host}
 		b.StartTimer()

@@ -1,50 +1,18 @@
 package image
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
-
-// startRegistry runs Debian's docker-registry on a free loopback port for
-// the test's lifetime.
-func startRegistry(t testing.TB) string {
-	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatal("docker-registry is not installed: .ci/run installs it (apt-get install docker-registry)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), host)), 0o644)
-	cmd := exec.Command(bin, "serve", cfg)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for i := 0; !Answering(context.Background(), host); i++ {
-		if i > 100 {
-			t.Fatalf("docker-registry did not answer on %s", host)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return host
-}
 
 // fixture copies testdata/rails and busybox into a build context.
 func fixture(t testing.TB) string {
@@ -104,21 +72,13 @@ func freshBuilder(t testing.TB) Buildah {
 	return Buildah{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), Driver: "overlay", Insecure: true}
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 	ctx := context.Background()
-	host := startRegistry(t)
+	host := testtools.Registry(t)
 	dir := fixture(t)
 	reg := &Registry{Host: host}
 
-	var out syncBuf
+	var out testtools.Buffer
 	p := Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
 	results, err := p.Ensure(ctx, specs(dir, host, "c0ffee000001", 0, true))
 	if err != nil {
@@ -137,7 +97,7 @@ func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 	}
 
 	// Same commit again, on a fresh machine: nothing is built.
-	out = syncBuf{}
+	out.Reset()
 	p = Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
 	again, err := p.Ensure(ctx, specs(dir, host, "c0ffee000001", 0, true))
 	if err != nil {
@@ -155,7 +115,7 @@ func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 	// App code changes; a fresh builder reuses the dependency layers from
 	// the registry cache.
 	os.WriteFile(filepath.Join(dir, "app", "order.rb"), []byte("class Order; def total; end; end\n"), 0o644)
-	out = syncBuf{}
+	out.Reset()
 	p = Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
 	changed, err := p.Ensure(ctx, specs(dir, host, "c0ffee000002", 0, false))
 	if err != nil {

@@ -1,19 +1,18 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -28,15 +27,6 @@ import (
 )
 
 var repoRoot, _ = filepath.Abs(filepath.Join("..", ".."))
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-func (s *syncBuf) Reset()                      { s.mu.Lock(); defer s.mu.Unlock(); s.b.Reset() }
 
 func copyTree(t testing.TB, from, to string) {
 	t.Helper()
@@ -80,7 +70,7 @@ type sandbox struct {
 	fake  *awsfake.Server
 	ecs   *awsecs.Client
 	store DirStore
-	out   *syncBuf
+	out   *testtools.Buffer
 	d     *Deployer
 }
 
@@ -107,22 +97,7 @@ func newSandbox(t testing.TB) *sandbox {
 	gitIn(t, repo, "add", ".")
 	gitIn(t, repo, "commit", "-qm", "sandbox")
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	regHost := ln.Addr().String()
-	ln.Close()
-	regDir := t.TempDir()
-	os.WriteFile(filepath.Join(regDir, "config.yml"), []byte(fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(regDir, "data"), regHost)), 0o644)
-	reg := exec.Command("docker-registry", "serve", filepath.Join(regDir, "config.yml"))
-	if err := reg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = reg.Process.Kill(); _ = reg.Wait() })
-	for i := 0; !image.Answering(context.Background(), regHost); i++ {
-		if i > 100 {
-			t.Fatal("docker-registry did not start")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	regHost := testtools.Registry(t)
 
 	tofu := os.Getenv("DEPLOYKIT_TOFU")
 	if tofu == "" {
@@ -138,7 +113,7 @@ func newSandbox(t testing.TB) *sandbox {
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	awsCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}
-	out := &syncBuf{}
+	out := &testtools.Buffer{}
 	ws, err := Open(context.Background(), cfg, "sandbox", out, getenv)
 	if err != nil {
 		t.Fatal(err)

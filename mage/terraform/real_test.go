@@ -5,20 +5,22 @@ import (
 	"context"
 	"net/http/httptest"
 
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"encoding/json"
 	"errors"
-	"github.com/railsecs/deploykit/mage/awsfake"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/awsfake"
 
 	"github.com/railsecs/deploykit/mage/tfvars"
 )
@@ -69,24 +71,6 @@ func copyRoot(t *testing.T, from string) string {
 	return dir
 }
 
-// syncBuffer is written by the child's output copier and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestSandboxRootRealApply runs init, plan, show, apply and output for real
 // on a copy of the sandbox root, then deploys a new tag through the tfvars
 // editor and checks the plan summary and the guard.
@@ -95,7 +79,7 @@ func TestSandboxRootRealApply(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			root := copyRoot(t, filepath.Join("..", "..", "terraform", "envs", "sandbox"))
-			var out syncBuffer
+			var out testtools.Buffer
 			fake := awsfake.New()
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
@@ -251,7 +235,7 @@ func TestInterruptReleasesStateLock(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(root, "terraform.tfvars"), []byte("marker = \"one\"\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			var out syncBuffer
+			var out testtools.Buffer
 			r := &Runner{Bin: bin, Dir: root, Env: []string{"TF_CLI_CONFIG_FILE=/dev/null"}, Stdout: &out, Stderr: &out, WaitDelay: 30 * time.Second}
 			bg := context.Background()
 			if err := r.Init(bg, nil); err != nil {
