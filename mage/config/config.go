@@ -188,6 +188,15 @@ type Task struct {
 	// Paths are the files whose change between two releases means the
 	// migration must run (db/migrate, db/schema.rb, db/structure.sql by default).
 	Paths []string `hcl:"paths,optional"`
+	// Order is "before" (default: the migration runs before the services
+	// switch) or "after".
+	Order string `hcl:"order,optional"`
+	// Subnets, SecurityGroups, AssignPublicIP and LaunchType configure the
+	// task's network; when unset they are copied from NetworkFrom.
+	Subnets        []string `hcl:"subnets,optional"`
+	SecurityGroups []string `hcl:"security_groups,optional"`
+	AssignPublicIP bool     `hcl:"assign_public_ip,optional"`
+	LaunchType     string   `hcl:"launch_type,optional"`
 }
 
 // MigrationPaths returns Paths or the Rails defaults.
@@ -484,6 +493,19 @@ func (v *validator) checkEnv(cfg *Config, env *Environment, blk *hclsyntax.Block
 		mblk := v.block(blk.Body, "migrate")
 		if len(m.Command) == 0 {
 			v.errorf(v.attrRange(mblk.Body, "command"), "migrate command is empty")
+		}
+		switch m.Order {
+		case "", "before", "after":
+		default:
+			v.errorf(v.attrRange(mblk.Body, "order"), `order %q must be "before" or "after"`, m.Order)
+		}
+		switch m.LaunchType {
+		case "", "FARGATE", "EC2", "EXTERNAL":
+		default:
+			v.errorf(v.attrRange(mblk.Body, "launch_type"), `launch_type %q must be FARGATE, EC2 or EXTERNAL`, m.LaunchType)
+		}
+		if m.NetworkFrom == "" && len(m.Subnets) == 0 {
+			v.errorf(mblk.DefRange(), "migrate needs network_from (a service to copy the network from) or subnets")
 		}
 		if m.NetworkFrom != "" && !services[m.NetworkFrom] {
 			v.errorf(v.attrRange(mblk.Body, "network_from"), "network_from names service %q, which environment %q does not declare", m.NetworkFrom, env.Name)

@@ -43,8 +43,11 @@ type Spec struct {
 	Container      string // the container whose command is overridden
 	Command        []string
 	// NetworkFrom names a service whose network configuration, launch type
-	// or capacity provider strategy the task copies.
+	// or capacity provider strategy the task copies, for what Network and
+	// LaunchType leave unset.
 	NetworkFrom string
+	Network     *types.NetworkConfiguration
+	LaunchType  types.LaunchType
 	// Marker is the startedBy value (at most 128 characters), used to find
 	// our own running tasks.
 	Marker string
@@ -160,6 +163,12 @@ func (r *Runner) Start(ctx context.Context, spec Spec) (types.Task, error) {
 		if err := r.copyNetwork(ctx, spec, in); err != nil {
 			return types.Task{}, err
 		}
+	}
+	if spec.Network != nil {
+		in.NetworkConfiguration = spec.Network
+	}
+	if spec.LaunchType != "" {
+		in.LaunchType, in.CapacityProviderStrategy = spec.LaunchType, nil
 	}
 	out, err := r.ECS.RunTask(ctx, in)
 	if err != nil {
@@ -348,4 +357,19 @@ func failureReasons(fs []types.Failure) string {
 		r = append(r, aws.ToString(f.Reason))
 	}
 	return strings.Join(r, ", ")
+}
+
+// NetworkOf builds an awsvpc network configuration from subnets and
+// security groups; nil when no subnet is given.
+func NetworkOf(subnets, securityGroups []string, publicIP bool) *types.NetworkConfiguration {
+	if len(subnets) == 0 {
+		return nil
+	}
+	assign := types.AssignPublicIpDisabled
+	if publicIP {
+		assign = types.AssignPublicIpEnabled
+	}
+	return &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{
+		Subnets: subnets, SecurityGroups: securityGroups, AssignPublicIp: assign,
+	}}
 }

@@ -239,3 +239,28 @@ func TestThrottlingIsRetriedWithTheSameClientToken(t *testing.T) {
 		t.Errorf("tasks started = %d, want exactly 1", n)
 	}
 }
+
+func TestConfiguredNetworkWinsOverTheService(t *testing.T) {
+	fake, r, client, _ := setup(t)
+	fake.Outcome = func(awsfake.RunRequest) awsfake.Outcome {
+		return awsfake.Outcome{PendingFor: 10 * time.Millisecond, RunFor: time.Hour}
+	}
+	spec := migrateSpec()
+	spec.NetworkFrom = ""
+	if _, err := r.Run(context.Background(), spec, RunOptions{Detach: true}); err == nil {
+		t.Fatal("an awsvpc task without network configuration was started")
+	}
+	spec.Network = NetworkOf([]string{"subnet-migrate"}, []string{"sg-migrate"}, false)
+	spec.LaunchType = types.LaunchTypeFargate
+	arn, err := r.Run(context.Background(), spec, RunOptions{Detach: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := client.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("shop-sandbox"), Tasks: []string{arn}})
+	if got.Tasks[0].LaunchType != types.LaunchTypeFargate {
+		t.Errorf("launch type = %q", got.Tasks[0].LaunchType)
+	}
+	if NetworkOf(nil, nil, true) != nil {
+		t.Error("no subnets must mean no network configuration")
+	}
+}

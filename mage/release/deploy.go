@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
@@ -132,6 +134,9 @@ func (r *run) deploy(ctx context.Context) error {
 
 	runMigration, why := r.migrationGate(ctx, history, commit)
 	order := opts.Order
+	if order == "" && d.Env.Migrate != nil {
+		order = d.Env.Migrate.Order
+	}
 	if order == "" {
 		order = "before"
 	}
@@ -281,7 +286,7 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 	}
 	runner := &ecs.Runner{ECS: d.ECS, Logs: d.Logs, Out: d.Out}
 	_, err = runner.Run(ctx, ecs.Spec{Cluster: d.Env.Cluster, TaskDefinition: td, Container: m.Container, Command: m.Command,
-		NetworkFrom: m.NetworkFrom, Marker: ecs.MigrateMarker, Who: d.Who, Commit: tag}, ecs.RunOptions{})
+		NetworkFrom: m.NetworkFrom, Network: ecs.NetworkOf(m.Subnets, m.SecurityGroups, m.AssignPublicIP), LaunchType: awstypes.LaunchType(m.LaunchType), Marker: ecs.MigrateMarker, Who: d.Who, Commit: tag}, ecs.RunOptions{})
 	if err == nil {
 		r.migrated = true
 		r.rec.Migrated = true

@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/railsecs/deploykit/mage/config"
@@ -130,6 +132,6 @@ func CronRun(ctx context.Context, job string, env *string, timeout *time.Duratio
 	}
 	fmt.Fprintf(c.out, "==> %s: %s\n", task.Name, strings.Join(task.Command, " "))
 	_, err = runner.Run(ctx, ecs.Spec{Cluster: e.Cluster, TaskDefinition: e.Migrate.TaskDefinition, Container: e.Migrate.Container,
-		Command: task.Command, NetworkFrom: e.Migrate.NetworkFrom, Marker: "deploykit-cron", Who: c.who()}, opts)
+		Command: task.Command, NetworkFrom: e.Migrate.NetworkFrom, Network: ecs.NetworkOf(e.Migrate.Subnets, e.Migrate.SecurityGroups, e.Migrate.AssignPublicIP), LaunchType: awstypes.LaunchType(e.Migrate.LaunchType), Marker: "deploykit-cron", Who: c.who()}, opts)
 	return err
 }

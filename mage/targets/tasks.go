@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -120,7 +122,7 @@ func (c console) oneOff(ctx context.Context, envName string, tag *string, detach
 	runner := &ecs.Runner{ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg), Out: c.out}
 	spec := ecs.Spec{
 		Cluster: env.Cluster, TaskDefinition: tdArn, Container: env.Migrate.Container, Command: command,
-		NetworkFrom: env.Migrate.NetworkFrom, Marker: marker, Who: c.who(), Commit: imageTag,
+		NetworkFrom: env.Migrate.NetworkFrom, Network: ecs.NetworkOf(env.Migrate.Subnets, env.Migrate.SecurityGroups, env.Migrate.AssignPublicIP), LaunchType: awstypes.LaunchType(env.Migrate.LaunchType), Marker: marker, Who: c.who(), Commit: imageTag,
 	}
 	opts := ecs.RunOptions{Detach: detach}
 	if timeout != nil {
