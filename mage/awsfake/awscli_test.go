@@ -75,6 +75,10 @@ func TestRealAWSCLIParsesEveryOperation(t *testing.T) {
 		t.Errorf("get-log-events = %v", ev)
 	}
 	run("logs", "describe-log-streams", "--log-group-name", "/ecs/shop/migrate")
+	tok := run("ecr", "get-authorization-token")
+	if data := tok["authorizationData"].([]any); len(data) != 1 || data[0].(map[string]any)["authorizationToken"] == "" {
+		t.Errorf("get-authorization-token = %v", tok)
+	}
 	run("logs", "create-log-group", "--log-group-name", "/ecs/shop/other")
 
 	// Errors come back typed: the CLI names the exception.

@@ -140,18 +140,19 @@ func clientErr(typ, format string, args ...any) *apiError {
 type handler func(s *Server, body []byte) (any, error)
 
 var handlers = map[string]handler{
-	"AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition": (*Server).registerTaskDefinition,
-	"AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition": (*Server).describeTaskDefinition,
-	"AmazonEC2ContainerServiceV20141113.RunTask":                (*Server).runTask,
-	"AmazonEC2ContainerServiceV20141113.DescribeTasks":          (*Server).describeTasks,
-	"AmazonEC2ContainerServiceV20141113.StopTask":               (*Server).stopTask,
-	"AmazonEC2ContainerServiceV20141113.ListTasks":              (*Server).listTasks,
-	"AmazonEC2ContainerServiceV20141113.CreateService":          (*Server).createService,
-	"AmazonEC2ContainerServiceV20141113.DescribeServices":       (*Server).describeServices,
-	"AmazonEC2ContainerServiceV20141113.UpdateService":          (*Server).updateService,
-	"Logs_20140328.GetLogEvents":                                (*Server).getLogEvents,
-	"Logs_20140328.CreateLogGroup":                              (*Server).createLogGroup,
-	"Logs_20140328.DescribeLogStreams":                          (*Server).describeLogStreams,
+	"AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition":  (*Server).registerTaskDefinition,
+	"AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition":  (*Server).describeTaskDefinition,
+	"AmazonEC2ContainerServiceV20141113.RunTask":                 (*Server).runTask,
+	"AmazonEC2ContainerServiceV20141113.DescribeTasks":           (*Server).describeTasks,
+	"AmazonEC2ContainerServiceV20141113.StopTask":                (*Server).stopTask,
+	"AmazonEC2ContainerServiceV20141113.ListTasks":               (*Server).listTasks,
+	"AmazonEC2ContainerServiceV20141113.CreateService":           (*Server).createService,
+	"AmazonEC2ContainerServiceV20141113.DescribeServices":        (*Server).describeServices,
+	"AmazonEC2ContainerServiceV20141113.UpdateService":           (*Server).updateService,
+	"AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken": (*Server).getAuthorizationToken,
+	"Logs_20140328.GetLogEvents":                                 (*Server).getLogEvents,
+	"Logs_20140328.CreateLogGroup":                               (*Server).createLogGroup,
+	"Logs_20140328.DescribeLogStreams":                           (*Server).describeLogStreams,
 }
 
 // ServeHTTP implements the JSON 1.1 wire protocol.
