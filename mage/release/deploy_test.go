@@ -2,13 +2,16 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,6 +69,7 @@ func gitIn(t testing.TB, dir string, args ...string) {
 }
 
 type sandbox struct {
+	env   map[string]string
 	repo  string
 	fake  *awsfake.Server
 	ecs   *awsecs.Client
@@ -123,7 +127,7 @@ func newSandbox(t testing.TB) *sandbox {
 	client := awsecs.NewFromConfig(awsCfg)
 	d := &Deployer{Config: cfg, Env: cfg.Environments[0], WS: ws, ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg),
 		Store: store, Out: out, Getenv: getenv, Who: "alice@laptop", From: "laptop"}
-	return &sandbox{repo: repo, fake: fake, ecs: client, store: store, out: out, d: d}
+	return &sandbox{env: env, repo: repo, fake: fake, ecs: client, store: store, out: out, d: d}
 }
 
 func (s *sandbox) commit(t testing.TB, file, content string) {
@@ -403,5 +407,64 @@ func TestSandboxTasksRunInTheImage(t *testing.T) {
 	}
 	if !strings.Contains(s.out.String(), "| checking orders") || !strings.Contains(s.out.String(), "| 20261101000000_create_orders.rb") {
 		t.Errorf("the command's output is not the task's log:\n%s", s.out)
+	}
+}
+
+// TestApplyFailureAndNotifications: a failing apply restores the tfvars
+// and says what is live; the webhook hears start, success and failure, and
+// a webhook that fails never fails a deploy.
+func TestApplyFailureAndNotifications(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var messages []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Text string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		messages = append(messages, body.Text)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	s.env["DEPLOYKIT_SLACK_WEBHOOK"] = hook.URL
+	if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, s.out)
+	}
+	first := s.serviceTag(t, "web-app")
+	mu.Lock()
+	if len(messages) != 2 || !strings.Contains(messages[0], "alice@laptop started deploying "+first) || !strings.Contains(messages[1], "succeeded") {
+		t.Errorf("notifications = %q", messages)
+	}
+	mu.Unlock()
+
+	// The apply fails: the double refuses RegisterTaskDefinition.
+	s.commit(t, "examples/sandbox-app/app/models/order.rb", "class Order < ApplicationRecord; APPLY = :fails; end\n")
+	before := s.tfvars(t)
+	s.fake.Throttle("RegisterTaskDefinition", 1000)
+	s.out.Reset()
+	_, err := s.d.Deploy(ctx, Options{Migrate: "never", Timeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "failed at apply") || !strings.Contains(err.Error(), "services still on "+first) {
+		t.Fatalf("failed apply = %v\n%s", err, s.out)
+	}
+	if s.tfvars(t) != before || s.serviceTag(t, "web-app") != first {
+		t.Error("a failed apply left the tfvars or the services changed")
+	}
+	mu.Lock()
+	if last := messages[len(messages)-1]; !strings.Contains(last, "failed") {
+		t.Errorf("no failure notification: %q", messages)
+	}
+	mu.Unlock()
+	s.fake.Throttle("RegisterTaskDefinition", 0)
+
+	// A webhook that answers 500 is only a warning.
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	defer broken.Close()
+	s.env["DEPLOYKIT_SLACK_WEBHOOK"] = broken.URL
+	s.out.Reset()
+	if _, err := s.d.Deploy(ctx, Options{Migrate: "never", Timeout: time.Minute}); err != nil {
+		t.Fatalf("deploy with a broken webhook: %v\n%s", err, s.out)
+	}
+	if !strings.Contains(s.out.String(), "WARNING: notification not sent: webhook answered 500") {
+		t.Errorf("no warning about the webhook:\n%s", s.out)
 	}
 }
