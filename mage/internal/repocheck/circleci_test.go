@@ -1,12 +1,16 @@
 package repocheck
 
 import (
+	"bytes"
+
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"sigs.k8s.io/yaml"
 )
@@ -32,6 +36,7 @@ func TestCircleCICallsOnlyExistingTargets(t *testing.T) {
 	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
 		t.Fatalf("config.yml: %v", err)
 	}
+	validateSchema(t, data)
 	if v, _ := cfg.Version.(float64); v != 2.1 {
 		t.Errorf("version = %v, want 2.1", cfg.Version)
 	}
@@ -68,5 +73,47 @@ func TestCircleCICallsOnlyExistingTargets(t *testing.T) {
 	}
 	if strings.Contains(string(data), "AWS_SECRET_ACCESS_KEY") {
 		t.Error("config.yml uses long-lived AWS keys; use OIDC")
+	}
+}
+
+// validateSchema checks config.yml against the CircleCI 2.1 schema kept in
+// testdata (the structure the configuration reference documents).
+func validateSchema(t *testing.T, configYAML []byte) {
+	t.Helper()
+	schemaFile, err := os.Open(filepath.Join("testdata", "circleci-config.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer schemaFile.Close()
+	schemaDoc, err := jsonschema.UnmarshalJSON(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("circleci-config.schema.json", schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := c.Compile("circleci-config.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asJSON, err := yaml.YAMLToJSON(configYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(asJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		t.Errorf("config.yml does not validate against the CircleCI schema: %v", err)
+	}
+	// The schema is not a check that cannot fail: a typo'd key is refused.
+	for _, typo := range [][2]string{{`"resource_class"`, `"resource-class"`}, {`"paths"`, `"path"`}, {`"steps"`, `"step"`}} {
+		broken := bytes.Replace(asJSON, []byte(typo[0]), []byte(typo[1]), 1)
+		bad, _ := jsonschema.UnmarshalJSON(bytes.NewReader(broken))
+		if schema.Validate(bad) == nil {
+			t.Errorf("the schema accepted %s misspelled as %s", typo[0], typo[1])
+		}
 	}
 }
