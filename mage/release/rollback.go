@@ -49,6 +49,17 @@ func (r *run) rollback(ctx context.Context) error {
 				break
 			}
 		}
+		if target == nil && opts.Target == "" {
+			// Only this tag was ever deployed: the release before the live
+			// one is the same commit, and rolling back re-applies it.
+			for i := range history {
+				if h := &history[i]; h.Result == "succeeded" && h != live && h.Started.Before(live.Started) {
+					target = h
+					fmt.Fprintf(d.Out, "note: every earlier release of %s is %s itself: rolling back re-applies it\n", d.Env.Name, live.Tag)
+					break
+				}
+			}
+		}
 		if target == nil {
 			if opts.Target != "" {
 				return fmt.Errorf("no successful release of %s matches %q (see mage releases -env=%s)", d.Env.Name, opts.Target, d.Env.Name)
