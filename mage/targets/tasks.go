@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -158,12 +159,16 @@ func (c console) who() string {
 	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
 		return u
 	}
-	user := c.getenv("USER")
-	if user == "" {
-		user = "unknown"
+	name := c.getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		} else {
+			name = "unknown"
+		}
 	}
 	host, _ := os.Hostname()
-	return user + "@" + host
+	return name + "@" + host
 }
 
 // awsConfig is the SDK configuration for an environment. The sandbox, when
