@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"syscall"
+	"time"
 	"strings"
 )
 
@@ -57,6 +59,10 @@ func Detect(ctx context.Context, choice string, b Buildah, x Buildx) (Builder, e
 // run runs one command with output streamed and extra environment.
 func run(ctx context.Context, out io.Writer, env []string, args []string) error {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	// On Ctrl-C the builder gets SIGTERM and a moment to clean up its
+	// working containers, not SIGKILL.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Run(); err != nil {
