@@ -8,9 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
-	"strings"
 )
 
 // Spec is one image to build from the repository.
