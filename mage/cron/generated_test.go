@@ -30,13 +30,13 @@ func TestGeneratedSchedulesMatchWhenever(t *testing.T) {
 		":daily", ":hourly", ":reboot",
 	}
 	ats := map[string][]string{
-		"minute": {"", ", at: 3", ", at: 0"},
-		"hour":   {"", ", at: 15", ", at: [5, 35]", ", at: 10..12", ", at: \"3:45 am\""},
-		"day":    {"", ", at: \"4:30 am\"", ", at: \"4:30\"", ", at: \"noon\"", ", at: \"midnight\"", ", at: [\"6:00 am\", \"6:00 pm\"]", ", at: \"1:15 am, 2:15 am\"", ", at: 3", ", at: 9..11", ", at: \"11:59 pm\""},
-		"month":  {"", ", at: 15", ", at: \"February 23rd at 2am\"", ", at: \"5pm\"", ", at: 1..3", ", at: \"3/15 4:30 am\""},
-		"year":   {"", ", at: 5", ", at: \"January 1st 3:00am\"", ", at: \"5pm\""},
+		"minute":  {"", ", at: 3", ", at: 0"},
+		"hour":    {"", ", at: 15", ", at: [5, 35]", ", at: 10..12", ", at: \"3:45 am\""},
+		"day":     {"", ", at: \"4:30 am\"", ", at: \"4:30\"", ", at: \"noon\"", ", at: \"midnight\"", ", at: [\"6:00 am\", \"6:00 pm\"]", ", at: \"1:15 am, 2:15 am\"", ", at: 3", ", at: 9..11", ", at: \"11:59 pm\""},
+		"month":   {"", ", at: 15", ", at: \"February 23rd at 2am\"", ", at: \"5pm\"", ", at: 1..3", ", at: \"3/15 4:30 am\""},
+		"year":    {"", ", at: 5", ", at: \"January 1st 3:00am\"", ", at: \"5pm\""},
 		"dayname": {"", ", at: \"9:00 am\"", ", at: \"1:30 pm\"", ", at: [\"8:00 am\", \"8:30 am\"]"},
-		"none":   {""},
+		"none":    {""},
 	}
 	kind := func(f string) string {
 		switch {
