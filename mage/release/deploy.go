@@ -14,8 +14,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
@@ -268,25 +266,16 @@ func (r *run) migrateTaskExists(ctx context.Context) bool {
 func (r *run) migrate(ctx context.Context, tag string) error {
 	d := r.d
 	m := d.Env.Migrate
-	img, ok := d.Config.Image(m.ImageName())
-	if !ok {
-		return fmt.Errorf("migrate image %q is not declared", m.ImageName())
-	}
-	ref := d.Env.Registry + "/" + img.Repository + ":" + tag
 	if r.opts.DryRun {
+		ref, err := MigrateImageRef(d.Config, d.Env, tag)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(d.Out, "would register %s with %s=%s and run: %s\n", m.TaskDefinition, m.Container, ref, strings.Join(m.Command, " "))
 		return ecs.CheckNoneRunning(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker)
 	}
-	if err := ecs.CheckNoneRunning(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker); err != nil {
-		return err
-	}
-	td, err := ecs.RegisterWithImages(ctx, d.ECS, m.TaskDefinition, map[string]string{m.Container: ref})
-	if err != nil {
-		return err
-	}
 	runner := &ecs.Runner{ECS: d.ECS, Logs: d.Logs, Out: d.Out}
-	_, err = runner.Run(ctx, ecs.Spec{Cluster: d.Env.Cluster, TaskDefinition: td, Container: m.Container, Command: m.Command,
-		NetworkFrom: m.NetworkFrom, Network: ecs.NetworkOf(m.Subnets, m.SecurityGroups, m.AssignPublicIP), LaunchType: awstypes.LaunchType(m.LaunchType), Marker: ecs.MigrateMarker, Who: d.Who, Commit: tag}, ecs.RunOptions{})
+	_, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: tag, Who: d.Who}, ecs.RunOptions{})
 	if err == nil {
 		r.migrated = true
 		r.rec.Migrated = true

@@ -8,8 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/railsecs/deploykit/mage/config"
@@ -116,22 +114,17 @@ func CronRun(ctx context.Context, job string, env *string, timeout *time.Duratio
 	if task == nil {
 		return fmt.Errorf("no job %q in %s (jobs: %s)", job, cfg.Cron.Schedule, strings.Join(names, ", "))
 	}
-	if e.Migrate == nil {
-		return fmt.Errorf("environment %s has no migrate block: it names the task definition jobs run in", e.Name)
-	}
 	awsCfg, stop, err := c.awsConfig(ctx, cfg, e)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	client := awsecs.NewFromConfig(awsCfg)
-	runner := &ecs.Runner{ECS: client, Out: c.out}
+	runner := &ecs.Runner{ECS: awsecs.NewFromConfig(awsCfg), Out: c.out}
 	opts := ecs.RunOptions{}
 	if timeout != nil {
 		opts.Timeout = *timeout
 	}
 	fmt.Fprintf(c.out, "==> %s: %s\n", task.Name, strings.Join(task.Command, " "))
-	_, err = runner.Run(ctx, ecs.Spec{Cluster: e.Cluster, TaskDefinition: e.Migrate.TaskDefinition, Container: e.Migrate.Container,
-		Command: task.Command, NetworkFrom: e.Migrate.NetworkFrom, Network: ecs.NetworkOf(e.Migrate.Subnets, e.Migrate.SecurityGroups, e.Migrate.AssignPublicIP), LaunchType: awstypes.LaunchType(e.Migrate.LaunchType), Marker: "deploykit-cron", Who: c.who()}, opts)
+	_, err = release.RunOneOff(ctx, runner, cfg, e, release.OneOff{Command: task.Command, Marker: "deploykit-cron", Who: c.who()}, opts)
 	return err
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
-
-	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -87,50 +84,28 @@ func (c console) oneOff(ctx context.Context, envName string, tag *string, detach
 	if err != nil {
 		return err
 	}
-	if env.Migrate == nil {
-		return fmt.Errorf("environment %s has no migrate block in %s: it names the task definition one-off tasks use", env.Name, cfg.File)
-	}
-	imageTag, err := c.imageTag(tag)
+	imageTag, err := c.imageTag(ctx, cfg, tag)
 	if err != nil {
 		return err
 	}
-	img, ok := cfg.Image(env.Migrate.ImageName())
-	if !ok {
-		return fmt.Errorf("migrate image %q is not declared in %s", env.Migrate.ImageName(), cfg.File)
-	}
-	ref := env.Registry + "/" + img.Repository + ":" + imageTag
 	awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	client := awsecs.NewFromConfig(awsCfg)
-	marker, verb := ecs.MigrateMarker, "migration"
-	if command == nil {
-		command = env.Migrate.Command
-		if err := ecs.CheckNoneRunning(ctx, client, env.Cluster, marker); err != nil {
-			return err
-		}
+	verb, shown := "migration", command
+	if command == nil && env.Migrate != nil {
+		shown = env.Migrate.Command
 	} else {
-		marker, verb = "deploykit-run", "task"
-	}
-	family := env.Migrate.TaskDefinition
-	fmt.Fprintf(c.out, "==> registering %s with image %s\n", family, ref)
-	tdArn, err := ecs.RegisterWithImages(ctx, client, family, map[string]string{env.Migrate.Container: ref})
-	if err != nil {
-		return err
-	}
-	runner := &ecs.Runner{ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg), Out: c.out}
-	spec := ecs.Spec{
-		Cluster: env.Cluster, TaskDefinition: tdArn, Container: env.Migrate.Container, Command: command,
-		NetworkFrom: env.Migrate.NetworkFrom, Network: ecs.NetworkOf(env.Migrate.Subnets, env.Migrate.SecurityGroups, env.Migrate.AssignPublicIP), LaunchType: awstypes.LaunchType(env.Migrate.LaunchType), Marker: marker, Who: c.who(), Commit: imageTag,
+		verb = "task"
 	}
 	opts := ecs.RunOptions{Detach: detach}
 	if timeout != nil {
 		opts.Timeout = *timeout
 	}
-	fmt.Fprintf(c.out, "==> %s in %s: %s\n", verb, env.Cluster, strings.Join(command, " "))
-	arn, err := runner.Run(ctx, spec, opts)
+	runner := &ecs.Runner{ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg), Out: c.out}
+	fmt.Fprintf(c.out, "==> %s in %s: %s\n", verb, env.Cluster, strings.Join(shown, " "))
+	arn, err := release.RunOneOff(ctx, runner, cfg, env, release.OneOff{Command: command, Marker: "deploykit-run", Tag: imageTag, Who: c.who()}, opts)
 	if err != nil {
 		return err
 	}
@@ -142,16 +117,17 @@ func (c console) oneOff(ctx context.Context, envName string, tag *string, detach
 	return nil
 }
 
-// imageTag is -tag, or the current commit's short SHA.
-func (c console) imageTag(tag *string) (string, error) {
+// imageTag is -tag, or the tag `push` gives the current tree (the
+// configured SHA length; a dirty tree gets its -dirty tag).
+func (c console) imageTag(ctx context.Context, cfg *config.Config, tag *string) (string, error) {
 	if tag != nil && *tag != "" {
 		return *tag, image.ValidateTag(*tag)
 	}
-	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	commit, err := image.CurrentCommit(ctx, cfg.Dir, cfg.BuildOrDefault().Tag == "full", true, cfg.DeployOwnedFiles()...)
 	if err != nil {
 		return "", fmt.Errorf("find the current commit (pass -tag=TAG outside a git checkout): %w", err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	return commit.Tag, nil
 }
 
 // who names the person or CI job starting something.
