@@ -79,6 +79,9 @@ func (r Registry) Digest(ctx context.Context, image string) (string, error) {
 	return desc.Digest.String(), nil
 }
 
+// IsECR reports whether host is an Amazon ECR registry.
+func IsECR(host string) bool { return strings.Contains(host, ".dkr.ecr.") }
+
 // ECRAPI is the ECR call used for registry credentials.
 type ECRAPI interface {
 	GetAuthorizationToken(ctx context.Context, in *ecr.GetAuthorizationTokenInput, opts ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error)

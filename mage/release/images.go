@@ -31,9 +31,6 @@ type Images struct {
 	Results []image.Result
 }
 
-// Tags maps image name to the tag deployed.
-func (im Images) Tag() string { return im.Commit.Tag }
-
 // EnsureImages builds the configured images from the current commit,
 // concurrently; with an environment it pushes them to its registry,
 // skipping any the registry already holds, and resolves their digests.
@@ -55,20 +52,12 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 	host := ""
 	if opts.Env != nil {
 		host = opts.Env.Registry
-		reg = &image.Registry{Host: host}
-		switch {
-		case image.Loopback(host):
-			buildah.Insecure = true
-			if !opts.DryRun {
-				if err := image.StartLocalRegistry(ctx, host, filepath.Join(cfg.Dir, ".deploykit", "registry")); err != nil {
-					return Images{}, err
-				}
-			}
-		case strings.Contains(host, ".dkr.ecr.") && opts.ECR != nil && !opts.DryRun:
-			creds, err := image.ECRLogin(ctx, opts.ECR, host)
-			if err != nil {
-				return Images{}, err
-			}
+		var creds *image.Credentials
+		if reg, creds, err = connectRegistry(ctx, cfg, opts.Env, opts.ECR); err != nil {
+			return Images{}, err
+		}
+		buildah.Insecure = image.Loopback(host)
+		if creds != nil && !opts.DryRun {
 			dir, err := os.MkdirTemp("", "deploykit-auth-")
 			if err != nil {
 				return Images{}, err
@@ -79,7 +68,6 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 				return Images{}, err
 			}
 			buildah.AuthFile, buildx.ConfigDir = authFile, dir
-			reg.Auth = creds.Authenticator()
 		}
 	}
 	builder, err := image.Detect(ctx, build.Builder, buildah, buildx)
@@ -137,4 +125,27 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		return Images{}, err
 	}
 	return Images{Commit: commit, Results: results}, nil
+}
+
+// connectRegistry reaches the environment's registry for manifest checks:
+// the sandbox's loopback registry is started when nothing answers, and an
+// ECR registry gets a login (creds, for the builders too). Both are reads
+// as far as the environment goes, so dry runs do them as well.
+func connectRegistry(ctx context.Context, cfg *config.Config, env *config.Environment, ecrAPI image.ECRAPI) (*image.Registry, *image.Credentials, error) {
+	host := env.Registry
+	reg := &image.Registry{Host: host}
+	switch {
+	case image.Loopback(host):
+		if err := image.StartLocalRegistry(ctx, host, filepath.Join(cfg.Dir, ".deploykit", "registry")); err != nil {
+			return nil, nil, err
+		}
+	case image.IsECR(host) && ecrAPI != nil:
+		creds, err := image.ECRLogin(ctx, ecrAPI, host)
+		if err != nil {
+			return nil, nil, err
+		}
+		reg.Auth = creds.Authenticator()
+		return reg, &creds, nil
+	}
+	return reg, nil, nil
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/railsecs/deploykit/mage/image"
 )
 
 // Rollback returns the environment to an earlier successful release: no
@@ -78,18 +76,9 @@ func (r *run) rollback(ctx context.Context) error {
 		return err
 	}
 	if err := r.stage("images present", func() error {
-		reg := &image.Registry{Host: d.Env.Registry}
-		if image.Loopback(d.Env.Registry) && !image.Answering(ctx, d.Env.Registry) {
-			if err := image.StartLocalRegistry(ctx, d.Env.Registry, d.Config.Path(".deploykit/registry")); err != nil {
-				return err
-			}
-		}
-		if d.ECR != nil && strings.Contains(d.Env.Registry, ".dkr.ecr.") {
-			creds, err := image.ECRLogin(ctx, d.ECR, d.Env.Registry)
-			if err != nil {
-				return err
-			}
-			reg.Auth = creds.Authenticator()
+		reg, _, err := connectRegistry(ctx, d.Config, d.Env, d.ECR)
+		if err != nil {
+			return err
 		}
 		for _, img := range d.Config.Images {
 			ref := d.Env.Registry + "/" + img.Repository + ":" + target.Tag

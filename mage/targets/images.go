@@ -3,11 +3,11 @@ package targets
 import (
 	"context"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
+	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/release"
 )
 
@@ -33,7 +33,7 @@ func (c console) images(ctx context.Context, envName string, dirty, dryrun bool)
 			return err
 		}
 		opts.Env = env
-		if strings.Contains(env.Registry, ".dkr.ecr.") {
+		if image.IsECR(env.Registry) {
 			awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
 			if err != nil {
 				return err

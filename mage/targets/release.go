@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/release"
 )
 
@@ -57,7 +58,7 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
 		d.From = u
 	}
-	if strings.Contains(env.Registry, ".dkr.ecr.") {
+	if image.IsECR(env.Registry) {
 		d.ECR = ecr.NewFromConfig(awsCfg)
 	}
 	return d, stop, nil
