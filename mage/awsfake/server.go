@@ -103,13 +103,6 @@ func New() *Server {
 	}
 }
 
-// SetClock replaces the server's clock (tests drive time by hand).
-func (s *Server) SetClock(now func() time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.now = now
-}
-
 // Throttle makes the next n calls of op ("RunTask", ...) fail with
 // ThrottlingException.
 func (s *Server) Throttle(op string, n int) {

@@ -166,19 +166,25 @@ func (r *Runner) Plan(ctx context.Context, planFile string, varFiles []string) (
 
 // Show reads a saved plan as JSON.
 func (r *Runner) Show(ctx context.Context, planFile string) (*tfjson.Plan, error) {
-	var out bytes.Buffer
-	quiet := *r
-	quiet.Stdout = &out
-	_, err := quiet.Run(ctx, ShowArgs(planFile)...)
-	r.Elapsed = quiet.Elapsed
+	out, err := r.runQuiet(ctx, ShowArgs(planFile)...)
 	if err != nil {
 		return nil, err
 	}
 	var plan tfjson.Plan
-	if err := json.Unmarshal(out.Bytes(), &plan); err != nil {
+	if err := json.Unmarshal(out, &plan); err != nil {
 		return nil, fmt.Errorf("read plan %s as JSON: %w", planFile, err)
 	}
 	return &plan, nil
+}
+
+// runQuiet runs a command whose stdout is data, not progress.
+func (r *Runner) runQuiet(ctx context.Context, args ...string) ([]byte, error) {
+	var out bytes.Buffer
+	quiet := *r
+	quiet.Stdout = &out
+	_, err := quiet.Run(ctx, args...)
+	r.Elapsed = quiet.Elapsed
+	return out.Bytes(), err
 }
 
 // Apply applies exactly the saved plan.
@@ -189,16 +195,14 @@ func (r *Runner) Apply(ctx context.Context, planFile string) error {
 
 // Outputs reads the root's outputs after an apply.
 func (r *Runner) Outputs(ctx context.Context) (map[string]json.RawMessage, error) {
-	var out bytes.Buffer
-	quiet := *r
-	quiet.Stdout = &out
-	if _, err := quiet.Run(ctx, OutputArgs()...); err != nil {
+	out, err := r.runQuiet(ctx, OutputArgs()...)
+	if err != nil {
 		return nil, err
 	}
 	var raw map[string]struct {
 		Value json.RawMessage `json:"value"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &raw); err != nil {
+	if err := json.Unmarshal(out, &raw); err != nil {
 		return nil, fmt.Errorf("read outputs: %w", err)
 	}
 	values := make(map[string]json.RawMessage, len(raw))
