@@ -57,7 +57,7 @@ func enumerate(v any, detectCron bool) []any {
 	return []any{v}
 }
 
-func (s *Schedule) atValue(job *Job, at any) (atValue, error) {
+func (s *Schedule) atValue(at any) (atValue, error) {
 	a := atValue{given: at}
 	switch x := at.(type) {
 	case nil:
@@ -87,7 +87,7 @@ func (s *Schedule) Entries() ([]Entry, error) {
 		}
 		for _, every := range enumerate(job.Every, true) {
 			for _, at := range enumerate(job.At, false) {
-				a, err := s.atValue(job, at)
+				a, err := s.atValue(at)
 				if err != nil {
 					return nil, &SyntaxError{File: s.File, Line: job.Line, Msg: err.Error()}
 				}

@@ -60,7 +60,6 @@ func (s *Schedule) Tasks() ([]Task, error) {
 		byJob[e.Job] = append(byJob[e.Job], e.Spec)
 	}
 	used := map[string]int{}
-	parser := robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | robfig.Month | robfig.Dow | robfig.Descriptor)
 	var out []Task
 	for _, job := range s.Jobs {
 		specs := byJob[job]
@@ -83,7 +82,7 @@ func (s *Schedule) Tasks() ([]Task, error) {
 				return nil, &SyntaxError{File: s.File, Line: job.Line, Msg: fmt.Sprintf("%s %q: %v", job.Type, job.Task, err)}
 			}
 			t.Expressions = append(t.Expressions, exprs...)
-			if sched, err := parser.Parse(unixCompatible(sp)); err == nil {
+			if sched, err := unixParser.Parse(unixCompatible(sp)); err == nil {
 				t.LaunchesPerMonth += countRuns(sched)
 			}
 		}
@@ -101,12 +100,30 @@ func (s *Schedule) Tasks() ([]Task, error) {
 	return out, nil
 }
 
-// unixCompatible maps day-of-week 7 to 0 for robfig's parser.
+// unixParser reads five-field lines and @shortcuts, as cron does.
+var unixParser = robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | robfig.Month | robfig.Dow | robfig.Descriptor)
+
+// unixCompatible rewrites a day-of-week field that uses 7 for Sunday
+// (valid for cron, refused by robfig's parser) as the list of days it means.
 func unixCompatible(spec string) string {
 	f := strings.Fields(spec)
-	if len(f) == 5 {
-		f[4] = strings.ReplaceAll(f[4], "7", "0")
+	if len(f) != 5 || !strings.Contains(f[4], "7") {
+		return spec
 	}
+	set, err := expand(f[4], 0, 7, days)
+	if err != nil {
+		return spec
+	}
+	var list []int
+	for d := range set {
+		list = append(list, d)
+	}
+	sort.Ints(list)
+	parts := make([]string, len(list))
+	for i, d := range list {
+		parts[i] = fmt.Sprint(d)
+	}
+	f[4] = strings.Join(parts, ",")
 	return strings.Join(f, " ")
 }
 
@@ -125,8 +142,7 @@ func countRuns(s robfig.Schedule) int {
 
 // NextRuns lists the next n run times of a Unix spec in loc.
 func NextRuns(spec string, loc *time.Location, from time.Time, n int) ([]time.Time, error) {
-	parser := robfig.NewParser(robfig.Minute | robfig.Hour | robfig.Dom | robfig.Month | robfig.Dow | robfig.Descriptor)
-	sched, err := parser.Parse(unixCompatible(spec))
+	sched, err := unixParser.Parse(unixCompatible(spec))
 	if err != nil {
 		return nil, err
 	}

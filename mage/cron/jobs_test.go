@@ -89,3 +89,23 @@ func TestRebootIsRefusedForScheduler(t *testing.T) {
 		t.Errorf("@reboot for Scheduler = %v", err)
 	}
 }
+
+func TestSundayAsSevenCountsLaunches(t *testing.T) {
+	if got := unixCompatible("0 0 * * 5-7"); got != "0 0 * * 0,5,6" {
+		t.Errorf("unixCompatible = %q", got)
+	}
+	if got := unixCompatible("17 7 * * 1-5"); got != "17 7 * * 1-5" {
+		t.Errorf("a 7 outside day of week was rewritten: %q", got)
+	}
+	s, err := Parse("schedule.rb", "every '0 3 * * 7' do\n  rake 'weekly:sunday'\nend\n", ParseOptions{Root: "/app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := s.Tasks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := tasks[0].LaunchesPerMonth; n < 4 || n > 5 {
+		t.Errorf("every Sunday launches %d times in 30 days", n)
+	}
+}
