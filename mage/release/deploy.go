@@ -82,12 +82,14 @@ func (r *run) stage(name string, f func() error) error {
 	return nil
 }
 
+func (d *Deployer) newRun(action string, opts Options) *run {
+	return &run{d: d, opts: opts, rec: Record{Env: d.Env.Name, Action: action, Who: d.Who, From: d.From, Started: time.Now().UTC(), Images: map[string]string{}}}
+}
+
 // Deploy takes the current commit to the environment.
 func (d *Deployer) Deploy(ctx context.Context, opts Options) (Record, error) {
-	r := &run{d: d, opts: opts}
-	r.rec = Record{Env: d.Env.Name, Action: "deploy", Who: d.Who, From: d.From, Started: time.Now().UTC(), Images: map[string]string{}}
-	err := r.deploy(ctx)
-	return r.finish(ctx, err)
+	r := d.newRun("deploy", opts)
+	return r.finish(ctx, r.deploy(ctx))
 }
 
 func (r *run) deploy(ctx context.Context) error {

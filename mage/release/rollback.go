@@ -10,10 +10,8 @@ import (
 // Rollback returns the environment to an earlier successful release: no
 // build, no migration. Its images must still be in the registry.
 func (d *Deployer) Rollback(ctx context.Context, opts Options) (Record, error) {
-	r := &run{d: d, opts: opts}
-	r.rec = Record{Env: d.Env.Name, Action: "rollback", Who: d.Who, From: d.From, Started: time.Now().UTC(), Images: map[string]string{}}
-	err := r.rollback(ctx)
-	return r.finish(ctx, err)
+	r := d.newRun("rollback", opts)
+	return r.finish(ctx, r.rollback(ctx))
 }
 
 func (r *run) rollback(ctx context.Context) error {
