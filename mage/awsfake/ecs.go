@@ -16,11 +16,33 @@ type taskDefinition struct {
 }
 
 type container struct {
-	Name     string `json:"name"`
-	Image    string `json:"image"`
-	Essent   bool   `json:"-"`
-	LogGroup string `json:"-"`
-	LogPref  string `json:"-"`
+	Name     string
+	Image    string
+	Essent   bool
+	LogGroup string
+	LogPref  string
+	Command  []string
+}
+
+// containers reads the task definition's containers as tasks run them.
+func (td *taskDefinition) containers() []container {
+	var out []container
+	for _, d := range td.doc["containerDefinitions"].([]any) {
+		m := d.(map[string]any)
+		c := container{Name: fmt.Sprint(m["name"]), Image: fmt.Sprint(m["image"]), Essent: m["essential"] != false}
+		if lc, ok := m["logConfiguration"].(map[string]any); ok && lc["logDriver"] == "awslogs" {
+			opts, _ := lc["options"].(map[string]any)
+			c.LogGroup, _ = opts["awslogs-group"].(string)
+			c.LogPref, _ = opts["awslogs-stream-prefix"].(string)
+		}
+		if cmd, ok := m["command"].([]any); ok {
+			for _, a := range cmd {
+				c.Command = append(c.Command, fmt.Sprint(a))
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 type task struct {
@@ -178,25 +200,15 @@ func (s *Server) runTask(body []byte) (any, error) {
 	}
 	req := RunRequest{Cluster: clusterName(in.Cluster), TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy,
 		Command: map[string][]string{}, Images: map[string]string{}}
-	var containers []container
-	for _, d := range td.doc["containerDefinitions"].([]any) {
-		m := d.(map[string]any)
-		c := container{Name: m["name"].(string), Image: fmt.Sprint(m["image"]), Essent: m["essential"] != false}
-		if lc, ok := m["logConfiguration"].(map[string]any); ok && lc["logDriver"] == "awslogs" {
-			opts, _ := lc["options"].(map[string]any)
-			c.LogGroup, _ = opts["awslogs-group"].(string)
-			c.LogPref, _ = opts["awslogs-stream-prefix"].(string)
-		}
-		containers = append(containers, c)
+	containers := td.containers()
+	for _, c := range containers {
 		req.Containers = append(req.Containers, c.Name)
 		req.Images[c.Name] = c.Image
 		if c.Essent && req.Essential == "" {
 			req.Essential = c.Name
 		}
-		if cmd, ok := m["command"].([]any); ok {
-			for _, a := range cmd {
-				req.Command[c.Name] = append(req.Command[c.Name], fmt.Sprint(a))
-			}
+		if c.Command != nil {
+			req.Command[c.Name] = c.Command
 		}
 	}
 	if co, ok := in.Overrides["containerOverrides"].([]any); ok {

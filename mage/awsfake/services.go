@@ -124,10 +124,7 @@ func (s *Server) stoppedServiceTask(svc *service, d *deployment, at time.Time) {
 	if strings.Contains(d.Rollout.StoppedReason, "CannotPull") {
 		t.outcome = Outcome{PendingFor: time.Second, FailToStart: d.Rollout.StoppedReason}
 	}
-	for _, c := range td.doc["containerDefinitions"].([]any) {
-		m := c.(map[string]any)
-		t.containers = append(t.containers, container{Name: fmt.Sprint(m["name"]), Image: fmt.Sprint(m["image"]), Essent: m["essential"] != false})
-	}
+	t.containers = td.containers()
 	s.tasks[t.arn] = t
 }
 
