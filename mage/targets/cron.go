@@ -10,7 +10,6 @@ import (
 
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/cron"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/release"
@@ -32,18 +31,10 @@ func CronCrontab(ctx context.Context, file string) error {
 	return nil
 }
 
-func (c console) cronTasks(cfg *config.Config) ([]cron.Task, error) {
-	return release.CronTasks(cfg, c.getenv)
-}
-
 // CronGenerate writes the environment's schedules.auto.tfvars.json (and the cron service's crontab).
 func CronGenerate(ctx context.Context, env *string) error {
 	c := osConsole()
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	e, err := cfg.Env(envName(env))
+	cfg, e, err := c.loadEnv(envName(env))
 	if err != nil {
 		return err
 	}
@@ -53,14 +44,11 @@ func CronGenerate(ctx context.Context, env *string) error {
 // CronList shows the schedules with their next runs in the configured zone.
 func CronList(ctx context.Context, env *string) error {
 	c := osConsole()
-	cfg, err := c.loadConfig()
+	cfg, _, err := c.loadEnv(envName(env))
 	if err != nil {
 		return err
 	}
-	if _, err := cfg.Env(envName(env)); err != nil {
-		return err
-	}
-	tasks, err := c.cronTasks(cfg)
+	tasks, err := release.CronTasks(cfg, c.getenv)
 	if err != nil {
 		return err
 	}
@@ -91,15 +79,11 @@ func CronList(ctx context.Context, env *string) error {
 // CronRun runs one job now as a one-off task and waits for it.
 func CronRun(ctx context.Context, job string, env *string, timeout *time.Duration) error {
 	c := osConsole()
-	cfg, err := c.loadConfig()
+	cfg, e, err := c.loadEnv(envName(env))
 	if err != nil {
 		return err
 	}
-	e, err := cfg.Env(envName(env))
-	if err != nil {
-		return err
-	}
-	tasks, err := c.cronTasks(cfg)
+	tasks, err := release.CronTasks(cfg, c.getenv)
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,7 @@ import (
 // double (its state kept in .deploykit/sandbox) and a directory store;
 // real environments get AWS clients and the S3 store next to the state.
 func (c console) deployer(ctx context.Context, envName string) (*release.Deployer, func(), error) {
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	env, err := cfg.Env(envName)
+	cfg, env, err := c.loadEnv(envName)
 	if err != nil {
 		return nil, nil, err
 	}

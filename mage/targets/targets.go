@@ -55,6 +55,19 @@ func (c console) loadConfig() (*config.Config, error) {
 	return config.Load(path, c.getenv)
 }
 
+// loadEnv reads the configuration and picks one environment from it.
+func (c console) loadEnv(name string) (*config.Config, *config.Environment, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := cfg.Env(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, env, nil
+}
+
 func envName(env *string) string {
 	if env == nil || *env == "" {
 		return DefaultEnv
@@ -153,8 +166,8 @@ func (c console) plan(ctx context.Context, env string, tag *string, force bool) 
 		return nil, nil, err
 	}
 	// The sandbox's terraform calls the AWS double, as real roots call AWS.
-	if e, _ := cfg.Env(env); e.Name == DefaultEnv {
-		awsCfg, stop, err := c.awsConfig(ctx, cfg, e)
+	if ws.Env.Name == DefaultEnv {
+		awsCfg, stop, err := c.awsConfig(ctx, cfg, ws.Env)
 		if err != nil {
 			return nil, nil, err
 		}

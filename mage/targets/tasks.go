@@ -76,11 +76,7 @@ func splitCommand(command string) ([]string, error) {
 }
 
 func (c console) oneOff(ctx context.Context, envName string, tag *string, detach bool, timeout *time.Duration, command []string) error {
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	env, err := cfg.Env(envName)
+	cfg, env, err := c.loadEnv(envName)
 	if err != nil {
 		return err
 	}
