@@ -81,10 +81,7 @@ func (s *Schedule) atValue(at any) (atValue, error) {
 func (s *Schedule) Entries() ([]Entry, error) {
 	var out []Entry
 	for _, job := range s.Jobs {
-		cmd, err := job.Command()
-		if err != nil {
-			return nil, &SyntaxError{File: s.File, Line: job.Line, Msg: err.Error()}
-		}
+		cmd := job.Command()
 		for _, every := range enumerate(job.Every, true) {
 			for _, at := range enumerate(job.At, false) {
 				a, err := s.atValue(at)
@@ -105,14 +102,14 @@ func (s *Schedule) Entries() ([]Entry, error) {
 var templateKeyRE = regexp.MustCompile(`:\w+`)
 
 // Command renders the job through its template and job_template.
-func (j *Job) Command() (string, error) {
+func (j *Job) Command() string {
 	job := processTemplate(j.template, j.options)
 	jt := ":job"
 	if v, ok := j.options.Get("job_template"); ok && v != nil {
 		jt = toS(v)
 	}
 	out := processTemplate(jt, j.options.with("job", job))
-	return strings.ReplaceAll(out, "%", `\%`), nil
+	return strings.ReplaceAll(out, "%", `\%`)
 }
 
 var spaceRE = regexp.MustCompile(`\s+`)

@@ -42,7 +42,7 @@ func StreamFor(td *types.TaskDefinition, container, taskArn string) (LogStream, 
 		return LogStream{
 			Group:  lc.Options["awslogs-group"],
 			Region: lc.Options["awslogs-region"],
-			Stream: prefix + "/" + aws.ToString(c.Name) + "/" + shortID(taskArn),
+			Stream: prefix + "/" + aws.ToString(c.Name) + "/" + ShortID(taskArn),
 		}, true
 	}
 	return LogStream{}, false

@@ -74,7 +74,7 @@ func (e *BusyError) Error() string {
 	if who == "" {
 		who = "someone (no " + TagStartedBy + " tag)"
 	}
-	return fmt.Sprintf("a migration is already %s in this cluster: task %s started by %s for commit %s; wait for it or stop it", e.Status, shortID(e.TaskArn), who, e.Commit)
+	return fmt.Sprintf("a migration is already %s in this cluster: task %s started by %s for commit %s; wait for it or stop it", e.Status, ShortID(e.TaskArn), who, e.Commit)
 }
 
 // CheckNoneRunning refuses when a task started with marker is PENDING or

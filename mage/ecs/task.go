@@ -112,7 +112,7 @@ type TaskError struct {
 }
 
 func (e *TaskError) Error() string {
-	id := e.TaskArn[strings.LastIndexByte(e.TaskArn, '/')+1:]
+	id := ShortID(e.TaskArn)
 	var b strings.Builder
 	switch {
 	case e.ExitCode > 0 && e.StopCode == string(types.TaskStopCodeEssentialContainerExited):
@@ -230,7 +230,7 @@ func (r *Runner) Wait(ctx context.Context, cluster, taskArn string) (types.Task,
 		t := out.Tasks[0]
 		status := aws.ToString(t.LastStatus)
 		if status != last {
-			fmt.Fprintf(r.out(), "task %s: %s\n", shortID(taskArn), status)
+			fmt.Fprintf(r.out(), "task %s: %s\n", ShortID(taskArn), status)
 			last = status
 		}
 		if status == "STOPPED" {
@@ -297,7 +297,7 @@ func (r *Runner) Run(ctx context.Context, spec Spec, opts RunOptions) (string, e
 		return "", err
 	}
 	arn := aws.ToString(t.TaskArn)
-	fmt.Fprintf(r.out(), "started task %s (%s)\n", shortID(arn), spec.TaskDefinition)
+	fmt.Fprintf(r.out(), "started task %s (%s)\n", ShortID(arn), spec.TaskDefinition)
 	if opts.Detach {
 		return arn, nil
 	}
@@ -343,13 +343,14 @@ func (r *Runner) stop(cluster, arn, why string, cause error) error {
 	reason := "deploykit: " + why
 	_, err := r.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String(reason)})
 	if err != nil {
-		return fmt.Errorf("%s; stopping task %s failed too, stop it by hand: %w", why, shortID(arn), errors.Join(cause, err))
+		return fmt.Errorf("%s; stopping task %s failed too, stop it by hand: %w", why, ShortID(arn), errors.Join(cause, err))
 	}
-	fmt.Fprintf(r.out(), "stopped task %s: %s\n", shortID(arn), reason)
-	return fmt.Errorf("task %s %s and was stopped: %w", shortID(arn), why, cause)
+	fmt.Fprintf(r.out(), "stopped task %s: %s\n", ShortID(arn), reason)
+	return fmt.Errorf("task %s %s and was stopped: %w", ShortID(arn), why, cause)
 }
 
-func shortID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+// ShortID is the last part of an ARN: a task ID, or family:revision.
+func ShortID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
 func failureReasons(fs []types.Failure) string {
 	var r []string

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/release"
 )
@@ -189,7 +190,7 @@ func Status(ctx context.Context, env *string) error {
 		if len(svc.Deployments) > 0 {
 			rollout = string(svc.Deployments[0].RolloutState)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", aws.ToString(svc.ServiceName), td[strings.LastIndexByte(td, '/')+1:], images, svc.RunningCount, svc.DesiredCount, rollout)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", aws.ToString(svc.ServiceName), ecs.ShortID(td), images, svc.RunningCount, svc.DesiredCount, rollout)
 	}
 	for _, f := range out.Failures {
 		fmt.Fprintf(tw, "%s\t(missing: %s)\t\t\t\n", aws.ToString(f.Arn), aws.ToString(f.Reason))

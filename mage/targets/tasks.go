@@ -109,7 +109,7 @@ func (c console) oneOff(ctx context.Context, envName string, tag *string, detach
 		fmt.Fprintf(c.out, "detached: %s keeps running\n", arn)
 		return nil
 	}
-	fmt.Fprintf(c.out, "%s succeeded (task %s)\n", verb, arn[strings.LastIndexByte(arn, '/')+1:])
+	fmt.Fprintf(c.out, "%s succeeded (task %s)\n", verb, ecs.ShortID(arn))
 	return nil
 }
 
