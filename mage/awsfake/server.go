@@ -20,7 +20,6 @@ import (
 // Server is the double. The zero value is not usable; call New.
 type Server struct {
 	mu      sync.Mutex
-	now     func() time.Time
 	account string
 	region  string
 
@@ -90,7 +89,6 @@ type Failure struct {
 // New returns a double for one account and region.
 func New() *Server {
 	return &Server{
-		now:      time.Now,
 		account:  "000000000000",
 		region:   "us-east-1",
 		taskDefs: map[string][]*taskDefinition{},
@@ -219,6 +217,9 @@ func (s *Server) Listen(addr string) (string, *http.Server, error) {
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }
+
+// now is the double's clock; task lifecycles are computed from it.
+func (s *Server) now() time.Time { return time.Now() }
 
 // TaskCount reports how many tasks were started.
 func (s *Server) TaskCount() int {
