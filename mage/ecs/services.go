@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // RolloutError is a service whose deployment of our task definition did
@@ -152,7 +154,7 @@ func runsTag(ctx context.Context, api API, cache map[string]bool, td, tag string
 	}
 	match := false
 	for _, c := range out.TaskDefinition.ContainerDefinitions {
-		if strings.HasSuffix(aws.ToString(c.Image), ":"+tag) {
+		if image.TagOf(aws.ToString(c.Image)) == tag {
 			match = true
 		}
 	}

@@ -19,6 +19,15 @@ type Result struct {
 	Built             bool // false when the registry already had it
 }
 
+// Pinned is the reference with its digest, what a release records.
+func (r Result) Pinned() string {
+	ref, err := ParseRef(r.Ref)
+	if err != nil || r.Digest == "" {
+		return r.Ref
+	}
+	return ref.WithDigest(r.Digest).String()
+}
+
 // Pipeline builds the images of one commit and pushes them.
 type Pipeline struct {
 	Builder  Builder

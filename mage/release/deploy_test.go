@@ -118,14 +118,18 @@ func newSandbox(t testing.TB) *sandbox {
 	t.Cleanup(srv.Close)
 	awsCfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}
 	out := &testtools.Buffer{}
-	ws, err := Open(context.Background(), cfg, "sandbox", out, getenv)
+	sandboxEnv, err := cfg.Env("sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := Open(context.Background(), cfg, sandboxEnv, out, getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ws.TF.Env = []string{"TF_CLI_CONFIG_FILE=/dev/null", "AWS_ENDPOINT_URL_ECS=" + srv.URL}
 	store := DirStore{Dir: filepath.Join(repo, ".deploykit", "sandbox", "store")}
 	client := awsecs.NewFromConfig(awsCfg)
-	d := &Deployer{Config: cfg, Env: cfg.Environments[0], WS: ws, ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg),
+	d := &Deployer{Config: cfg, Env: sandboxEnv, WS: ws, ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg),
 		Store: store, Out: out, Getenv: getenv, Who: "alice@laptop", From: "laptop"}
 	return &sandbox{env: env, repo: repo, fake: fake, ecs: client, store: store, out: out, d: d}
 }

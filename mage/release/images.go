@@ -11,13 +11,14 @@ import (
 	"strings"
 
 	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/image"
 )
 
 // ImageOptions say where and how the images of the current commit go.
 type ImageOptions struct {
 	Env    *config.Environment // nil: a local build, no registry
-	Dirty  bool                // allow uncommitted changes (tag says so)
+	Commit git.Commit          // what is built, from CurrentCommit
 	DryRun bool
 	Getenv func(string) string
 	Out    io.Writer
@@ -27,8 +28,14 @@ type ImageOptions struct {
 
 // Images is the outcome of EnsureImages.
 type Images struct {
-	Commit  image.Commit
+	Commit  git.Commit
 	Results []image.Result
+}
+
+// CurrentCommit is the commit images are built from and its tag, in the
+// configured tag length; the tfvars a deploy rewrites never make it dirty.
+func CurrentCommit(ctx context.Context, cfg *config.Config, allowDirty bool) (git.Commit, error) {
+	return git.CurrentCommit(ctx, cfg.Dir, cfg.BuildOrDefault().Tag == "full", allowDirty, cfg.DeployOwnedFiles()...)
 }
 
 // EnsureImages builds the configured images from the current commit,
@@ -40,59 +47,113 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		out = io.Discard
 	}
 	build := cfg.BuildOrDefault()
-	commit, err := image.CurrentCommit(ctx, cfg.Dir, build.Tag == "full", opts.Dirty, cfg.DeployOwnedFiles()...)
-	if err != nil {
-		return Images{}, err
+	commit := opts.Commit
+	if commit.SHA == "" {
+		return Images{}, fmt.Errorf("no commit to build images from")
 	}
 	fmt.Fprintf(out, "==> images for commit %s (tag %s)\n", commit.SHA, commit.Tag)
 
-	var reg *image.Registry
-	buildah := image.Buildah{Driver: opts.Getenv("DEPLOYKIT_BUILDAH_DRIVER")}
-	buildx := image.Buildx{}
-	host := ""
-	if opts.Env != nil {
-		host = opts.Env.Registry
-		var creds *image.Credentials
-		if reg, creds, err = connectRegistry(ctx, cfg, opts.Env, opts.ECR); err != nil {
-			return Images{}, err
-		}
-		buildah.Insecure = image.Loopback(host)
-		if creds != nil && !opts.DryRun {
-			dir, err := os.MkdirTemp("", "deploykit-auth-")
-			if err != nil {
-				return Images{}, err
-			}
-			defer os.RemoveAll(dir)
-			authFile, err := creds.WriteAuthFile(dir)
-			if err != nil {
-				return Images{}, err
-			}
-			buildah.AuthFile, buildx.ConfigDir = authFile, dir
-		}
-	}
-	builder, err := image.Detect(ctx, build.Builder, buildah, buildx)
+	access, err := loginForBuild(ctx, cfg, opts)
 	if err != nil {
 		return Images{}, err
 	}
-
-	writeCache := false
+	defer access.close()
+	builder, err := image.Detect(ctx, build.Builder, access.buildah, access.buildx)
+	if err != nil {
+		return Images{}, err
+	}
 	branch := opts.Getenv("CIRCLE_BRANCH")
 	if branch == "" {
-		branch = image.Branch(ctx, cfg.Dir)
+		branch = git.Branch(ctx, cfg.Dir)
 	}
-	if slices.Contains(build.WriteCacheOn, "*") || (branch != "" && slices.Contains(build.WriteCacheOn, branch)) {
-		writeCache = true
+	writeCache := writesCache(build.WriteCacheOn, branch)
+	if err := prepare(ctx, cfg, opts); err != nil {
+		return Images{}, err
 	}
-	if opts.Env != nil && len(opts.Env.Prepare) > 0 && !opts.DryRun {
-		fmt.Fprintf(out, "==> prepare: %s\n", strings.Join(opts.Env.Prepare, " "))
-		cmd := exec.CommandContext(ctx, opts.Env.Prepare[0], opts.Env.Prepare[1:]...)
-		cmd.Dir, cmd.Stdout, cmd.Stderr = cfg.Dir, out, out
-		if err := cmd.Run(); err != nil {
-			return Images{}, fmt.Errorf("prepare for %s (%s): %w", opts.Env.Name, strings.Join(opts.Env.Prepare, " "), err)
-		}
+	host := ""
+	if opts.Env != nil {
+		host = opts.Env.Registry
 	}
+	specs := buildSpecs(cfg, opts.Env, commit, writeCache)
+	if host != "" && build.CacheRepository != "" {
+		fmt.Fprintf(out, "layer cache: %s/%s (%s)\n", host, build.CacheRepository, map[bool]string{true: "read and write on branch " + branch, false: "read only on branch " + branch}[writeCache])
+	}
+	fmt.Fprintf(out, "builder: %s\n", builder.Name())
+	p := image.Pipeline{Builder: builder, Registry: access.registry, Out: out, DryRun: opts.DryRun}
+	results, err := p.Ensure(ctx, specs)
+	if err != nil {
+		return Images{}, err
+	}
+	return Images{Commit: commit, Results: results}, nil
+}
+
+// buildAccess is what builders need to reach the registry: the registry
+// for manifest checks and builders carrying its credentials.
+type buildAccess struct {
+	registry *image.Registry // nil for a local build
+	buildah  image.Buildah
+	buildx   image.Buildx
+	close    func()
+}
+
+// loginForBuild connects to the environment's registry and, for ECR,
+// writes the login to a 0600 auth file both builders read; close removes it.
+func loginForBuild(ctx context.Context, cfg *config.Config, opts ImageOptions) (buildAccess, error) {
+	a := buildAccess{buildah: image.Buildah{Driver: opts.Getenv("DEPLOYKIT_BUILDAH_DRIVER")}, close: func() {}}
+	if opts.Env == nil {
+		return a, nil
+	}
+	reg, creds, err := connectRegistry(ctx, cfg, opts.Env, opts.ECR)
+	if err != nil {
+		return a, err
+	}
+	a.registry = reg
+	a.buildah.Insecure = image.Loopback(opts.Env.Registry)
+	if creds == nil || opts.DryRun {
+		return a, nil
+	}
+	dir, err := os.MkdirTemp("", "deploykit-auth-")
+	if err != nil {
+		return a, err
+	}
+	a.close = func() { os.RemoveAll(dir) }
+	authFile, err := creds.WriteAuthFile(dir)
+	if err != nil {
+		a.close()
+		return a, err
+	}
+	a.buildah.AuthFile, a.buildx.ConfigDir = authFile, dir
+	return a, nil
+}
+
+// writesCache says whether builds on branch export the layer cache: only
+// the configured branches do ("*" for all), so feature branches cannot
+// overwrite what main builds from.
+func writesCache(branches []string, branch string) bool {
+	return slices.Contains(branches, "*") || (branch != "" && slices.Contains(branches, branch))
+}
+
+// prepare runs the environment's prepare command before its builds.
+func prepare(ctx context.Context, cfg *config.Config, opts ImageOptions) error {
+	if opts.Env == nil || len(opts.Env.Prepare) == 0 || opts.DryRun {
+		return nil
+	}
+	fmt.Fprintf(opts.Out, "==> prepare: %s\n", strings.Join(opts.Env.Prepare, " "))
+	cmd := exec.CommandContext(ctx, opts.Env.Prepare[0], opts.Env.Prepare[1:]...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = cfg.Dir, opts.Out, opts.Out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("prepare for %s (%s): %w", opts.Env.Name, strings.Join(opts.Env.Prepare, " "), err)
+	}
+	return nil
+}
+
+// buildSpecs describes each image of the commit: where it is built from,
+// the reference it gets (in env's registry, or localhost without one),
+// and the layer cache it reads and, when writeCache, writes.
+func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, writeCache bool) []image.Spec {
+	build := cfg.BuildOrDefault()
 	var specs []image.Spec
-	for _, img := range cfg.ImagesFor(opts.Env) {
+	for _, img := range cfg.ImagesFor(env) {
 		ctxDir := img.Context
 		if ctxDir == "" {
 			ctxDir = "."
@@ -100,31 +161,22 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		s := image.Spec{
 			Name: img.Name, Dockerfile: cfg.Path(img.Dockerfile), Context: cfg.Path(ctxDir), Target: img.Target,
 			Labels: map[string]string{"org.opencontainers.image.revision": commit.SHA, "org.opencontainers.image.source": cfg.App},
-			Push:   opts.Env != nil,
+			Push:   env != nil,
 		}
-		if host != "" {
-			s.Refs = []string{host + "/" + img.Repository + ":" + commit.Tag}
+		ref := image.Ref{Registry: "localhost", Repository: img.Repository, Tag: commit.Tag}
+		if env != nil {
+			ref.Registry = env.Registry
 			if build.CacheRepository != "" {
-				s.CacheFrom = host + "/" + build.CacheRepository
+				s.CacheFrom = env.Registry + "/" + build.CacheRepository
 				if writeCache {
 					s.CacheTo = s.CacheFrom
 				}
 			}
-		} else {
-			s.Refs = []string{"localhost/" + img.Repository + ":" + commit.Tag}
 		}
+		s.Refs = []string{ref.String()}
 		specs = append(specs, s)
 	}
-	if host != "" && build.CacheRepository != "" {
-		fmt.Fprintf(out, "layer cache: %s/%s (%s)\n", host, build.CacheRepository, map[bool]string{true: "read and write on branch " + branch, false: "read only on branch " + branch}[writeCache])
-	}
-	fmt.Fprintf(out, "builder: %s\n", builder.Name())
-	p := image.Pipeline{Builder: builder, Registry: reg, Out: out, DryRun: opts.DryRun}
-	results, err := p.Ensure(ctx, specs)
-	if err != nil {
-		return Images{}, err
-	}
-	return Images{Commit: commit, Results: results}, nil
+	return specs
 }
 
 // connectRegistry reaches the environment's registry for manifest checks:

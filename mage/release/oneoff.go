@@ -8,6 +8,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // OneOff is a task run from an environment's migrate task definition: the
@@ -29,7 +30,7 @@ func MigrateImageRef(cfg *config.Config, env *config.Environment, tag string) (s
 	if !ok {
 		return "", fmt.Errorf("migrate image %q is not declared in %s", env.Migrate.ImageName(), cfg.File)
 	}
-	return env.Registry + "/" + img.Repository + ":" + tag, nil
+	return image.Ref{Registry: env.Registry, Repository: img.Repository, Tag: tag}.String(), nil
 }
 
 // RunOneOff starts the task on runner and, unless opts.Detach, waits for it.

@@ -2,9 +2,12 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // Rollback returns the environment to an earlier successful release: no
@@ -22,45 +25,19 @@ func (r *run) rollback(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		live := LastSucceeded(history)
-		if live == nil {
+		choice, err := ChooseRollback(history, opts.Target)
+		if errors.Is(err, ErrNoRelease) {
 			return fmt.Errorf("no successful release of %s is recorded in %s: nothing to roll back to", d.Env.Name, d.Store.Where())
 		}
+		if err != nil {
+			return fmt.Errorf("%w (see mage releases -env=%s)", err, d.Env.Name)
+		}
+		live := choice.Live
+		target = choice.Target
 		r.prevTag = live.Tag
 		r.rec.Previous = live.Tag
-		for i := range history {
-			h := &history[i]
-			if h.Result != "succeeded" {
-				continue
-			}
-			if opts.Target != "" {
-				if strings.HasPrefix(h.Commit, opts.Target) || h.Tag == opts.Target {
-					target = h
-					break
-				}
-				continue
-			}
-			if h.Tag != live.Tag {
-				target = h
-				break
-			}
-		}
-		if target == nil && opts.Target == "" {
-			// Only this tag was ever deployed: the release before the live
-			// one is the same commit, and rolling back re-applies it.
-			for i := range history {
-				if h := &history[i]; h.Result == "succeeded" && h != live && h.Started.Before(live.Started) {
-					target = h
-					fmt.Fprintf(d.Out, "note: every earlier release of %s is %s itself: rolling back re-applies it\n", d.Env.Name, live.Tag)
-					break
-				}
-			}
-		}
-		if target == nil {
-			if opts.Target != "" {
-				return fmt.Errorf("no successful release of %s matches %q (see mage releases -env=%s)", d.Env.Name, opts.Target, d.Env.Name)
-			}
-			return fmt.Errorf("no successful release of %s before %s to roll back to", d.Env.Name, live.Tag)
+		if choice.Reapply {
+			fmt.Fprintf(d.Out, "note: every earlier release of %s is %s itself: rolling back re-applies it\n", d.Env.Name, live.Tag)
 		}
 		r.rec.Commit, r.rec.Tag = target.Commit, target.Tag
 		fmt.Fprintf(d.Out, "rolling %s back from %s to %s (deployed %s by %s)\n", d.Env.Name, live.Tag, target.Tag, target.Started.Format(time.RFC3339), target.Who)
@@ -79,8 +56,8 @@ func (r *run) rollback(ctx context.Context) error {
 			return err
 		}
 		for _, img := range d.Config.Images {
-			ref := d.Env.Registry + "/" + img.Repository + ":" + target.Tag
-			digest, err := reg.Digest(ctx, ref)
+			ref := image.Ref{Registry: d.Env.Registry, Repository: img.Repository, Tag: target.Tag}
+			digest, err := reg.Digest(ctx, ref.String())
 			if err != nil {
 				return err
 			}
@@ -88,11 +65,60 @@ func (r *run) rollback(ctx context.Context) error {
 				return fmt.Errorf("%s is no longer in the registry (lifecycle policy?): cannot roll back to %s", ref, target.Tag)
 			}
 			fmt.Fprintf(d.Out, "%s: %s present (%s)\n", img.Name, ref, digest)
-			r.rec.Images[img.Name] = ref + "@" + digest
+			r.rec.Images[img.Name] = ref.WithDigest(digest).String()
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
 	return r.switchServices(ctx, target.Tag)
+}
+
+// ErrNoRelease means the history holds no successful release at all.
+var ErrNoRelease = errors.New("no successful release recorded")
+
+// RollbackChoice is where a rollback goes from and to.
+type RollbackChoice struct {
+	Live, Target *Record
+	// Reapply: every earlier release is the live tag itself, so rolling
+	// back re-applies it.
+	Reapply bool
+}
+
+// ChooseRollback picks the release to return to from the history (newest
+// first): the one matching want (a commit prefix or a tag), or else the
+// newest successful release whose tag differs from the live one.
+func ChooseRollback(history []Record, want string) (RollbackChoice, error) {
+	live := LastSucceeded(history)
+	if live == nil {
+		return RollbackChoice{}, ErrNoRelease
+	}
+	choice := RollbackChoice{Live: live}
+	for i := range history {
+		h := &history[i]
+		if h.Result != "succeeded" {
+			continue
+		}
+		if want != "" {
+			if strings.HasPrefix(h.Commit, want) || h.Tag == want {
+				choice.Target = h
+				return choice, nil
+			}
+			continue
+		}
+		if h.Tag != live.Tag {
+			choice.Target = h
+			return choice, nil
+		}
+	}
+	if want != "" {
+		return RollbackChoice{}, fmt.Errorf("no successful release matches %q", want)
+	}
+	for i := range history {
+		if h := &history[i]; h.Result == "succeeded" && h != live && h.Started.Before(live.Started) {
+			choice.Target, choice.Reapply = h, true
+			return choice, nil
+		}
+	}
+	return RollbackChoice{}, fmt.Errorf("no successful release before %s to roll back to", live.Tag)
 }

@@ -1,6 +1,3 @@
-// Package release runs the deploy pipeline for one environment: it ties
-// the configuration to terraform, the tfvars edit and (later) images,
-// migrations and the rollout wait.
 package release
 
 import (
@@ -36,12 +33,8 @@ func (w *Workspace) Close() {
 	}
 }
 
-// Open resolves the environment and the terraform binary.
-func Open(ctx context.Context, cfg *config.Config, envName string, out io.Writer, getenv func(string) string) (*Workspace, error) {
-	env, err := cfg.Env(envName)
-	if err != nil {
-		return nil, err
-	}
+// Open finds the terraform binary and the environment's root.
+func Open(ctx context.Context, cfg *config.Config, env *config.Environment, out io.Writer, getenv func(string) string) (*Workspace, error) {
 	configured := ""
 	if cfg.Terraform != nil {
 		configured = cfg.Terraform.Binary

@@ -26,7 +26,11 @@ func (c console) images(ctx context.Context, envName string, dirty, dryrun bool)
 	if err != nil {
 		return err
 	}
-	opts := release.ImageOptions{Dirty: dirty, DryRun: dryrun, Getenv: c.getenv, Out: c.out}
+	commit, err := release.CurrentCommit(ctx, cfg, dirty)
+	if err != nil {
+		return err
+	}
+	opts := release.ImageOptions{Commit: commit, DryRun: dryrun, Getenv: c.getenv, Out: c.out}
 	if envName != "" {
 		env, err := cfg.Env(envName)
 		if err != nil {

@@ -34,7 +34,7 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 	if err != nil {
 		return nil, nil, err
 	}
-	ws, err := release.Open(ctx, cfg, env.Name, c.out, c.getenv)
+	ws, err := release.Open(ctx, cfg, env, c.out, c.getenv)
 	if err != nil {
 		stop()
 		return nil, nil, err
@@ -181,8 +181,12 @@ func Status(ctx context.Context, env *string) error {
 		if tdOut, err := d.ECS.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition}); err == nil {
 			var parts []string
 			for _, cd := range tdOut.TaskDefinition.ContainerDefinitions {
-				img := aws.ToString(cd.Image)
-				parts = append(parts, aws.ToString(cd.Name)+"="+img[strings.LastIndexByte(img, ':')+1:])
+				ref, err := image.ParseRef(aws.ToString(cd.Image))
+				shown := aws.ToString(cd.Image)
+				if err == nil {
+					shown = ref.Short()
+				}
+				parts = append(parts, aws.ToString(cd.Name)+"="+shown)
 			}
 			images = strings.Join(parts, ",")
 		}

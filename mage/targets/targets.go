@@ -157,11 +157,11 @@ func (c console) plan(ctx context.Context, env string, tag *string, force bool) 
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := c.loadConfig()
+	cfg, environment, err := c.loadEnv(env)
 	if err != nil {
 		return nil, nil, err
 	}
-	ws, err := release.Open(ctx, cfg, env, c.out, c.getenv)
+	ws, err := release.Open(ctx, cfg, environment, c.out, c.getenv)
 	if err != nil {
 		return nil, nil, err
 	}

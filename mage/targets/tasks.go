@@ -119,7 +119,7 @@ func (c console) imageTag(ctx context.Context, cfg *config.Config, tag *string) 
 	if tag != nil && *tag != "" {
 		return *tag, image.ValidateTag(*tag)
 	}
-	commit, err := image.CurrentCommit(ctx, cfg.Dir, cfg.BuildOrDefault().Tag == "full", true, cfg.DeployOwnedFiles()...)
+	commit, err := release.CurrentCommit(ctx, cfg, true)
 	if err != nil {
 		return "", fmt.Errorf("find the current commit (pass -tag=TAG outside a git checkout): %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // Summary is what a plan does, in the terms a deploy cares about.
@@ -146,20 +148,6 @@ func (s Summary) Write(w io.Writer) {
 	}
 }
 
-// ImageTag returns the tag of an image reference, "" when it has none
-// (a digest reference or a bare repository).
-func ImageTag(ref string) string {
-	if i := strings.IndexByte(ref, '@'); i >= 0 {
-		ref = ref[:i]
-	}
-	slash := strings.LastIndexByte(ref, '/')
-	colon := strings.LastIndexByte(ref, ':')
-	if colon <= slash {
-		return ""
-	}
-	return ref[colon+1:]
-}
-
 // GuardError lists image changes that were not asked for.
 type GuardError struct {
 	Unexpected []ImageChange
@@ -194,7 +182,7 @@ func GuardImages(s Summary, deploying []string) error {
 		if c.From == "" || c.To == "" {
 			continue
 		}
-		if c.To == Unknown || !allowed[ImageTag(c.To)] {
+		if c.To == Unknown || !allowed[image.TagOf(c.To)] {
 			bad = append(bad, c)
 		}
 	}

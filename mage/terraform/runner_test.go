@@ -94,21 +94,6 @@ func TestFinderOrder(t *testing.T) {
 	}
 }
 
-func TestImageTag(t *testing.T) {
-	cases := map[string]string{
-		"127.0.0.1:5000/shop/app:abc123":                  "abc123",
-		"123.dkr.ecr.ap-northeast-1.amazonaws.com/app:v1": "v1",
-		"127.0.0.1:5000/shop/app":                         "",
-		"shop/app:abc@sha256:0123":                        "abc",
-		"registry:5000/app@sha256:0123":                   "",
-	}
-	for ref, want := range cases {
-		if got := ImageTag(ref); got != want {
-			t.Errorf("ImageTag(%q) = %q, want %q", ref, got, want)
-		}
-	}
-}
-
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

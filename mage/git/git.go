@@ -1,4 +1,7 @@
-package image
+// Package git reads what the toolkit needs from the repository: the commit
+// an image is built from (with a tag unique to a dirty diff), the branch,
+// and which files changed between two releases.
+package git
 
 import (
 	"context"
@@ -10,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // Commit is the source an image is built from.
@@ -47,7 +52,7 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool, ignor
 		return Commit{}, fmt.Errorf("check the working tree: %w", err)
 	}
 	if status == "" {
-		return c, ValidateTag(c.Tag)
+		return c, image.ValidateTag(c.Tag)
 	}
 	if !allowDirty {
 		return Commit{}, fmt.Errorf("the working tree has uncommitted changes, so no commit describes the image:\n%s\ncommit them, or pass -dirty for a tag unique to this diff", indent(status))
@@ -58,7 +63,7 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool, ignor
 	}
 	c.Dirty = true
 	c.Tag = sha[:ShortLen] + "-dirty-" + sum[:12]
-	return c, ValidateTag(c.Tag)
+	return c, image.ValidateTag(c.Tag)
 }
 
 // diffHash covers tracked changes and the content of untracked files.
@@ -93,6 +98,15 @@ func diffHash(ctx context.Context, dir string, ignore []string) (string, error) 
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Changed lists the files under paths that differ between two commits.
+func Changed(ctx context.Context, dir, from, to string, paths ...string) ([]string, error) {
+	out, err := git(ctx, dir, append([]string{"diff", "--name-only", from, to, "--"}, paths...)...)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
 }
 
 // Branch is the current branch, "" when detached.
