@@ -322,6 +322,15 @@ func (c *Config) Path(p string) string {
 	return filepath.Join(c.Dir, p)
 }
 
+// ServiceNames lists the environment's services in configuration order.
+func (e *Environment) ServiceNames() []string {
+	names := make([]string, 0, len(e.Services))
+	for _, s := range e.Services {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
 // TagPaths returns the tfvars paths of the environment's image tags, sorted
 // by image name.
 func (e *Environment) TagPaths() ([]ImageTagPath, error) {

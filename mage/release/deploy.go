@@ -190,11 +190,7 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		return err
 	}
 	return r.stage("wait for services", func() error {
-		var names []string
-		for _, s := range d.Env.Services {
-			names = append(names, s.Name)
-		}
-		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, names, tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal})
+		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal})
 	})
 }
 

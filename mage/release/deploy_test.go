@@ -26,6 +26,7 @@ import (
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
+	localsandbox "github.com/railsecs/deploykit/mage/sandbox"
 	"github.com/railsecs/deploykit/mage/terraform"
 )
 
@@ -393,7 +394,7 @@ func BenchmarkDeployOverhead(b *testing.B) {
 func TestSandboxTasksRunInTheImage(t *testing.T) {
 	s := newSandbox(t)
 	ctx := context.Background()
-	s.fake.Outcome = SandboxOutcome(image.Buildah{Insecure: true})
+	s.fake.Outcome = localsandbox.Outcome(image.Buildah{Insecure: true})
 	rec, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
 	if err != nil {
 		t.Fatalf("deploy: %v\n%s", err, s.out)

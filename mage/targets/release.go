@@ -4,73 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/release"
 )
-
-// deployer wires a Deployer for an environment: the sandbox gets the AWS
-// double (its state kept in .deploykit/sandbox) and a directory store;
-// real environments get AWS clients and the S3 store next to the state.
-func (c console) deployer(ctx context.Context, envName string) (*release.Deployer, func(), error) {
-	cfg, env, err := c.loadEnv(envName)
-	if err != nil {
-		return nil, nil, err
-	}
-	awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
-	if err != nil {
-		return nil, nil, err
-	}
-	ws, err := release.Open(ctx, cfg, env, c.out, c.getenv)
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	if awsCfg.BaseEndpoint != nil {
-		ws.TF.Env = append(ws.TF.Env, "AWS_ENDPOINT_URL_ECS="+*awsCfg.BaseEndpoint)
-	}
-	store, err := storeFor(cfg, env, awsCfg)
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	host, _ := os.Hostname()
-	d := &release.Deployer{
-		Config: cfg, Env: env, WS: ws, ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
-		Store: store, Out: c.out, Getenv: c.getenv, Terminal: c.terminal && c.getenv("CI") == "", Who: c.who(), From: host,
-	}
-	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
-		d.From = u
-	}
-	if image.IsECR(env.Registry) {
-		d.ECR = ecr.NewFromConfig(awsCfg)
-	}
-	return d, stop, nil
-}
-
-func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (release.Store, error) {
-	if env.Name == DefaultEnv {
-		return release.DirStore{Dir: filepath.Join(cfg.Dir, ".deploykit", env.Name, "store")}, nil
-	}
-	bucket := env.Terraform.Backend["bucket"]
-	if bucket == "" {
-		return nil, fmt.Errorf("environment %s: the lock and release history live next to the terraform state, but terraform.backend has no bucket", env.Name)
-	}
-	return release.S3Store{API: s3.NewFromConfig(awsCfg), Bucket: bucket, Prefix: env.Name + "/deploykit/"}, nil
-}
 
 // DeployFlags are the flags of deploy and rollback.
 type DeployFlags struct {
@@ -165,39 +106,26 @@ func Status(ctx context.Context, env *string) error {
 		return err
 	}
 	defer stop()
-	var names []string
-	for _, s := range d.Env.Services {
-		names = append(names, s.Name)
-	}
-	out, err := d.ECS.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: aws.String(d.Env.Cluster), Services: names})
+	states, err := ecs.ServiceStates(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames())
 	if err != nil {
-		return fmt.Errorf("describe services in %s: %w", d.Env.Cluster, err)
+		return err
 	}
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tIMAGES\tRUNNING/DESIRED\tROLLOUT")
-	for _, svc := range out.Services {
-		td := aws.ToString(svc.TaskDefinition)
-		images := ""
-		if tdOut, err := d.ECS.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition}); err == nil {
-			var parts []string
-			for _, cd := range tdOut.TaskDefinition.ContainerDefinitions {
-				ref, err := image.ParseRef(aws.ToString(cd.Image))
-				shown := aws.ToString(cd.Image)
-				if err == nil {
-					shown = ref.Short()
-				}
-				parts = append(parts, aws.ToString(cd.Name)+"="+shown)
+	for _, s := range states {
+		if s.Missing != "" {
+			fmt.Fprintf(tw, "%s\t(missing: %s)\t\t\t\n", s.Name, s.Missing)
+			continue
+		}
+		var parts []string
+		for _, ci := range s.Images {
+			shown := ci.Image
+			if ref, err := image.ParseRef(ci.Image); err == nil {
+				shown = ref.Short()
 			}
-			images = strings.Join(parts, ",")
+			parts = append(parts, ci.Container+"="+shown)
 		}
-		rollout := ""
-		if len(svc.Deployments) > 0 {
-			rollout = string(svc.Deployments[0].RolloutState)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", aws.ToString(svc.ServiceName), ecs.ShortID(td), images, svc.RunningCount, svc.DesiredCount, rollout)
-	}
-	for _, f := range out.Failures {
-		fmt.Fprintf(tw, "%s\t(missing: %s)\t\t\t\n", aws.ToString(f.Arn), aws.ToString(f.Reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", s.Name, ecs.ShortID(s.TaskDefinition), strings.Join(parts, ","), s.Running, s.Desired, s.Rollout)
 	}
 	tw.Flush()
 	recs, err := release.History(ctx, d.Store)

@@ -3,22 +3,14 @@ package targets
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"os/user"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"mvdan.cc/sh/v3/shell"
 	"mvdan.cc/sh/v3/syntax"
 
-	"github.com/railsecs/deploykit/mage/awsfake"
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
@@ -124,91 +116,4 @@ func (c console) imageTag(ctx context.Context, cfg *config.Config, tag *string) 
 		return "", fmt.Errorf("find the current commit (pass -tag=TAG outside a git checkout): %w", err)
 	}
 	return commit.Tag, nil
-}
-
-// who names the person or CI job starting something.
-func (c console) who() string {
-	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
-		return u
-	}
-	name := c.getenv("USER")
-	if name == "" {
-		if u, err := user.Current(); err == nil {
-			name = u.Username
-		} else {
-			name = "unknown"
-		}
-	}
-	host, _ := os.Hostname()
-	return name + "@" + host
-}
-
-// awsConfig is the SDK configuration for an environment. The sandbox, when
-// no endpoint is configured, gets the in-process AWS double, with its task
-// definitions and services kept in .deploykit/sandbox between runs.
-func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), error) {
-	if env.Name != DefaultEnv || c.getenv("AWS_ENDPOINT_URL") != "" {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region))
-		if err != nil {
-			return aws.Config{}, nil, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
-		}
-		return awsCfg, func() {}, nil
-	}
-	fake := awsfake.New()
-	statePath := sandboxStatePath(cfg)
-	if err := fake.Load(statePath); err != nil {
-		return aws.Config{}, nil, err
-	}
-	// One-off tasks run for real in the built image when buildah is here.
-	fake.Outcome = release.SandboxOutcome(image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER")})
-	url, srv, err := fake.Listen("127.0.0.1:0")
-	if err != nil {
-		return aws.Config{}, nil, err
-	}
-	fmt.Fprintf(c.out, "sandbox: AWS double at %s (state in %s)\n", url, statePath)
-	awsCfg := aws.Config{
-		Region:       env.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
-		BaseEndpoint: aws.String(url),
-	}
-	stop := func() {
-		_ = srv.Close()
-		if err := fake.Save(statePath); err != nil {
-			fmt.Fprintf(c.out, "WARNING: sandbox state not saved: %v\n", err)
-		}
-	}
-	return awsCfg, stop, nil
-}
-
-func sandboxStatePath(cfg *config.Config) string {
-	dir := filepath.Join(cfg.Dir, ".deploykit", DefaultEnv)
-	_ = os.MkdirAll(dir, 0o755)
-	return filepath.Join(dir, "aws-double.json")
-}
-
-// SandboxServe serves the AWS double, printing its endpoint URL first.
-func SandboxServe(ctx context.Context, addr *string) error {
-	c := osConsole()
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
-	}
-	fake := awsfake.New()
-	if err := fake.Load(sandboxStatePath(cfg)); err != nil {
-		return err
-	}
-	listen := "127.0.0.1:0"
-	if addr != nil && *addr != "" {
-		listen = *addr
-	}
-	url, srv, err := fake.Listen(listen)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(c.out, url)
-	fmt.Fprintf(c.out, "serving ECS and CloudWatch Logs for the sandbox; use AWS_ENDPOINT_URL=%s; Ctrl-C stops\n", url)
-	ctx, cancel := signal.NotifyContext(ctx, os.Interrupt)
-	defer cancel()
-	<-ctx.Done()
-	return srv.Close()
 }

@@ -1,4 +1,6 @@
-package release
+// Package sandbox makes the local sandbox's AWS double behave like a
+// cluster: one-off tasks run their command in the built image with buildah.
+package sandbox
 
 import (
 	"context"
@@ -11,13 +13,13 @@ import (
 	"github.com/railsecs/deploykit/mage/image"
 )
 
-var sandboxRuns atomic.Int64
+var runs atomic.Int64
 
-// SandboxOutcome makes the sandbox's one-off tasks real: when buildah is
+// Outcome makes the sandbox's one-off tasks real: when buildah is
 // installed, the task's command runs inside its image, its output becomes
 // the task's log events and its exit status the container's exit code.
 // Without buildah tasks keep the double's default outcome.
-func SandboxOutcome(b image.Buildah) func(awsfake.RunRequest) awsfake.Outcome {
+func Outcome(b image.Buildah) func(awsfake.RunRequest) awsfake.Outcome {
 	if _, err := exec.LookPath("buildah"); err != nil {
 		return nil
 	}
@@ -30,7 +32,7 @@ func SandboxOutcome(b image.Buildah) func(awsfake.RunRequest) awsfake.Outcome {
 					log("sandbox: the task definition gives no command to run")
 					return 1
 				}
-				name := fmt.Sprintf("deploykit-task-%d-%d", time.Now().UnixNano(), sandboxRuns.Add(1))
+				name := fmt.Sprintf("deploykit-task-%d-%d", time.Now().UnixNano(), runs.Add(1))
 				code, err := b.Run(ctx, ref, name, cmd, log)
 				if err != nil {
 					log("sandbox: " + err.Error())

@@ -1,0 +1,75 @@
+package ecs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// MaxDescribeServices is DescribeServices' limit of services per call.
+const MaxDescribeServices = 10
+
+// ServiceState is what one service runs now.
+type ServiceState struct {
+	Name           string
+	TaskDefinition string // ARN
+	// Images maps each container of the task definition to its image.
+	Images           []ContainerImage
+	Running, Desired int32
+	Rollout          string // rolloutState of the newest deployment
+	Missing          string // why DescribeServices did not return it
+}
+
+// ContainerImage is one container's image reference.
+type ContainerImage struct{ Container, Image string }
+
+// DescribeServicesBatched describes any number of services, ten per call
+// as the API allows, and returns the services and failures of every batch.
+func DescribeServicesBatched(ctx context.Context, api API, cluster string, names []string) ([]types.Service, []types.Failure, error) {
+	var services []types.Service
+	var failures []types.Failure
+	for start := 0; start < len(names); start += MaxDescribeServices {
+		batch := names[start:min(start+MaxDescribeServices, len(names))]
+		out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
+		if err != nil {
+			return nil, nil, fmt.Errorf("describe services %v in %s: %w", batch, cluster, err)
+		}
+		services = append(services, out.Services...)
+		failures = append(failures, out.Failures...)
+	}
+	return services, failures, nil
+}
+
+// ServiceStates reads what each named service runs: task definition, the
+// images of its containers, counts and rollout state.
+func ServiceStates(ctx context.Context, api API, cluster string, names []string) ([]ServiceState, error) {
+	services, failures, err := DescribeServicesBatched(ctx, api, cluster, names)
+	if err != nil {
+		return nil, err
+	}
+	var states []ServiceState
+	for _, svc := range services {
+		s := ServiceState{
+			Name: aws.ToString(svc.ServiceName), TaskDefinition: aws.ToString(svc.TaskDefinition),
+			Running: svc.RunningCount, Desired: svc.DesiredCount,
+		}
+		if len(svc.Deployments) > 0 {
+			s.Rollout = string(svc.Deployments[0].RolloutState)
+		}
+		td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
+		if err != nil {
+			return nil, fmt.Errorf("describe task definition %s of %s: %w", s.TaskDefinition, s.Name, err)
+		}
+		for _, cd := range td.TaskDefinition.ContainerDefinitions {
+			s.Images = append(s.Images, ContainerImage{Container: aws.ToString(cd.Name), Image: aws.ToString(cd.Image)})
+		}
+		states = append(states, s)
+	}
+	for _, f := range failures {
+		states = append(states, ServiceState{Name: ShortID(aws.ToString(f.Arn)), Missing: aws.ToString(f.Reason)})
+	}
+	return states, nil
+}

@@ -1,0 +1,139 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/railsecs/deploykit/mage/awsfake"
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/release"
+	"github.com/railsecs/deploykit/mage/sandbox"
+)
+
+// Wiring: which AWS configuration, store and runner each environment gets.
+// Real environments get the SDK's default credentials and the S3 store
+// next to the terraform state; the sandbox gets the in-process AWS double
+// (its state kept in .deploykit/sandbox) whose one-off tasks run for real
+// with buildah, and a directory store.
+
+// deployer wires a Deployer for an environment: the sandbox gets the AWS
+// double (its state kept in .deploykit/sandbox) and a directory store;
+// real environments get AWS clients and the S3 store next to the state.
+func (c console) deployer(ctx context.Context, envName string) (*release.Deployer, func(), error) {
+	cfg, env, err := c.loadEnv(envName)
+	if err != nil {
+		return nil, nil, err
+	}
+	awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	ws, err := release.Open(ctx, cfg, env, c.out, c.getenv)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if awsCfg.BaseEndpoint != nil {
+		ws.TF.Env = append(ws.TF.Env, "AWS_ENDPOINT_URL_ECS="+*awsCfg.BaseEndpoint)
+	}
+	store, err := storeFor(cfg, env, awsCfg)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	host, _ := os.Hostname()
+	d := &release.Deployer{
+		Config: cfg, Env: env, WS: ws, ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
+		Store: store, Out: c.out, Getenv: c.getenv, Terminal: c.terminal && c.getenv("CI") == "", Who: c.who(), From: host,
+	}
+	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
+		d.From = u
+	}
+	if image.IsECR(env.Registry) {
+		d.ECR = ecr.NewFromConfig(awsCfg)
+	}
+	return d, stop, nil
+}
+
+func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (release.Store, error) {
+	if env.Name == DefaultEnv {
+		return release.DirStore{Dir: filepath.Join(cfg.Dir, ".deploykit", env.Name, "store")}, nil
+	}
+	bucket := env.Terraform.Backend["bucket"]
+	if bucket == "" {
+		return nil, fmt.Errorf("environment %s: the lock and release history live next to the terraform state, but terraform.backend has no bucket", env.Name)
+	}
+	return release.S3Store{API: s3.NewFromConfig(awsCfg), Bucket: bucket, Prefix: env.Name + "/deploykit/"}, nil
+}
+
+// who names the person or CI job starting something.
+func (c console) who() string {
+	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
+		return u
+	}
+	name := c.getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		} else {
+			name = "unknown"
+		}
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// awsConfig is the SDK configuration for an environment. The sandbox, when
+// no endpoint is configured, gets the in-process AWS double, with its task
+// definitions and services kept in .deploykit/sandbox between runs.
+func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), error) {
+	if env.Name != DefaultEnv || c.getenv("AWS_ENDPOINT_URL") != "" {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region))
+		if err != nil {
+			return aws.Config{}, nil, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
+		}
+		return awsCfg, func() {}, nil
+	}
+	fake := awsfake.New()
+	statePath := sandboxStatePath(cfg)
+	if err := fake.Load(statePath); err != nil {
+		return aws.Config{}, nil, err
+	}
+	// One-off tasks run for real in the built image when buildah is here.
+	fake.Outcome = sandbox.Outcome(image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER")})
+	url, srv, err := fake.Listen("127.0.0.1:0")
+	if err != nil {
+		return aws.Config{}, nil, err
+	}
+	fmt.Fprintf(c.out, "sandbox: AWS double at %s (state in %s)\n", url, statePath)
+	awsCfg := aws.Config{
+		Region:       env.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
+		BaseEndpoint: aws.String(url),
+	}
+	stop := func() {
+		_ = srv.Close()
+		if err := fake.Save(statePath); err != nil {
+			fmt.Fprintf(c.out, "WARNING: sandbox state not saved: %v\n", err)
+		}
+	}
+	return awsCfg, stop, nil
+}
+
+func sandboxStatePath(cfg *config.Config) string {
+	dir := filepath.Join(cfg.Dir, ".deploykit", DefaultEnv)
+	_ = os.MkdirAll(dir, 0o755)
+	return filepath.Join(dir, "aws-double.json")
+}
