@@ -9,16 +9,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
 // TestRealAWSCLIParsesEveryOperation drives the double with the real aws
 // CLI (botocore's own parsers and validators) for every operation it
 // implements: a response the CLI cannot parse fails the test.
 func TestRealAWSCLIParsesEveryOperation(t *testing.T) {
-	cli, err := exec.LookPath("aws")
-	if err != nil {
-		t.Fatal("the aws CLI is not on PATH: .ci/run installs it")
-	}
+	cli := testtools.Need(t, "aws")
 	fake := New()
 	fake.Outcome = func(RunRequest) Outcome {
 		return Outcome{PendingFor: 10 * time.Millisecond, RunFor: 50 * time.Millisecond, ExitCode: 2, Logs: []string{"hello from the task"}}

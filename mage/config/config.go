@@ -1,5 +1,3 @@
-// Package config reads the deploy configuration (deploy.hcl): the app, its
-// images and the environments it deploys to.
 package config
 
 import (

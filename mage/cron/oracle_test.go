@@ -6,16 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
 // whenever runs the real whenever (Debian's ruby-whenever) on a schedule in
 // root and returns its crontab without the two "## [message]" lines.
 func whenever(t *testing.T, root, schedule string) (string, error) {
 	t.Helper()
-	bin, err := exec.LookPath("whenever")
-	if err != nil {
-		t.Fatal("whenever is not installed: scripts/setup installs ruby-whenever")
-	}
+	bin := testtools.Need(t, "whenever")
 	cmd := exec.Command(bin, "--load-file", schedule)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "TZ=UTC", "RAILS_ENV=production", "CRON_ENABLED=1")

@@ -8,7 +8,6 @@ import (
 
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,9 +16,7 @@ import (
 // fixture copies testdata/rails and busybox into a build context.
 func fixture(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("buildah"); err != nil {
-		t.Fatal("buildah is not installed: .ci/run installs it (apt-get install buildah)")
-	}
+	testtools.Need(t, "buildah")
 	dir := t.TempDir()
 	src := filepath.Join("testdata", "rails")
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {

@@ -1,4 +1,3 @@
-// Package image builds, tags and pushes the app and nginx images.
 package image
 
 import (

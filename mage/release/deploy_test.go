@@ -85,9 +85,7 @@ type sandbox struct {
 func newSandbox(t testing.TB) *sandbox {
 	t.Helper()
 	for _, bin := range []string{"buildah", "docker-registry", "curl"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Fatalf("%s is not installed: scripts/setup installs it", bin)
-		}
+		testtools.Need(t, bin)
 	}
 	repo := t.TempDir()
 	copyTree(t, filepath.Join(repoRoot, "terraform", "envs", "sandbox"), filepath.Join(repo, "terraform", "envs", "sandbox"))
@@ -104,10 +102,7 @@ func newSandbox(t testing.TB) *sandbox {
 
 	regHost := testtools.Registry(t)
 
-	tofu := os.Getenv("DEPLOYKIT_TOFU")
-	if tofu == "" {
-		tofu = terraform.TofuPath(repoRoot)
-	}
+	tofu := testtools.Tofu(t)
 	env := map[string]string{"SANDBOX_REGISTRY": regHost, terraform.BinaryEnv: tofu, "CIRCLE_BRANCH": "main"}
 	getenv := func(k string) string { return env[k] }
 	cfg, err := config.Load(filepath.Join(repo, "deploy.hcl"), getenv)

@@ -1,8 +1,3 @@
-// Package targets holds the Mage targets. Magefiles import only this
-// package; each exported function is one target, a few lines over the
-// packages that do the work. Environment-taking targets share one
-// convention: an optional -env=NAME flag defaulting to "sandbox", so a real
-// environment is never the default.
 package targets
 
 import (
@@ -216,7 +211,7 @@ func Test(ctx context.Context) error {
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "./...")
 	cmd.Stdout, cmd.Stderr = c.out, os.Stderr
-	cmd.Env = append(os.Environ(), "DEPLOYKIT_TOFU="+tofu, "TF_CLI_CONFIG_FILE=/dev/null")
+	cmd.Env = append(os.Environ(), "DEPLOYKIT_TOFU="+tofu, "TF_CLI_CONFIG_FILE=/dev/null", "DEPLOYKIT_REQUIRE_TOOLS=1")
 	fmt.Fprintf(c.out, "==> go test ./... (tofu: %s)\n", tofu)
 	return cmd.Run()
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 	"github.com/railsecs/deploykit/mage/terraform"
 )
 
@@ -38,17 +39,7 @@ func testRepo(t *testing.T) (console, *bytes.Buffer, string) {
 	if err := os.WriteFile(filepath.Join(repo, "deploy.hcl"), cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tofu := os.Getenv("DEPLOYKIT_TOFU")
-	if tofu == "" {
-		if p, err := exec.LookPath("tofu"); err == nil {
-			tofu = p
-		} else {
-			tofu = terraform.TofuPath(src)
-		}
-	}
-	if _, err := os.Stat(tofu); err != nil {
-		t.Fatalf("tofu not found (%v): .ci/run builds it", err)
-	}
+	tofu := testtools.Tofu(t)
 	env := map[string]string{
 		ConfigFileEnv:       filepath.Join(repo, "deploy.hcl"),
 		terraform.BinaryEnv: tofu,

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,21 +28,8 @@ import (
 // it is on PATH.
 func binaries(t *testing.T) map[string]string {
 	t.Helper()
-	bins := map[string]string{}
-	repo, _ := filepath.Abs(filepath.Join("..", ".."))
-	switch {
-	case os.Getenv("DEPLOYKIT_TOFU") != "":
-		bins["tofu"] = os.Getenv("DEPLOYKIT_TOFU")
-	default:
-		if p, err := exec.LookPath("tofu"); err == nil {
-			bins["tofu"] = p
-		} else if _, err := os.Stat(TofuPath(repo)); err == nil {
-			bins["tofu"] = TofuPath(repo)
-		} else {
-			t.Fatalf("tofu not found on PATH or at %s: build it with `go build -C tools -o bin/tofu %s` (.ci/run does)", TofuPath(repo), tofuPackage)
-		}
-	}
-	if p, err := exec.LookPath("terraform"); err == nil {
+	bins := map[string]string{"tofu": testtools.Tofu(t)}
+	if p := testtools.Terraform(t); p != "" {
 		bins["terraform"] = p
 	}
 	return bins

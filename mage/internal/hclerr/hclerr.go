@@ -1,4 +1,3 @@
-// Package hclerr turns HCL diagnostics into errors that name file:line:col.
 package hclerr
 
 import (

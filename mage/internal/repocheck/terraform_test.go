@@ -14,30 +14,17 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/railsecs/deploykit/mage/config"
-	"github.com/railsecs/deploykit/mage/terraform"
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 	"github.com/railsecs/deploykit/mage/tfvars"
 )
 
 var repo, _ = filepath.Abs(filepath.Join("..", "..", ".."))
 
-func tofu(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("DEPLOYKIT_TOFU"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("tofu"); err == nil {
-		return p
-	}
-	if _, err := os.Stat(terraform.TofuPath(repo)); err == nil {
-		return terraform.TofuPath(repo)
-	}
-	t.Fatal("tofu not found: .ci/run builds it into tools/bin/tofu")
-	return ""
-}
+func tofu(t *testing.T) string { return testtools.Tofu(t) }
 
 func TestTerraformIsFormatted(t *testing.T) {
 	bins := map[string]string{"tofu": tofu(t)}
-	if p, err := exec.LookPath("terraform"); err == nil {
+	if p := testtools.Terraform(t); p != "" {
 		bins["terraform"] = p
 	}
 	for name, bin := range bins {

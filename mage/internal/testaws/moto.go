@@ -1,5 +1,3 @@
-// Package testaws starts the third-party AWS emulator (moto_server) for
-// tests and runs the real aws CLI against an endpoint.
 package testaws
 
 import (
@@ -22,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
 // Moto starts moto_server on a free loopback port for the test's lifetime
@@ -29,10 +28,7 @@ import (
 // MOTO_ECS_SERVICE_RUNNING=2) is passed to the server.
 func Moto(t testing.TB, env ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		t.Fatal("moto_server is not on PATH: .ci/run installs it")
-	}
+	bin := testtools.Need(t, "moto_server")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -85,10 +81,7 @@ func Config(endpoint string) aws.Config {
 // CLI runs the real aws CLI against endpoint and decodes its JSON output.
 func CLI(t testing.TB, endpoint string, args ...string) map[string]any {
 	t.Helper()
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Fatal("the aws CLI is not on PATH: .ci/run installs it")
-	}
+	bin := testtools.Need(t, "aws")
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -1,5 +1,3 @@
-// Package testtools holds helpers shared by tests: a buffer that
-// concurrent writers can share, and a real registry on loopback.
 package testtools
 
 import (
@@ -46,10 +44,7 @@ func (s *Buffer) Reset() {
 // test's lifetime and returns its host:port.
 func Registry(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Fatal("docker-registry is not installed: scripts/setup installs it")
-	}
+	bin := Need(t, "docker-registry")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,2 @@
+// Package hclerr turns HCL diagnostics into errors that name file:line:col.
+package hclerr
