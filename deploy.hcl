@@ -47,6 +47,8 @@ environment "sandbox" {
   cluster  = "shop-sandbox"
   registry = env("SANDBOX_REGISTRY", "127.0.0.1:5000")
 
+  builder = "buildah" # daemonless, as on this machine
+
   # The sandbox builds a stand-in app on busybox (no base image can be
   # pulled here) with the same stages as docker/Dockerfile.
   prepare = ["cp", "/bin/busybox", "examples/sandbox-app/busybox"]
@@ -90,6 +92,7 @@ environment "staging" {
   region   = "ap-northeast-1"
   cluster  = "shop-staging"
   registry = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"
+  builder  = "buildx" # CircleCI's machine executor: Docker with buildx
 
   service "web-app" {
     containers = { nginx = "nginx", unicorn = "app" }
@@ -126,6 +129,7 @@ environment "production" {
   region   = "ap-northeast-1"
   cluster  = "shop-production"
   registry = "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com"
+  builder  = "buildx" # CircleCI's machine executor: Docker with buildx
 
   service "web-app" {
     containers = { nginx = "nginx", unicorn = "app" }

@@ -155,3 +155,14 @@ func (Cron) List(ctx context.Context, env *string) error {
 func (Cron) Run(ctx context.Context, job string, env *string, timeout *time.Duration) error {
 	return targets.CronRun(ctx, job, env, timeout)
 }
+
+// Iam holds the IAM targets.
+type Iam mg.Namespace
+
+// Policy prints an environment's IAM policy as JSON, e.g. for the role CI assumes with OIDC.
+//
+// Flags: -env=NAME (default sandbox); -role=deploy|scheduler|execution|task
+// (default deploy). Rendered offline from terraform/modules/rails-app-iam.
+func (Iam) Policy(ctx context.Context, env, role *string) error {
+	return targets.IamPolicy(ctx, env, role)
+}

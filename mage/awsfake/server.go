@@ -33,6 +33,7 @@ type Server struct {
 	throttle map[string]int
 	calls    map[string]int
 	rollout  func(service, taskDefinition string) Rollout
+	authz    []AuthzRequest
 }
 
 // RunRequest is what the Outcome function sees of a RunTask call.
@@ -170,6 +171,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = clientErr("ThrottlingException", "Rate exceeded")
 	} else {
 		out, err = h(s, body)
+		if err == nil {
+			s.record(op, body, out)
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {

@@ -119,6 +119,19 @@ type Environment struct {
 	// Prepare runs (no shell) from the repository root before a build,
 	// e.g. to put a vendored binary into the build context.
 	Prepare []string `hcl:"prepare,optional"`
+	// Builder overrides build.builder for this environment: CI machines
+	// differ (a Docker VM has buildx; a daemonless box has buildah), and
+	// guessing from what answers hides a misconfigured executor.
+	Builder string `hcl:"builder,optional"`
+}
+
+// BuilderFor is the builder an environment's images are built with: its
+// own setting, else build.builder, else "auto".
+func (c *Config) BuilderFor(env *Environment) string {
+	if env != nil && env.Builder != "" {
+		return env.Builder
+	}
+	return c.BuildOrDefault().Builder
 }
 
 // ImageOverride changes an image's build for one environment.
@@ -453,6 +466,11 @@ func (v *validator) checkEnv(cfg *Config, env *Environment, blk *hclsyntax.Block
 	}
 	if !regionRE.MatchString(env.Region) {
 		v.errorf(v.attrRange(blk.Body, "region"), "region %q is not an AWS region name such as ap-northeast-1", env.Region)
+	}
+	switch env.Builder {
+	case "", "auto", "buildx", "buildah":
+	default:
+		v.errorf(v.attrRange(blk.Body, "builder"), `builder %q must be "auto", "buildx" or "buildah"`, env.Builder)
 	}
 	if len(env.Services) == 0 {
 		v.errorf(blk.DefRange(), "environment %q has no service blocks", env.Name)

@@ -289,6 +289,9 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
 		t.Errorf("lock left behind: %v", err)
 	}
+	// Every call of the lifecycle, the sandbox terraform's included, must be
+	// allowed by the deploy policy a real environment would get.
+	checkDeployPolicy(t, s)
 }
 
 // TestInterruptMidMigration cancels a deploy while its migration runs: the

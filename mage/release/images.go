@@ -58,7 +58,7 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		return Images{}, err
 	}
 	defer access.close()
-	builder, err := image.Detect(ctx, build.Builder, access.buildah, access.buildx)
+	builder, err := image.Detect(ctx, cfg.BuilderFor(opts.Env), access.buildah, access.buildx)
 	if err != nil {
 		return Images{}, err
 	}

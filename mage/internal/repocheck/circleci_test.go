@@ -12,6 +12,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/railsecs/deploykit/mage/internal/circleci"
+
 	"sigs.k8s.io/yaml"
 )
 
@@ -62,7 +64,7 @@ func TestCircleCICallsOnlyExistingTargets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go run mage.go -l: %v\n%s", err, out)
 	}
-	calls := regexp.MustCompile(`(?:\./bin/mage|go run mage\.go)\s+([a-z][a-z:]*)`).FindAllStringSubmatch(string(data), -1)
+	calls := regexp.MustCompile(`(?:~/bin/mage|go run mage\.go)[ \t]+([a-z][a-z:]*)`).FindAllStringSubmatch(string(data), -1)
 	if len(calls) < 3 {
 		t.Fatalf("found only %d mage calls in config.yml", len(calls))
 	}
@@ -116,4 +118,75 @@ func validateSchema(t *testing.T, configYAML []byte) {
 			t.Errorf("the schema accepted %s misspelled as %s", typo[0], typo[1])
 		}
 	}
+}
+
+// The rules every run step keeps: it is scripts/setup, the mage compile (to
+// a path outside the work tree, never cached), a mage target, or the OIDC
+// credential hand-off; never deploy logic. A compiled magefile never
+// outlives its sources: no cache holds one.
+var allowedRunLines = []*regexp.Regexp{
+	regexp.MustCompile(`^scripts/setup( (test|push|deploy))?$`),
+	regexp.MustCompile(`^go run mage\.go -compile ~/bin/mage$`),
+	regexp.MustCompile(`^~/bin/mage [a-z][a-z:]*( -[a-z]+(=[^ ;&|$()` + "`" + `]+)?)*$`),
+}
+
+var oidcLines = []*regexp.Regexp{
+	regexp.MustCompile(`^mkdir -p ~/\.aws$`),
+	regexp.MustCompile(`^echo "\$CIRCLE_OIDC_TOKEN_V2" > ~/\.aws/oidc-token$`),
+	regexp.MustCompile(`^chmod 600 ~/\.aws/oidc-token$`),
+	regexp.MustCompile(`^echo "export AWS_[A-Z_]+=[^"]*" >> "\$BASH_ENV"$`),
+}
+
+func TestCircleCIRunStepsAreSetupOrMage(t *testing.T) {
+	cfg, err := circleci.Load(filepath.Join(repo, ".circleci", "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invocations := cfg.Invocations()
+	if len(invocations) < 4 {
+		t.Fatalf("workflows run %d jobs", len(invocations))
+	}
+	for _, inv := range invocations {
+		steps, err := cfg.Steps(inv.Job, inv.Params)
+		if err != nil {
+			t.Fatalf("%s: %v", inv.Name, err)
+		}
+		for _, st := range steps {
+			for _, p := range st.Paths {
+				if strings.Contains(p, "mage") && st.Kind == "save_cache" {
+					t.Errorf("%s: save_cache keeps %s: a cached mage binary can outlive its sources", inv.Name, p)
+				}
+			}
+			if st.Kind != "run" {
+				continue
+			}
+			rules := allowedRunLines
+			if st.From == "aws-oidc" {
+				rules = oidcLines
+			}
+			for _, line := range st.Lines() {
+				if !matchesAny(rules, line) {
+					t.Errorf("%s: step %q runs %q: run steps may only be scripts/setup, the mage compile or a mage target (put logic in a target)", inv.Name, st.Name, line)
+				}
+			}
+		}
+	}
+}
+
+// The rules are not a check that cannot fail.
+func TestCircleCIRulesRefuseLogic(t *testing.T) {
+	for _, line := range []string{"./bin/mage deploy -env=staging", "terraform apply -auto-approve", "~/bin/mage deploy -env=$(cat env)", "sudo scripts/setup", "[ -x bin/mage ] || go run mage.go -compile ./bin/mage"} {
+		if matchesAny(allowedRunLines, line) {
+			t.Errorf("the rules accept %q", line)
+		}
+	}
+}
+
+func matchesAny(rules []*regexp.Regexp, line string) bool {
+	for _, r := range rules {
+		if r.MatchString(line) {
+			return true
+		}
+	}
+	return false
 }

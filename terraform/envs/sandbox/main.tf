@@ -19,6 +19,8 @@ locals {
   cluster  = "shop-sandbox"
   registry = "127.0.0.1:5000"
 
+  default_tags = { app = local.app, environment = local.env, managed_by = "terraform" }
+
   app_image   = "${local.registry}/shop/app:${var.image_tags.app}"
   nginx_image = "${local.registry}/shop/nginx:${var.image_tags.nginx}"
 
@@ -112,7 +114,12 @@ resource "terraform_data" "task_definition" {
         requiresCompatibilities = ["FARGATE"]
         cpu                     = "256"
         memory                  = "512"
+        executionRoleArn        = "arn:aws:iam::000000000000:role/${local.app}-${local.env}-execution"
+        taskRoleArn             = "arn:aws:iam::000000000000:role/${local.app}-${local.env}-task"
         containerDefinitions    = jsondecode(each.value.container_definitions)
+        # What the AWS provider sends with default_tags: a tagged create,
+        # which IAM also authorizes as ecs:TagResource.
+        tags = [for k, v in local.default_tags : { key = k, value = v }]
       })
     }
   }

@@ -1,53 +1,55 @@
-data "aws_iam_policy_document" "ecs_tasks_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-  }
+# The roles of the app. Their policies are rendered by ../rails-app-iam,
+# a module without a provider, so the same JSON can be printed by
+# `mage iam:policy` and checked by the tests with an IAM simulator.
+
+data "aws_partition" "current" {}
+
+module "policies" {
+  source = "../rails-app-iam"
+
+  app          = var.app
+  env          = var.env
+  account_id   = data.aws_caller_identity.current.account_id
+  region       = data.aws_region.current.name
+  partition    = data.aws_partition.current.partition
+  cluster_name = var.cluster_name
+  services     = concat(["web-app", "sidekiq"], var.cron_service ? ["cron"] : [])
+  repositories = [aws_ecr_repository.app.name, aws_ecr_repository.nginx.name, aws_ecr_repository.cache.name]
+  log_groups   = [for g in aws_cloudwatch_log_group.this : g.name]
+  state_bucket = var.state_bucket
+  secret_arns  = values(var.rails_secrets)
 }
 
 # Execution role: what ECS itself needs to start the containers.
 resource "aws_iam_role" "execution" {
   name               = "${local.name}-execution"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-data "aws_iam_policy_document" "execution" {
-  statement {
-    sid       = "PullImages"
-    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
-    resources = [aws_ecr_repository.app.arn, aws_ecr_repository.nginx.arn]
-  }
-  statement {
-    sid       = "EcrToken"
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"] # this action has no resource-level permissions
-  }
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for g in aws_cloudwatch_log_group.this : "${g.arn}:*"]
-  }
-  dynamic "statement" {
-    for_each = length(var.rails_secrets) > 0 ? [1] : []
-    content {
-      sid       = "ReadSecrets"
-      actions   = ["ssm:GetParameters", "secretsmanager:GetSecretValue"]
-      resources = values(var.rails_secrets)
-    }
-  }
+  assume_role_policy = module.policies.ecs_tasks_assume_policy_json
 }
 
 resource "aws_iam_role_policy" "execution" {
   role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution.json
+  policy = module.policies.execution_policy_json
 }
 
-# Task role: what the Rails code may do. Empty by default; grant the app's
-# own needs (S3 uploads, SES, ...) here.
+# Task role: what the Rails code may do (ECS Exec's message channels to
+# start with); grant the app's own needs (S3 uploads, SES, ...) here.
 resource "aws_iam_role" "task" {
   name               = "${local.name}-task"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+  assume_role_policy = module.policies.ecs_tasks_assume_policy_json
+}
+
+resource "aws_iam_role_policy" "task" {
+  role   = aws_iam_role.task.id
+  policy = module.policies.task_policy_json
+}
+
+# Scheduler role: EventBridge Scheduler starts the scheduled job tasks.
+resource "aws_iam_role" "scheduler" {
+  name               = "${local.name}-scheduler"
+  assume_role_policy = module.policies.scheduler_assume_policy_json
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  role   = aws_iam_role.scheduler.id
+  policy = module.policies.scheduler_policy_json
 }

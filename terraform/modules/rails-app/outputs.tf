@@ -30,5 +30,5 @@ output "images" {
 
 output "deploy_policy_json" {
   description = "Attach to the role CI assumes for deploys (see DEPLOY_POLICY.md)."
-  value       = data.aws_iam_policy_document.deploy.json
+  value       = module.policies.deploy_policy_json
 }

@@ -3,7 +3,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40"
+      version = "~> 5.40" # a major upgrade is a reviewed change, never a surprise
     }
   }
 }

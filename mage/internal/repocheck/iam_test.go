@@ -1,0 +1,159 @@
+package repocheck
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/iam"
+	"github.com/railsecs/deploykit/mage/internal/iamsim"
+)
+
+// call is one authorization, reviewed by hand against the AWS provider's
+// behaviour and the Service Authorization Reference. Resource and context
+// values use ${region}, ${account}, ${cluster}, ${name} (APP-ENV), ${env}
+// and ${bucket}.
+type call struct {
+	who, action, resource string
+	context               map[string]string
+}
+
+// terraformCalls is what terraform plan (refresh) and an apply of new
+// image tags and schedules call with the deploy role, per resource type
+// of terraform/modules/rails-app, plus the S3 backend and the toolkit's
+// lock and release history in the state bucket.
+var terraformCalls = []call{
+	{"data.aws_caller_identity", "sts:GetCallerIdentity", "*", nil},
+	{"aws_ecs_cluster (read)", "ecs:DescribeClusters", "arn:aws:ecs:${region}:${account}:cluster/${cluster}", nil},
+	{"aws_cloudwatch_log_group (read)", "logs:DescribeLogGroups", "*", nil}, // no resource type: "*" only
+	{"aws_cloudwatch_log_group (tags)", "logs:ListTagsForResource", "arn:aws:logs:${region}:${account}:log-group:/ecs/${name}/web-app", nil},
+	{"aws_ecs_task_definition (read)", "ecs:DescribeTaskDefinition", "*", nil},
+	{"aws_ecs_task_definition (new revision)", "ecs:RegisterTaskDefinition", "arn:aws:ecs:${region}:${account}:task-definition/${name}-web-app:7", nil},
+	{"aws_ecs_task_definition (default_tags)", "ecs:TagResource", "arn:aws:ecs:${region}:${account}:task-definition/${name}-web-app:7", map[string]string{"ecs:CreateAction": "RegisterTaskDefinition"}},
+	{"aws_ecs_task_definition (execution role)", "iam:PassRole", "arn:aws:iam::${account}:role/${name}-execution", map[string]string{"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+	{"aws_ecs_task_definition (task role)", "iam:PassRole", "arn:aws:iam::${account}:role/${name}-task", map[string]string{"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+	{"aws_ecs_service.web_app (read)", "ecs:DescribeServices", "arn:aws:ecs:${region}:${account}:service/${cluster}/web-app", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+	{"aws_ecs_service.web_app (update)", "ecs:UpdateService", "arn:aws:ecs:${region}:${account}:service/${cluster}/web-app", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+	{"aws_ecs_service.sidekiq (update)", "ecs:UpdateService", "arn:aws:ecs:${region}:${account}:service/${cluster}/sidekiq", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+	{"aws_ecs_service.cron (update)", "ecs:UpdateService", "arn:aws:ecs:${region}:${account}:service/${cluster}/cron", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+	{"aws_ecs_service (tags)", "ecs:ListTagsForResource", "arn:aws:ecs:${region}:${account}:service/${cluster}/web-app", nil},
+	{"data.aws_lb", "elasticloadbalancing:DescribeLoadBalancers", "*", nil},
+	{"data.aws_lb (tags)", "elasticloadbalancing:DescribeTags", "*", nil},
+	{"data.aws_lb_target_group", "elasticloadbalancing:DescribeTargetGroups", "*", nil},
+	{"aws_ecr_repository (read)", "ecr:DescribeRepositories", "arn:aws:ecr:${region}:${account}:repository/shop/app", nil},
+	{"aws_ecr_repository (tags)", "ecr:ListTagsForResource", "arn:aws:ecr:${region}:${account}:repository/shop/nginx", nil},
+	{"aws_ecr_lifecycle_policy (read)", "ecr:GetLifecyclePolicy", "arn:aws:ecr:${region}:${account}:repository/shop/build-cache", nil},
+	{"aws_iam_role (read)", "iam:GetRole", "arn:aws:iam::${account}:role/${name}-scheduler", nil},
+	{"aws_iam_role (inline policies)", "iam:ListRolePolicies", "arn:aws:iam::${account}:role/${name}-execution", nil},
+	{"aws_iam_role (attached policies)", "iam:ListAttachedRolePolicies", "arn:aws:iam::${account}:role/${name}-task", nil},
+	{"aws_iam_role_policy (read)", "iam:GetRolePolicy", "arn:aws:iam::${account}:role/${name}-task", nil},
+	{"aws_scheduler_schedule_group (read)", "scheduler:GetScheduleGroup", "arn:aws:scheduler:${region}:${account}:schedule-group/${name}", nil},
+	{"aws_scheduler_schedule_group (tags)", "scheduler:ListTagsForResource", "arn:aws:scheduler:${region}:${account}:schedule-group/${name}", nil},
+	{"aws_scheduler_schedule (read)", "scheduler:GetSchedule", "arn:aws:scheduler:${region}:${account}:schedule/${name}/reports-daily", nil},
+	{"aws_scheduler_schedule (create)", "scheduler:CreateSchedule", "arn:aws:scheduler:${region}:${account}:schedule/${name}/reports-daily", nil},
+	{"aws_scheduler_schedule (update)", "scheduler:UpdateSchedule", "arn:aws:scheduler:${region}:${account}:schedule/${name}/reports-daily", nil},
+	{"aws_scheduler_schedule (delete)", "scheduler:DeleteSchedule", "arn:aws:scheduler:${region}:${account}:schedule/${name}/reports-daily", nil},
+	{"aws_scheduler_schedule (role)", "iam:PassRole", "arn:aws:iam::${account}:role/${name}-scheduler", map[string]string{"iam:PassedToService": "scheduler.amazonaws.com"}},
+	{"aws_sqs_queue (read)", "sqs:GetQueueAttributes", "arn:aws:sqs:${region}:${account}:${name}-schedule-dlq", nil},
+	{"aws_sqs_queue (tags)", "sqs:ListQueueTags", "arn:aws:sqs:${region}:${account}:${name}-schedule-dlq", nil},
+	{"S3 backend (list)", "s3:ListBucket", "arn:aws:s3:::${bucket}", nil},
+	{"S3 backend (state)", "s3:GetObject", "arn:aws:s3:::${bucket}/${env}/terraform.tfstate", nil},
+	{"S3 backend (state)", "s3:PutObject", "arn:aws:s3:::${bucket}/${env}/terraform.tfstate", nil},
+	{"S3 backend (use_lockfile)", "s3:PutObject", "arn:aws:s3:::${bucket}/${env}/terraform.tfstate.tflock", nil},
+	{"S3 backend (use_lockfile)", "s3:DeleteObject", "arn:aws:s3:::${bucket}/${env}/terraform.tfstate.tflock", nil},
+	{"deploy lock", "s3:PutObject", "arn:aws:s3:::${bucket}/${env}/deploykit/lock.json", nil},
+	{"release history", "s3:GetObject", "arn:aws:s3:::${bucket}/${env}/deploykit/releases/2026-11-25T10-00-00Z.json", nil},
+}
+
+// schedulerCalls is what EventBridge Scheduler does with the scheduler role
+// for one job: RunTask of the migrate task definition, tagging the task it
+// creates, passing the task roles, and the dead letter on failure. (A
+// schedule naming the family without a revision is authorized on a
+// revision ARN; the simulator, following the Service Authorization
+// Reference's ARN format, cannot evaluate a revisionless ARN at all, so the
+// policy lists both forms and only the revision form is checked here.)
+var schedulerCalls = []call{
+	{"schedule target (revision)", "ecs:RunTask", "arn:aws:ecs:${region}:${account}:task-definition/${name}-migrate:12", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+	{"schedule tags", "ecs:TagResource", "arn:aws:ecs:${region}:${account}:task/${cluster}/0123456789abcdef0123456789abcdef", map[string]string{"ecs:CreateAction": "RunTask"}},
+	{"execution role", "iam:PassRole", "arn:aws:iam::${account}:role/${name}-execution", map[string]string{"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+	{"task role", "iam:PassRole", "arn:aws:iam::${account}:role/${name}-task", map[string]string{"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+	{"dead letter", "sqs:SendMessage", "arn:aws:sqs:${region}:${account}:${name}-schedule-dlq", nil},
+}
+
+func stagingPolicies(t *testing.T) (iam.Policies, *config.Environment, func(string) string) {
+	t.Helper()
+	cfg, err := config.Load(repo+"/deploy.hcl", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := cfg.Env("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies, err := iam.Render(context.Background(), tofu(t), repo, iam.InputsFor(cfg, env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expand := strings.NewReplacer("${region}", env.Region, "${account}", env.Account, "${cluster}", env.Cluster,
+		"${name}", cfg.App+"-"+env.Name, "${env}", env.Name, "${bucket}", env.Terraform.Backend["bucket"]).Replace
+	return policies, env, expand
+}
+
+func requests(env *config.Environment, role string, calls []call, expand func(string) string) []iamsim.Request {
+	var reqs []iamsim.Request
+	for _, c := range calls {
+		ctx := map[string]string{}
+		for k, v := range c.context {
+			ctx[k] = expand(v)
+		}
+		reqs = append(reqs, iamsim.Request{
+			Principal: "arn:aws:iam::" + env.Account + ":role/" + role, Action: c.action,
+			Resource: expand(c.resource), Account: env.Account, Context: ctx, Why: c.who,
+		})
+	}
+	return reqs
+}
+
+func TestDeployPolicyAllowsWhatTerraformCalls(t *testing.T) {
+	policies, env, expand := stagingPolicies(t)
+	reqs := requests(env, "shop-staging-deploy", terraformCalls, expand)
+	if denied := iamsim.Denied(t, []iamsim.Policy{{Name: "deploy", Policy: policies["deploy"]}}, reqs); len(denied) > 0 {
+		t.Errorf("the staging deploy policy denies what terraform calls:\n  %s", strings.Join(denied, "\n  "))
+	}
+}
+
+func TestSchedulerPolicyAllowsWhatSchedulerCalls(t *testing.T) {
+	policies, env, expand := stagingPolicies(t)
+	reqs := requests(env, "shop-staging-scheduler", schedulerCalls, expand)
+	if denied := iamsim.Denied(t, []iamsim.Policy{{Name: "scheduler", Policy: policies["scheduler"]}}, reqs); len(denied) > 0 {
+		t.Errorf("the staging scheduler policy denies what EventBridge Scheduler calls:\n  %s", strings.Join(denied, "\n  "))
+	}
+	// The check can fail: the scheduler role without its TagJobTasks
+	// statement is denied the tagged RunTask, as it was before it had one.
+	broken := iamsim.WithoutStatement(t, policies["scheduler"], "TagJobTasks")
+	denied := iamsim.Denied(t, []iamsim.Policy{{Name: "scheduler", Policy: broken}}, reqs)
+	if len(denied) != 1 || !strings.Contains(denied[0], "ecs:TagResource") {
+		t.Errorf("without TagJobTasks the simulator should deny exactly the tagging; denied: %v", denied)
+	}
+}
+
+// The policies must also refuse what they should: another cluster, another
+// app's task definitions, a role passed to another service.
+func TestDeployPolicyRefusesOutsideItsEnvironment(t *testing.T) {
+	policies, env, expand := stagingPolicies(t)
+	outside := []call{
+		{"another cluster", "ecs:RunTask", "arn:aws:ecs:${region}:${account}:task-definition/${name}-migrate:3", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/other"}},
+		{"another app", "ecs:RunTask", "arn:aws:ecs:${region}:${account}:task-definition/billing-staging-migrate:3", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+		{"another service", "ecs:UpdateService", "arn:aws:ecs:${region}:${account}:service/${cluster}/admin", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+		{"role to lambda", "iam:PassRole", "arn:aws:iam::${account}:role/${name}-task", map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}},
+		{"tag an existing task definition", "ecs:TagResource", "arn:aws:ecs:${region}:${account}:task-definition/${name}-web-app:7", nil},
+		{"production state", "s3:PutObject", "arn:aws:s3:::${bucket}/production/terraform.tfstate", nil},
+		{"delete a repository", "ecr:DeleteRepository", "arn:aws:ecr:${region}:${account}:repository/shop/app", nil},
+	}
+	reqs := requests(env, "shop-staging-deploy", outside, expand)
+	denied := iamsim.Denied(t, []iamsim.Policy{{Name: "deploy", Policy: policies["deploy"]}}, reqs)
+	if len(denied) != len(outside) {
+		t.Errorf("the deploy policy allows %d of %d calls outside its environment; denied only:\n  %s", len(outside)-len(denied), len(outside), strings.Join(denied, "\n  "))
+	}
+}

@@ -1,0 +1,272 @@
+# Every IAM policy of the rails-app module, as JSON documents built from
+# names alone. The ARNs follow AWS's Service Authorization Reference; the
+# tests evaluate these documents with an IAM simulator against every
+# request the toolkit, terraform and EventBridge Scheduler make.
+
+locals {
+  name   = "${var.app}-${var.env}"
+  prefix = "arn:${var.partition}"
+  ecs    = "${local.prefix}:ecs:${var.region}:${var.account_id}"
+
+  cluster_arn         = "${local.ecs}:cluster/${var.cluster_name}"
+  task_definitions    = "${local.ecs}:task-definition/${local.name}-*"
+  migrate_definitions = "${local.ecs}:task-definition/${local.name}-migrate:*"
+  tasks               = "${local.ecs}:task/${var.cluster_name}/*"
+  service_arns        = [for s in var.services : "${local.ecs}:service/${var.cluster_name}/${s}"]
+  service_deployments = [for s in var.services : "${local.ecs}:service-deployment/${var.cluster_name}/${s}/*"]
+
+  role_arn           = "${local.prefix}:iam::${var.account_id}:role"
+  execution_role_arn = "${local.role_arn}/${local.name}-execution"
+  task_role_arn      = "${local.role_arn}/${local.name}-task"
+  scheduler_role_arn = "${local.role_arn}/${local.name}-scheduler"
+
+  repository_arns = [for r in var.repositories : "${local.prefix}:ecr:${var.region}:${var.account_id}:repository/${r}"]
+  # A log group's own ARN, and everything under it (its streams).
+  log_group_arns = flatten([for g in var.log_groups : [
+    "${local.prefix}:logs:${var.region}:${var.account_id}:log-group:${g}",
+    "${local.prefix}:logs:${var.region}:${var.account_id}:log-group:${g}:*",
+  ]])
+
+  schedule_group_arn = "${local.prefix}:scheduler:${var.region}:${var.account_id}:schedule-group/${local.name}"
+  schedules_arn      = "${local.prefix}:scheduler:${var.region}:${var.account_id}:schedule/${local.name}/*"
+  dead_letter_arn    = "${local.prefix}:sqs:${var.region}:${var.account_id}:${local.name}-schedule-dlq"
+
+  # Creating a task definition, task or service WITH tags (terraform's
+  # default_tags, the toolkit's RunTask tags, a schedule's tags) is also
+  # an ecs:TagResource call, authorized by ecs:CreateAction.
+  tag_on_create = {
+    Sid      = "TagWhatItCreates"
+    Effect   = "Allow"
+    Action   = ["ecs:TagResource"]
+    Resource = [local.task_definitions, local.tasks]
+    Condition = {
+      StringEquals = { "ecs:CreateAction" = ["RegisterTaskDefinition", "RunTask"] }
+    }
+  }
+
+  state_statements = var.state_bucket == "" ? [] : [
+    {
+      Sid      = "StateLockAndReleases"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      Resource = ["${local.prefix}:s3:::${var.state_bucket}/${var.env}/*"]
+    },
+    {
+      Sid      = "StateBucketList"
+      Effect   = "Allow"
+      Action   = ["s3:ListBucket"]
+      Resource = ["${local.prefix}:s3:::${var.state_bucket}"]
+    },
+  ]
+
+  deploy = {
+    Version = "2012-10-17"
+    Statement = concat(local.state_statements, [
+      {
+        Sid      = "EcrLogin"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"]
+        Resource = "*" # no resource-level permissions exist for this action
+      },
+      {
+        Sid    = "EcrPushAndCheck"
+        Effect = "Allow"
+        Action = [
+          "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:DescribeImages",
+          "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+          "ecr:CompleteLayerUpload", "ecr:PutImage",
+        ]
+        Resource = local.repository_arns
+      },
+      {
+        Sid      = "RegisterTaskDefinitions"
+        Effect   = "Allow"
+        Action   = ["ecs:RegisterTaskDefinition"]
+        Resource = [local.task_definitions]
+      },
+      {
+        Sid      = "ReadTaskDefinitions"
+        Effect   = "Allow"
+        Action   = ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]
+        Resource = "*" # neither supports resource-level permissions
+      },
+      local.tag_on_create,
+      {
+        Sid       = "MigrationAndOneOffTasks"
+        Effect    = "Allow"
+        Action    = ["ecs:RunTask"]
+        Resource  = [local.task_definitions]
+        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+      },
+      {
+        Sid       = "WatchAndStopTasks"
+        Effect    = "Allow"
+        Action    = ["ecs:DescribeTasks", "ecs:StopTask"]
+        Resource  = [local.tasks]
+        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+      },
+      {
+        Sid       = "FindRunningTasks"
+        Effect    = "Allow"
+        Action    = ["ecs:ListTasks"]
+        Resource  = "*" # its resource is the container instance, absent on Fargate
+        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+      },
+      {
+        Sid      = "Services"
+        Effect   = "Allow"
+        Action   = ["ecs:UpdateService", "ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments"]
+        Resource = concat(local.service_arns, local.service_deployments)
+      },
+      {
+        Sid       = "PassOnlyTheTaskRoles"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = [local.execution_role_arn, local.task_role_arn]
+        Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+      },
+      {
+        Sid      = "ReadLogs"
+        Effect   = "Allow"
+        Action   = ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"]
+        Resource = local.log_group_arns
+      },
+      {
+        Sid      = "Schedules"
+        Effect   = "Allow"
+        Action   = ["scheduler:GetSchedule", "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
+        Resource = [local.schedules_arn]
+      },
+      {
+        Sid      = "ScheduleGroup"
+        Effect   = "Allow"
+        Action   = ["scheduler:GetScheduleGroup", "scheduler:ListTagsForResource", "scheduler:ListSchedules"]
+        Resource = [local.schedule_group_arn]
+      },
+      {
+        Sid       = "PassSchedulerRole"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = [local.scheduler_role_arn]
+        Condition = { StringEquals = { "iam:PassedToService" = "scheduler.amazonaws.com" } }
+      },
+      {
+        # terraform plan refreshes every resource of the module; these are
+        # read-only. Changing anything but task definitions, services and
+        # schedules goes through a human with broader rights.
+        Sid    = "TerraformRefreshReads"
+        Effect = "Allow"
+        Action = [
+          "ecs:DescribeClusters", "ecs:ListTagsForResource",
+          "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
+          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+          "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+          "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
+          "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+          "elasticloadbalancing:DescribeTargetGroupAttributes",
+          "sqs:GetQueueAttributes", "sqs:ListQueueTags", "sts:GetCallerIdentity",
+        ]
+        Resource = "*"
+      },
+    ])
+  }
+
+  scheduler = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "RunJobTasks"
+        Effect    = "Allow"
+        Action    = ["ecs:RunTask"]
+        Resource  = [local.migrate_definitions, "${local.ecs}:task-definition/${local.name}-migrate"]
+        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+      },
+      {
+        # Schedules pass tags to RunTask ({"deploykit:job" = NAME}).
+        Sid       = "TagJobTasks"
+        Effect    = "Allow"
+        Action    = ["ecs:TagResource"]
+        Resource  = [local.tasks]
+        Condition = { StringEquals = { "ecs:CreateAction" = "RunTask" } }
+      },
+      {
+        Sid       = "PassTaskRoles"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = [local.execution_role_arn, local.task_role_arn]
+        Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
+      },
+      {
+        Sid      = "DeadLetters"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [local.dead_letter_arn]
+      },
+    ]
+  }
+
+  execution = {
+    Version = "2012-10-17"
+    Statement = concat([
+      {
+        Sid      = "PullImages"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+        Resource = local.repository_arns
+      },
+      {
+        Sid      = "EcrToken"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"]
+        Resource = "*" # this action has no resource-level permissions
+      },
+      {
+        Sid      = "WriteLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+        Resource = local.log_group_arns
+      },
+      ], length(var.secret_arns) == 0 ? [] : [{
+        Sid      = "ReadSecrets"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameters", "secretsmanager:GetSecretValue"]
+        Resource = var.secret_arns
+    }])
+  }
+
+  # The Rails code's own rights start empty; ECS Exec (mage exec/console)
+  # needs the SSM message channels. Grant the app's needs (S3, SES, ...)
+  # in the rails-app module next to this.
+  task = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid    = "EcsExec"
+      Effect = "Allow"
+      Action = [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+      ]
+      Resource = "*"
+    }]
+  }
+
+  ecs_tasks_assume = {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Condition = { StringEquals = { "aws:SourceAccount" = var.account_id } }
+    }]
+  }
+
+  scheduler_assume = {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Condition = { StringEquals = { "aws:SourceAccount" = var.account_id } }
+    }]
+  }
+}

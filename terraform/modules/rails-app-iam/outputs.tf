@@ -1,0 +1,36 @@
+output "deploy_policy_json" {
+  description = "Attach to the role CI assumes for deploys (see ../rails-app/DEPLOY_POLICY.md)."
+  value       = jsonencode(local.deploy)
+}
+
+output "scheduler_policy_json" {
+  description = "The role EventBridge Scheduler assumes to start the scheduled job tasks."
+  value       = jsonencode(local.scheduler)
+}
+
+output "execution_policy_json" {
+  description = "The task execution role: what ECS needs to pull images, write logs and inject secrets."
+  value       = jsonencode(local.execution)
+}
+
+output "task_policy_json" {
+  description = "The task role: what the Rails code itself may call."
+  value       = jsonencode(local.task)
+}
+
+output "ecs_tasks_assume_policy_json" {
+  value = jsonencode(local.ecs_tasks_assume)
+}
+
+output "scheduler_assume_policy_json" {
+  value = jsonencode(local.scheduler_assume)
+}
+
+output "role_arns" {
+  description = "The ARNs the policies expect the roles to have (the rails-app module creates them with these names)."
+  value = {
+    execution = local.execution_role_arn
+    task      = local.task_role_arn
+    scheduler = local.scheduler_role_arn
+  }
+}
