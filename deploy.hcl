@@ -22,20 +22,30 @@ cron {
   schedule        = "examples/sandbox-app/config/schedule.rb"
   timezone        = "Asia/Tokyo"
   frequent_jobs   = "service" # jobs more often than every 5 minutes run in one cron service
+  # Inside the app's build context, so the image holds it; its path in the
+  # image (app_root + the path from the context, default app_root /rails)
+  # goes to terraform as cron_crontab_path with the schedules.
   service_crontab = "examples/sandbox-app/config/crontab.supercronic"
 }
 
+# The layout this file assumes in your app: deploy.hcl, magefile.go,
+# mage.go, docker/ and terraform/ sit in the Rails root, beside Gemfile, so
+# the build context "." is the Rails root and the image's /rails is a copy
+# of it. In this repository only the sandbox has an app
+# (examples/sandbox-app, set as its context below); a build that starts
+# from a context without the files the Dockerfile copies (Gemfile...) is
+# refused before it runs, naming the Dockerfile line.
 image "app" {
   dockerfile = "docker/Dockerfile"
   target     = "app"
-  context    = "."
+  context    = "." # the Rails root
   repository = "shop/app"
 }
 
 image "nginx" {
   dockerfile = "docker/Dockerfile"
   target     = "nginx"
-  context    = "."
+  context    = "." # the Rails root
   repository = "shop/nginx"
 }
 

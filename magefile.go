@@ -48,7 +48,7 @@ func (Config) Check(ctx context.Context) error {
 	return targets.ConfigCheck(ctx)
 }
 
-// Test runs every test, building OpenTofu from tools/go.mod first when it is missing.
+// Test runs every test (building OpenTofu first when missing), then the CircleCI jobs simulated on a fresh copy.
 func Test(ctx context.Context) error {
 	return targets.Test(ctx)
 }

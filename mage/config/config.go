@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -57,6 +58,36 @@ type CronSettings struct {
 	// ServiceCrontab is the generated crontab the cron service runs; it
 	// must be inside the app image's build context.
 	ServiceCrontab string `hcl:"service_crontab,optional"`
+	// AppRoot is the app image's WORKDIR, where the build context lands
+	// (default /rails, as Rails' own Dockerfile has it).
+	AppRoot string `hcl:"app_root,optional"`
+}
+
+// CrontabInImage is the path of the cron service's crontab inside env's
+// app image: the app root joined with the crontab's path relative to the
+// app image's build context. An error when the crontab is outside it.
+func (c *Config) CrontabInImage(env *Environment) (string, error) {
+	if c.Cron == nil || c.Cron.ServiceCrontab == "" {
+		return "", nil
+	}
+	root := c.Cron.AppRoot
+	if root == "" {
+		root = "/rails"
+	}
+	var ctxDir string
+	for _, img := range c.ImagesFor(env) {
+		if img.Name == "app" || ctxDir == "" {
+			ctxDir = img.Context
+			if ctxDir == "" {
+				ctxDir = "."
+			}
+		}
+	}
+	rel, err := filepath.Rel(c.Path(ctxDir), c.Path(c.Cron.ServiceCrontab))
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%s: cron.service_crontab %s is outside the app image's build context %s, so the image cannot contain it", c.File, c.Cron.ServiceCrontab, ctxDir)
+	}
+	return path.Join(root, filepath.ToSlash(rel)), nil
 }
 
 // BuildSettings say how images are built and cached.

@@ -170,6 +170,9 @@ type ScheduleVar struct {
 type Generated struct {
 	Schedules   map[string]ScheduleVar `json:"schedules"`
 	CronService bool                   `json:"cron_service"`
+	// CrontabPath is where the cron service's crontab is inside the app
+	// image, so the service runs the file the image really holds.
+	CrontabPath string `json:"cron_crontab_path,omitempty"`
 }
 
 // Plan splits tasks between Scheduler schedules and the cron service.

@@ -52,7 +52,7 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool, ignor
 		return c, image.ValidateTag(c.Tag)
 	}
 	if !allowDirty {
-		return Commit{}, fmt.Errorf("the working tree has uncommitted changes, so no commit describes the image:\n%s\ncommit them, or pass -dirty for a tag unique to this diff", indent(status))
+		return Commit{}, fmt.Errorf("the working tree has uncommitted changes, so no commit describes the image:\n%s\ncommit them, or pass -dirty for a tag unique to this diff%s", indent(status), lockFileHint(status))
 	}
 	sum, err := diffHash(ctx, dir, ignore)
 	if err != nil {
@@ -61,6 +61,21 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool, ignor
 	c.Dirty = true
 	c.Tag = sha[:ShortLen] + "-dirty-" + sum[:12]
 	return c, image.ValidateTag(c.Tag)
+}
+
+// lockFileHint explains the one untracked file every team meets: the
+// provider lock file the first terraform init writes, which belongs in git.
+func lockFileHint(status string) string {
+	var locks []string
+	for _, line := range strings.Split(status, "\n") {
+		if path, ok := strings.CutPrefix(line, "?? "); ok && filepath.Base(path) == ".terraform.lock.hcl" {
+			locks = append(locks, path)
+		}
+	}
+	if len(locks) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n%s: the provider lock file that terraform init wrote; commit it (git add %s) so every machine and CI use the same provider builds", strings.Join(locks, ", "), strings.Join(locks, " "))
 }
 
 // diffHash covers tracked changes and the content of untracked files.

@@ -75,3 +75,20 @@ func TestChanged(t *testing.T) {
 		t.Error("Changed from an unknown commit: no error")
 	}
 }
+
+func TestUntrackedLockFileNamesTheFix(t *testing.T) {
+	ctx := context.Background()
+	dir := gitRepo(t)
+	root := filepath.Join(dir, "terraform", "envs", "staging")
+	os.MkdirAll(root, 0o755)
+	os.WriteFile(filepath.Join(root, ".terraform.lock.hcl"), []byte("# lock\n"), 0o644)
+	_, err := CurrentCommit(ctx, dir, false, false)
+	if err == nil || !strings.Contains(err.Error(), "commit it (git add terraform/envs/staging/.terraform.lock.hcl)") {
+		t.Errorf("untracked lock file: %v", err)
+	}
+	os.Remove(filepath.Join(root, ".terraform.lock.hcl"))
+	os.WriteFile(filepath.Join(dir, "other.rb"), []byte("x"), 0o644)
+	if _, err := CurrentCommit(ctx, dir, false, false); err == nil || strings.Contains(err.Error(), "lock file") {
+		t.Errorf("another untracked file: %v", err)
+	}
+}

@@ -52,8 +52,12 @@ func Check(specs []Spec) error {
 			return fmt.Errorf("image %s: build target %q is not a stage of %s (stages: %s)", s.Name, s.Target, s.Dockerfile, strings.Join(names, ", "))
 		}
 		for _, ref := range s.Refs {
-			if tag := ref[strings.LastIndexByte(ref, ':')+1:]; ValidateTag(tag) != nil {
-				return fmt.Errorf("image %s: %w", s.Name, ValidateTag(tag))
+			r, err := ParseRef(ref)
+			if err != nil {
+				return fmt.Errorf("image %s: %w", s.Name, err)
+			}
+			if err := ValidateTag(r.Tag); err != nil {
+				return fmt.Errorf("image %s: %w", s.Name, err)
 			}
 		}
 	}
@@ -117,6 +121,13 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 			}
 		}
 		return results, nil
+	}
+	// Every context is checked before any builder starts (after the
+	// environment's prepare step, which dry runs skip).
+	for _, i := range todo {
+		if err := CheckContext(specs[i].Dockerfile, specs[i].Context); err != nil {
+			return nil, fmt.Errorf("image %s: %w (context in deploy.hcl)", specs[i].Name, err)
+		}
 	}
 	specs = singleCacheWriter(specs, todo)
 	var mu sync.Mutex

@@ -46,6 +46,11 @@ func GenerateSchedules(cfg *config.Config, env *config.Environment, getenv func(
 		mode = "service"
 	}
 	gen, service := cron.Plan(tasks, cfg.Cron.Timezone, mode, cfg.Cron.ServiceJobs)
+	if gen.CronService {
+		if gen.CrontabPath, err = cfg.CrontabInImage(env); err != nil {
+			return err
+		}
+	}
 	inService := map[string]bool{}
 	for _, t := range service {
 		inService[t.Name] = true

@@ -197,8 +197,8 @@ func (c console) confirm(question string, yes bool) error {
 	return nil
 }
 
-// Test builds OpenTofu when it is missing (the tests always run it) and
-// runs every Go test.
+// Test builds OpenTofu when it is missing (the tests always run it), runs
+// every Go test, then the CircleCI jobs simulated on a fresh copy.
 func Test(ctx context.Context) error {
 	c := osConsole()
 	wd, err := os.Getwd()
@@ -209,9 +209,30 @@ func Test(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "./...")
-	cmd.Stdout, cmd.Stderr = c.out, os.Stderr
-	cmd.Env = append(os.Environ(), "DEPLOYKIT_TOFU="+tofu, "TF_CLI_CONFIG_FILE=/dev/null", "DEPLOYKIT_REQUIRE_TOOLS=1")
+	env := append(os.Environ(), "DEPLOYKIT_TOFU="+tofu, "TF_CLI_CONFIG_FILE=/dev/null", "DEPLOYKIT_REQUIRE_TOOLS=1")
+	goTest := func(args ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-count=1"}, args...)...)
+		cmd.Stdout, cmd.Stderr, cmd.Env = c.out, os.Stderr, env
+		return cmd
+	}
 	fmt.Fprintf(c.out, "==> go test ./... (tofu: %s)\n", tofu)
-	return cmd.Run()
+	if err := goTest("./...").Run(); err != nil {
+		return err
+	}
+	// The CircleCI jobs, simulated on fresh copies, once the suite passed:
+	// the test job runs the suite again, so not alongside it, and not
+	// inside the simulation itself.
+	if os.Getenv(insideCircleCISimulation) != "" {
+		return nil
+	}
+	fmt.Fprintln(c.out, "==> the CircleCI jobs on a fresh copy (mage/internal/cisim)")
+	sim := goTest("-timeout=30m", "./mage/internal/cisim")
+	sim.Env = append(sim.Env, circleCISimulation+"=1")
+	return sim.Run()
 }
+
+// The switches of mage/internal/cisim's test.
+const (
+	circleCISimulation       = "DEPLOYKIT_CIRCLECI_SIMULATION"
+	insideCircleCISimulation = "DEPLOYKIT_INSIDE_CIRCLECI_SIMULATION"
+)

@@ -187,5 +187,5 @@ output "task_definition_families" {
 # aws_ecs_service.cron: the single-task cron service, when jobs need it.
 resource "terraform_data" "cron_service" {
   count = var.cron_service ? 1 : 0
-  input = { image = local.app_image, command = ["supercronic", "/rails/config/crontab.supercronic"] }
+  input = { image = local.app_image, command = ["supercronic", var.cron_crontab_path] }
 }

@@ -34,3 +34,9 @@ variable "cron_service" {
   type        = bool
   default     = false
 }
+
+variable "cron_crontab_path" {
+  description = "Where the cron service's crontab is inside the app image. Written by `mage cron:generate` from deploy.hcl (the app image's build context)."
+  type        = string
+  default     = "/rails/config/crontab.supercronic"
+}

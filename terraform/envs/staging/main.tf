@@ -14,11 +14,12 @@ provider "aws" {
 module "app" {
   source = "../../modules/rails-app"
 
-  app          = "shop"
-  env          = "staging"
-  image_tags   = var.image_tags
-  schedules    = var.schedules
-  cron_service = var.cron_service
+  app               = "shop"
+  env               = "staging"
+  image_tags        = var.image_tags
+  schedules         = var.schedules
+  cron_service      = var.cron_service
+  cron_crontab_path = var.cron_crontab_path
 
   cluster_name       = "shop-staging"
   vpc_subnet_ids     = ["subnet-0a1b2c3d4e5f6a7b8", "subnet-1a2b3c4d5e6f7a8b9"]

@@ -1,0 +1,238 @@
+package cisim
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/circleci"
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+)
+
+// RunEnv starts the simulation; InsideEnv marks the suite the simulated
+// test job runs, so it does not simulate again.
+const (
+	RunEnv    = "DEPLOYKIT_CIRCLECI_SIMULATION"
+	InsideEnv = "DEPLOYKIT_INSIDE_CIRCLECI_SIMULATION"
+)
+
+// securePath is sudo's default secure_path on Debian and Ubuntu: Go in
+// /usr/local/go/bin is not on it.
+const securePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+var (
+	realEnv    = regexp.MustCompile(`-env=(staging|production)\b`)
+	networkVar = regexp.MustCompile(`(?i)^([a-z_]*proxy|[a-z_]*(ca|cert|certs|ssl)[a-z_]*)=$`)
+)
+
+func TestCircleCIJobsOnAFreshClone(t *testing.T) {
+	if os.Getenv(RunEnv) == "" || os.Getenv(InsideEnv) != "" {
+		t.Skipf("runs after the suite: `go run mage.go test` starts it (or set %s=1)", RunEnv)
+	}
+	testtools.Integration(t)
+	root := testtools.RepoRoot(t)
+	cfg, err := circleci.Load(filepath.Join(root, ".circleci", "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry := testtools.Registry(t) // the sandbox's registry, shared by push and deploy
+	jobs := []circleci.Invocation{
+		{Name: "test", Job: "test"},
+		{Name: "push", Job: "push"},
+		{Name: "deploy-staging", Job: "deploy", Params: map[string]string{"env": "staging", "role": "STAGING_DEPLOY_ROLE_ARN"}},
+	}
+	for _, inv := range jobs {
+		ok := t.Run(inv.Name, func(t *testing.T) {
+			steps, err := cfg.Steps(inv.Job, inv.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runJob(t, root, registry, steps)
+		})
+		if !ok {
+			break // later jobs need the earlier ones, as in the workflow
+		}
+	}
+}
+
+// runJob runs a job's steps in order on a fresh copy of the repository,
+// as CircleCI would on a new machine.
+func runJob(t *testing.T, root, registry string, steps []circleci.Step) {
+	tmp := t.TempDir()
+	home := filepath.Join(tmp, "home")
+	work := filepath.Join(home, "project")
+	shims := filepath.Join(tmp, "shims")
+	for _, d := range []string{home, shims, filepath.Join(home, ".local", "bin")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snapshot(t, root, work)
+	writeShim(t, shims)
+	// What pip --user would have put in ~/.local/bin (this machine's pip
+	// cannot reach PyPI): the Python tools, linked from where they are.
+	for _, tool := range []string{"moto_server", "aws"} {
+		if p, err := exec.LookPath(tool); err == nil {
+			_ = os.Symlink(p, filepath.Join(home, ".local", "bin", tool))
+		}
+	}
+	bashEnv := filepath.Join(tmp, "bash_env")
+	if err := os.WriteFile(bashEnv, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"HOME=" + home,
+		"USER=circleci",
+		"PATH=" + strings.Join([]string{shims, home + "/bin", home + "/.local/bin", home + "/go/bin", "/usr/local/go/bin", securePath}, ":"),
+		"BASH_ENV=" + bashEnv,
+		"CI=true", "CIRCLECI=true", "CIRCLE_BRANCH=main", "CIRCLE_BUILD_NUM=1",
+		"CIRCLE_BUILD_URL=https://circleci.invalid/gh/shop/app/1",
+		"CIRCLE_OIDC_TOKEN_V2=stub-oidc-token",
+		"STAGING_DEPLOY_ROLE_ARN=arn:aws:iam::123456789012:role/shop-staging-deploy",
+		"PRODUCTION_DEPLOY_ROLE_ARN=arn:aws:iam::210987654321:role/shop-production-deploy",
+		"TF_CLI_CONFIG_FILE=/dev/null",
+		"SANDBOX_REGISTRY=" + registry,
+		InsideEnv + "=1",
+		// restore_cache of the module and build caches
+		"GOMODCACHE=" + goEnv(t, "GOMODCACHE"), "GOCACHE=" + goEnv(t, "GOCACHE"),
+		"GOTOOLCHAIN=local", "GOFLAGS=-buildvcs=false",
+	}
+	// The machine's network settings (proxies, CA bundles) are the
+	// executor's, not the job's: they carry over, as does npm's config.
+	for _, kv := range os.Environ() {
+		if networkVar.MatchString(kv[:strings.IndexByte(kv, '=')+1]) {
+			env = append(env, kv)
+		}
+	}
+	if data, err := os.ReadFile(filepath.Join(os.Getenv("HOME"), ".npmrc")); err == nil {
+		_ = os.WriteFile(filepath.Join(home, ".npmrc"), data, 0o600)
+	}
+	if p := os.Getenv("PYENV_ROOT"); p != "" {
+		env = append(env, "PYENV_ROOT="+p)
+	}
+	for _, st := range steps {
+		switch st.Kind {
+		case "checkout":
+			// the snapshot is the checkout
+		case "restore_cache":
+			// tools/bin (OpenTofu) is what the module cache's save_cache
+			// keeps inside the work tree.
+			if strings.Contains(strings.Join(st.Keys, " "), "go-mod") {
+				copyTree(t, filepath.Join(root, "tools", "bin"), filepath.Join(work, "tools", "bin"))
+			}
+		case "run":
+			command := realEnv.ReplaceAllString(st.Command, "-env=sandbox")
+			start := time.Now()
+			cmd := exec.Command("bash", "-eo", "pipefail", "-c", command)
+			cmd.Dir, cmd.Env = work, env
+			out, err := cmd.CombinedOutput()
+			t.Logf("step %q (%s) took %s", st.Name, firstLine(command), time.Since(start).Round(time.Second))
+			if err != nil {
+				t.Fatalf("step %q failed: %v\n$ %s\n%s", st.Name, err, command, tail(string(out), 60))
+			}
+		case "save_cache", "store_artifacts":
+			// nothing to keep between simulated machines
+		default:
+			t.Fatalf("step kind %q is not simulated", st.Kind)
+		}
+	}
+}
+
+// snapshot lays out what a checkout of the change under test holds: every
+// tracked and untracked-but-not-ignored file of the working tree, as one
+// commit of a new repository.
+func snapshot(t *testing.T, root, work string) {
+	t.Helper()
+	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Split(string(out), "\x00") {
+		if f == "" {
+			continue
+		}
+		src := filepath.Join(root, f)
+		info, err := os.Lstat(src)
+		if err != nil {
+			continue // deleted in the working tree
+		}
+		dst := filepath.Join(work, f)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, info.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "checkout"}} {
+		if out, err := exec.Command("git", append([]string{"-C", work}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// writeShim puts a sudo on PATH that behaves as the images' sudo does for
+// PATH: it resets it to secure_path (the commands run as this user).
+func writeShim(t *testing.T, dir string) {
+	t.Helper()
+	script := "#!/bin/sh\n# sudo as configured on CircleCI's images, for PATH: secure_path.\nexec env PATH=" + securePath + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "sudo"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return // nothing cached
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			copyTree(t, filepath.Join(src, e.Name()), filepath.Join(dst, e.Name()))
+			continue
+		}
+		// a hard link is a copy the size of nothing; fall back to a symlink
+		if err := os.Link(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func goEnv(t *testing.T, name string) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " ..."
+	}
+	return s
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
