@@ -105,6 +105,16 @@ func (s *Server) record(op string, body []byte, out any) {
 			name, _ := n.(string)
 			add("ecs:DescribeServices", s.serviceArn(cluster, name), onCluster)
 		}
+	case "CreateCluster":
+		add("ecs:CreateCluster", "*", nil)
+	case "DescribeClusters":
+		names, _ := in["clusters"].([]any)
+		for _, n := range names {
+			name, _ := n.(string)
+			add("ecs:DescribeClusters", s.clusterArn(clusterName(name)), nil)
+		}
+	case "DescribeLogGroups":
+		add("logs:DescribeLogGroups", "*", nil)
 	case "GetAuthorizationToken":
 		add("ecr:GetAuthorizationToken", "*", nil)
 	case "GetLogEvents":

@@ -43,6 +43,8 @@ func TestRealAWSCLIParsesEveryOperation(t *testing.T) {
 		}
 		return v
 	}
+	run("ecs", "create-cluster", "--cluster-name", "shop")
+	run("logs", "create-log-group", "--log-group-name", "/ecs/shop/migrate")
 	containers := `[{"name":"rails","image":"127.0.0.1:5000/shop/app:abc","essential":true,"logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/shop/migrate","awslogs-region":"us-east-1","awslogs-stream-prefix":"migrate"}}}]`
 	td := run("ecs", "register-task-definition", "--family", "shop-migrate", "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512", "--container-definitions", containers)
 	arn := td["taskDefinition"].(map[string]any)["taskDefinitionArn"].(string)
@@ -79,6 +81,8 @@ func TestRealAWSCLIParsesEveryOperation(t *testing.T) {
 		t.Errorf("get-authorization-token = %v", tok)
 	}
 	run("logs", "create-log-group", "--log-group-name", "/ecs/shop/other")
+	run("logs", "describe-log-groups", "--log-group-name-prefix", "/ecs/shop/")
+	run("ecs", "describe-clusters", "--clusters", "shop")
 
 	// Errors come back typed: the CLI names the exception.
 	cmd := exec.Command(cli, "--endpoint-url", srv.URL, "--region", "us-east-1", "ecs", "describe-task-definition", "--task-definition", "nope")

@@ -2,7 +2,10 @@ package awsfake
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,15 +16,17 @@ type taskDefinition struct {
 	family   string
 	revision int
 	doc      map[string]any // as registered, plus the fields ECS adds
+	tags     []any
 }
 
 type container struct {
-	Name     string
-	Image    string
-	Essent   bool
-	LogGroup string
-	LogPref  string
-	Command  []string
+	Name        string
+	Image       string
+	Essent      bool
+	LogGroup    string
+	LogPref     string
+	CreateGroup bool // awslogs-create-group: the driver creates the group
+	Command     []string
 }
 
 // containers reads the task definition's containers as tasks run them.
@@ -34,6 +39,7 @@ func (td *taskDefinition) containers() []container {
 			opts, _ := lc["options"].(map[string]any)
 			c.LogGroup, _ = opts["awslogs-group"].(string)
 			c.LogPref, _ = opts["awslogs-stream-prefix"].(string)
+			c.CreateGroup = opts["awslogs-create-group"] == "true"
 		}
 		if cmd, ok := m["command"].([]any); ok {
 			for _, a := range cmd {
@@ -76,29 +82,92 @@ func (s *Server) registerTaskDefinition(body []byte) (any, error) {
 	if family == "" {
 		return nil, clientErr("ClientException", "Family must be specified.")
 	}
+	if !familyRE.MatchString(family) {
+		return nil, clientErr("ClientException", "Family contains invalid characters or is longer than 255 characters.")
+	}
 	defs, _ := doc["containerDefinitions"].([]any)
 	if len(defs) == 0 {
 		return nil, clientErr("ClientException", "Container list cannot be empty.")
 	}
+	names := map[string]bool{}
 	for _, d := range defs {
 		m, _ := d.(map[string]any)
 		if m["name"] == nil || m["image"] == nil {
 			return nil, clientErr("ClientException", "Container.name and Container.image should not be null or empty.")
 		}
+		name := fmt.Sprint(m["name"])
+		if names[name] {
+			return nil, clientErr("ClientException", "Duplicate container name %s.", name)
+		}
+		names[name] = true
 		if _, ok := m["essential"]; !ok {
 			m["essential"] = true // ECS's default
 		}
 	}
+	if compat, _ := doc["requiresCompatibilities"].([]any); containsAny(compat, "FARGATE") {
+		if doc["networkMode"] != "awsvpc" {
+			return nil, clientErr("ClientException", "Fargate only supports network mode 'awsvpc'.")
+		}
+		if doc["cpu"] == nil {
+			return nil, clientErr("ClientException", "Fargate requires task definition to have 'cpu' defined at the task level.")
+		}
+		if doc["memory"] == nil {
+			return nil, clientErr("ClientException", "Fargate requires task definition to have 'memory' defined at the task level.")
+		}
+	}
+	tags, err := checkTags(doc["tags"])
+	if err != nil {
+		return nil, err
+	}
+	delete(doc, "tags")
 	rev := len(s.taskDefs[family]) + 1
-	td := &taskDefinition{family: family, revision: rev, arn: s.arn("task-definition", family+":"+strconv.Itoa(rev)), doc: doc}
+	td := &taskDefinition{family: family, revision: rev, arn: s.arn("task-definition", family+":"+strconv.Itoa(rev)), doc: doc, tags: tags}
 	doc["taskDefinitionArn"] = td.arn
 	doc["revision"] = rev
 	doc["status"] = "ACTIVE"
 	doc["registeredAt"] = epoch(s.now())
-	tags := doc["tags"]
-	delete(doc, "tags")
 	s.taskDefs[family] = append(s.taskDefs[family], td)
-	return map[string]any{"taskDefinition": doc, "tags": orEmpty(tags)}, nil
+	out := map[string]any{"taskDefinition": doc}
+	if len(tags) > 0 {
+		out["tags"] = tags
+	}
+	return out, nil
+}
+
+func containsAny(list []any, want string) bool {
+	for _, v := range list {
+		if v == want {
+			return true
+		}
+	}
+	return false
+}
+
+// checkTags validates ECS tags: at most 50, keys 1-128 and values 0-256
+// characters, no aws: prefix.
+func checkTags(v any) ([]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, clientErr("SerializationException", "tags must be a list")
+	}
+	if len(list) > 50 {
+		return nil, clientErr("InvalidParameterException", "Tags can have at most 50 items.")
+	}
+	for _, t := range list {
+		m, _ := t.(map[string]any)
+		key, _ := m["key"].(string)
+		value, _ := m["value"].(string)
+		if len(key) < 1 || len(key) > 128 || len(value) > 256 {
+			return nil, clientErr("InvalidParameterException", "Tag keys must be 1-128 and values 0-256 characters.")
+		}
+		if strings.HasPrefix(strings.ToLower(key), "aws:") {
+			return nil, clientErr("InvalidParameterException", "Tag keys cannot start with 'aws:'.")
+		}
+	}
+	return list, nil
 }
 
 func orEmpty(v any) any {
@@ -130,16 +199,34 @@ func (s *Server) lookupTaskDef(ref string) (*taskDefinition, error) {
 
 func (s *Server) describeTaskDefinition(body []byte) (any, error) {
 	var in struct {
-		TaskDefinition string `json:"taskDefinition"`
+		TaskDefinition string   `json:"taskDefinition"`
+		Include        []string `json:"include"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
+	}
+	if in.TaskDefinition == "" {
+		return nil, clientErr("ClientException", "TaskDefinition can not be blank.")
 	}
 	td, err := s.lookupTaskDef(in.TaskDefinition)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"taskDefinition": td.doc, "tags": []any{}}, nil
+	out := map[string]any{"taskDefinition": td.doc}
+	// Tags come back only when asked for (include: ["TAGS"]).
+	if includes(in.Include, "TAGS") {
+		out["tags"] = orEmpty(td.tags)
+	}
+	return out, nil
+}
+
+func includes(list []string, want string) bool {
+	for _, v := range list {
+		if v == want {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) clusterArn(name string) string {
@@ -162,30 +249,58 @@ func clusterName(arnOrName string) string {
 	return arnOrName
 }
 
+var (
+	familyRE      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	clusterNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+)
+
 func (s *Server) runTask(body []byte) (any, error) {
 	var in struct {
 		Cluster        string         `json:"cluster"`
 		TaskDefinition string         `json:"taskDefinition"`
-		Count          int            `json:"count"`
+		Count          *int           `json:"count"`
 		StartedBy      string         `json:"startedBy"`
 		Group          string         `json:"group"`
 		LaunchType     string         `json:"launchType"`
 		ClientToken    string         `json:"clientToken"`
 		Overrides      map[string]any `json:"overrides"`
-		Tags           []any          `json:"tags"`
+		Tags           any            `json:"tags"`
 		NetworkConfig  map[string]any `json:"networkConfiguration"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
+	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
 	if in.TaskDefinition == "" {
 		return nil, clientErr("InvalidParameterException", "TaskDefinition can not be blank.")
+	}
+	count := 1
+	if in.Count != nil {
+		count = *in.Count
+	}
+	if count < 1 || count > 10 {
+		return nil, clientErr("InvalidParameterException", "Count must be between 1 and 10.")
 	}
 	if len(in.StartedBy) > 128 {
 		return nil, clientErr("InvalidParameterException", "startedBy must be at most 128 characters.")
 	}
+	if len(in.ClientToken) > 64 {
+		return nil, clientErr("InvalidParameterException", "clientToken must be at most 64 characters.")
+	}
+	switch in.LaunchType {
+	case "", "EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES":
+	default:
+		return nil, clientErr("InvalidParameterException", "launchType %q is not valid.", in.LaunchType)
+	}
+	tags, err := checkTags(in.Tags)
+	if err != nil {
+		return nil, err
+	}
 	if prev, ok := s.tokens[in.ClientToken]; ok && in.ClientToken != "" {
-		return s.tasksOut(prev, nil), nil
+		return s.tasksOut(prev, nil, true, true), nil
 	}
 	td, err := s.lookupTaskDef(in.TaskDefinition)
 	if err != nil {
@@ -194,14 +309,15 @@ func (s *Server) runTask(body []byte) (any, error) {
 	if td.doc["networkMode"] == "awsvpc" && in.NetworkConfig == nil {
 		return nil, clientErr("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
 	}
-	count := in.Count
-	if count == 0 {
-		count = 1
+	if compat, _ := td.doc["requiresCompatibilities"].([]any); in.LaunchType == "FARGATE" && !containsAny(compat, "FARGATE") {
+		return nil, clientErr("InvalidParameterException", "Task definition does not support launch_type FARGATE.")
 	}
-	req := RunRequest{Cluster: clusterName(in.Cluster), TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy,
+	req := RunRequest{Cluster: cluster, TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy,
 		Command: map[string][]string{}, Images: map[string]string{}}
 	containers := td.containers()
+	known := map[string]bool{}
 	for _, c := range containers {
+		known[c.Name] = true
 		req.Containers = append(req.Containers, c.Name)
 		req.Images[c.Name] = c.Image
 		if c.Essent && req.Essential == "" {
@@ -215,6 +331,9 @@ func (s *Server) runTask(body []byte) (any, error) {
 		for _, o := range co {
 			m, _ := o.(map[string]any)
 			name, _ := m["name"].(string)
+			if !known[name] {
+				return nil, clientErr("InvalidParameterException", "Override for container named %s is not a container in the TaskDefinition.", name)
+			}
 			if cmd, ok := m["command"].([]any); ok {
 				req.Command[name] = nil
 				for _, a := range cmd {
@@ -231,20 +350,36 @@ func (s *Server) runTask(body []byte) (any, error) {
 		failures := make([]any, len(outcome.Failures))
 		for i, f := range outcome.Failures {
 			if f.Arn == "" {
-				f.Arn = s.clusterArn(in.Cluster)
+				f.Arn = s.arn("cluster", cluster)
 			}
 			failures[i] = f
 		}
 		return map[string]any{"tasks": []any{}, "failures": failures}, nil
+	}
+	// A container whose awslogs group does not exist cannot start: the
+	// driver fails to create its stream (unless awslogs-create-group).
+	for _, c := range containers {
+		if c.LogGroup == "" {
+			continue
+		}
+		if _, ok := s.logGroups[c.LogGroup]; !ok {
+			if c.CreateGroup {
+				s.logGroups[c.LogGroup] = s.now()
+				continue
+			}
+			outcome.FailToStart = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1"
+			outcome.Exec = nil
+			break
+		}
 	}
 	var arns []string
 	for i := 0; i < count; i++ {
 		s.seq++
 		id := fmt.Sprintf("%032x", s.seq)
 		t := &task{
-			arn: s.arn("task", clusterName(in.Cluster)+"/"+id), cluster: s.clusterArn(in.Cluster), taskDef: td.arn,
+			arn: s.arn("task", cluster+"/"+id), cluster: s.arn("cluster", cluster), taskDef: td.arn,
 			startedBy: in.StartedBy, group: in.Group, launchType: in.LaunchType, containers: containers,
-			overrides: in.Overrides, tags: in.Tags, created: s.now(), outcome: outcome,
+			overrides: in.Overrides, tags: tags, created: s.now(), outcome: outcome,
 		}
 		if t.group == "" {
 			t.group = "family:" + td.family
@@ -258,7 +393,8 @@ func (s *Server) runTask(body []byte) (any, error) {
 	if in.ClientToken != "" {
 		s.tokens[in.ClientToken] = arns
 	}
-	return s.tasksOut(arns, nil), nil
+	// RunTask's own answer sees the task it created, tags included.
+	return s.tasksOut(arns, nil, true, true), nil
 }
 
 type stopCause int
@@ -269,7 +405,8 @@ const (
 	userStopped
 )
 
-// timeline says when a task starts running (if ever), when it stops and why.
+// timeline says when a task starts running (if ever), when its containers
+// stop and why. The task itself reaches STOPPED later (see stoppedAt).
 func timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
 	o := t.outcome
 	startAt = t.created.Add(o.PendingFor)
@@ -293,6 +430,22 @@ func (t *task) ran(startAt, stopAt time.Time, cause stopCause) bool {
 	return cause != failedToStart && startAt.Before(stopAt)
 }
 
+// stoppedAt is when the task reaches STOPPED: after DEACTIVATING,
+// STOPPING and DEPROVISIONING for a task that ran, after DEPROVISIONING
+// alone for one that never did.
+func (s *Server) stoppedAt(t *task) time.Time {
+	startAt, stopAt, cause := timeline(t)
+	if t.ran(startAt, stopAt, cause) {
+		return stopAt.Add(3 * s.timing.StopPhase)
+	}
+	return stopAt.Add(s.timing.StopPhase)
+}
+
+// visible: a task just started is MISSING from reads for a while.
+func (s *Server) visible(t *task) bool {
+	return !s.now().Before(t.created.Add(s.timing.TaskVisible))
+}
+
 // state computes a task's lifecycle at the current time and writes the log
 // lines that are due.
 func (s *Server) state(t *task) (last string, stopped bool) {
@@ -302,8 +455,19 @@ func (s *Server) state(t *task) (last string, stopped bool) {
 		s.emitLogs(t, now, startAt, stopAt)
 	}
 	switch {
-	case !now.Before(stopAt):
+	case !now.Before(s.stoppedAt(t)):
 		return "STOPPED", true
+	case !now.Before(stopAt) && !t.ran(startAt, stopAt, cause):
+		return "DEPROVISIONING", false
+	case !now.Before(stopAt):
+		switch phase := now.Sub(stopAt) / max(s.timing.StopPhase, time.Nanosecond); phase {
+		case 0:
+			return "DEACTIVATING", false
+		case 1:
+			return "STOPPING", false
+		default:
+			return "DEPROVISIONING", false
+		}
 	case now.Before(t.created.Add(t.outcome.PendingFor / 2)):
 		return "PROVISIONING", false
 	case now.Before(startAt):
@@ -314,14 +478,17 @@ func (s *Server) state(t *task) (last string, stopped bool) {
 
 func taskID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
 
-func (s *Server) taskDoc(t *task) map[string]any {
+func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 	last, stopped := s.state(t)
 	startAt, stopAt, cause := timeline(t)
 	doc := map[string]any{
 		"taskArn": t.arn, "clusterArn": t.cluster, "taskDefinitionArn": t.taskDef,
 		"lastStatus": last, "desiredStatus": "RUNNING", "createdAt": epoch(t.created),
-		"group": t.group, "overrides": orEmptyMap(t.overrides), "tags": orEmpty(t.tags),
+		"group": t.group, "overrides": orEmptyMap(t.overrides),
 		"version": 1, "cpu": "256", "memory": "512",
+	}
+	if withTags {
+		doc["tags"] = orEmpty(t.tags)
 	}
 	if t.launchType != "" {
 		doc["launchType"] = t.launchType
@@ -334,7 +501,7 @@ func (s *Server) taskDoc(t *task) map[string]any {
 	for i, c := range t.containers {
 		containers[i] = map[string]any{
 			"containerArn": s.arn("container", clusterName(t.cluster)+"/"+taskID(t.arn)+"/"+c.Name),
-			"taskArn":      t.arn, "name": c.Name, "image": c.Image, "lastStatus": last,
+			"taskArn":      t.arn, "name": c.Name, "image": c.Image, "lastStatus": containerStatus(last),
 		}
 		list[i] = containers[i]
 	}
@@ -344,16 +511,23 @@ func (s *Server) taskDoc(t *task) map[string]any {
 	}
 	if t.stoppedBy != "" {
 		doc["desiredStatus"] = "STOPPED"
-	}
-	if !stopped {
-		return doc
-	}
-	doc["desiredStatus"] = "STOPPED"
-	doc["stoppedAt"] = epoch(stopAt)
-	switch cause {
-	case userStopped:
 		doc["stopCode"] = "UserInitiated"
 		doc["stoppedReason"] = t.stoppedBy
+		doc["stoppingAt"] = epoch(t.stoppedAt)
+	}
+	now := s.now()
+	if now.Before(stopAt) {
+		return doc
+	}
+	// The containers have stopped: their exit codes and the stop reason
+	// are known from here on, through DEACTIVATING ... DEPROVISIONING.
+	doc["desiredStatus"] = "STOPPED"
+	doc["executionStoppedAt"] = epoch(stopAt)
+	if _, ok := doc["stoppingAt"]; !ok {
+		doc["stoppingAt"] = epoch(stopAt)
+	}
+	switch cause {
+	case userStopped:
 		if t.ran(startAt, stopAt, cause) {
 			for _, c := range containers {
 				c["exitCode"] = 143 // SIGTERM from StopTask
@@ -381,7 +555,22 @@ func (s *Server) taskDoc(t *task) map[string]any {
 			c["exitCode"] = code
 		}
 	}
+	if stopped {
+		doc["stoppedAt"] = epoch(s.stoppedAt(t))
+	}
 	return doc
+}
+
+// containerStatus: containers report RUNNING or STOPPED once the task is
+// past PENDING, never the task's own transitional states.
+func containerStatus(task string) string {
+	switch task {
+	case "PROVISIONING", "PENDING":
+		return "PENDING"
+	case "RUNNING":
+		return "RUNNING"
+	}
+	return "STOPPED"
 }
 
 func orEmptyMap(m map[string]any) map[string]any {
@@ -391,10 +580,15 @@ func orEmptyMap(m map[string]any) map[string]any {
 	return m
 }
 
-func (s *Server) tasksOut(arns []string, missing []string) map[string]any {
+func (s *Server) tasksOut(arns []string, missing []string, withTags, fresh bool) map[string]any {
 	tasks := []any{}
 	for _, a := range arns {
-		tasks = append(tasks, s.taskDoc(s.tasks[a]))
+		t := s.tasks[a]
+		if !fresh && !s.visible(t) {
+			missing = append(missing, a)
+			continue
+		}
+		tasks = append(tasks, s.taskDoc(t, withTags))
 	}
 	failures := []any{}
 	for _, m := range missing {
@@ -407,26 +601,34 @@ func (s *Server) describeTasks(body []byte) (any, error) {
 	var in struct {
 		Cluster string   `json:"cluster"`
 		Tasks   []string `json:"tasks"`
+		Include []string `json:"include"`
 	}
 	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
 		return nil, err
 	}
 	if len(in.Tasks) == 0 {
 		return nil, clientErr("InvalidParameterException", "Tasks cannot be empty.")
 	}
+	if len(in.Tasks) > 100 {
+		return nil, clientErr("InvalidParameterException", "Tasks can have at most 100 items.")
+	}
 	var found, missing []string
 	for _, ref := range in.Tasks {
 		arn := ref
 		if !strings.HasPrefix(ref, "arn:") {
-			arn = s.arn("task", clusterName(in.Cluster)+"/"+ref)
+			arn = s.arn("task", cluster+"/"+ref)
 		}
-		if _, ok := s.tasks[arn]; ok {
+		if t, ok := s.tasks[arn]; ok && clusterName(t.cluster) == cluster {
 			found = append(found, arn)
 		} else {
 			missing = append(missing, arn)
 		}
 	}
-	return s.tasksOut(found, missing), nil
+	return s.tasksOut(found, missing, includes(in.Include, "TAGS"), false), nil
 }
 
 func (s *Server) stopTask(body []byte) (any, error) {
@@ -438,15 +640,26 @@ func (s *Server) stopTask(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
+	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if in.Task == "" {
+		return nil, clientErr("InvalidParameterException", "Task can not be blank.")
+	}
+	if len(in.Reason) > 255 {
+		return nil, clientErr("InvalidParameterException", "Reason must be at most 255 characters.")
+	}
 	arn := in.Task
 	if !strings.HasPrefix(arn, "arn:") {
-		arn = s.arn("task", clusterName(in.Cluster)+"/"+arn)
+		arn = s.arn("task", cluster+"/"+arn)
 	}
 	t, ok := s.tasks[arn]
-	if !ok {
+	if !ok || clusterName(t.cluster) != cluster {
 		return nil, clientErr("InvalidParameterException", "The referenced task was not found.")
 	}
-	if _, stopped := s.state(t); !stopped && t.stoppedBy == "" {
+	_, stopAt, _ := timeline(t)
+	if s.now().Before(stopAt) && t.stoppedBy == "" {
 		t.stoppedBy = in.Reason
 		if t.stoppedBy == "" {
 			t.stoppedBy = "Task stopped by user"
@@ -456,27 +669,51 @@ func (s *Server) stopTask(body []byte) (any, error) {
 			t.execStop()
 		}
 	}
-	return map[string]any{"task": s.taskDoc(t)}, nil
+	// The answer is the task as it is now: DEACTIVATING with desired
+	// status STOPPED, not yet STOPPED.
+	return map[string]any{"task": s.taskDoc(t, false)}, nil
 }
 
 func (s *Server) listTasks(body []byte) (any, error) {
 	var in struct {
-		Cluster       string `json:"cluster"`
-		StartedBy     string `json:"startedBy"`
-		Family        string `json:"family"`
-		ServiceName   string `json:"serviceName"`
-		DesiredStatus string `json:"desiredStatus"`
+		Cluster           string `json:"cluster"`
+		StartedBy         string `json:"startedBy"`
+		Family            string `json:"family"`
+		ServiceName       string `json:"serviceName"`
+		DesiredStatus     string `json:"desiredStatus"`
+		LaunchType        string `json:"launchType"`
+		ContainerInstance string `json:"containerInstance"`
+		MaxResults        *int   `json:"maxResults"`
+		NextToken         string `json:"nextToken"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	want := in.DesiredStatus
-	if want == "" {
-		want = "RUNNING"
+	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
 	}
-	arns := []string{}
+	if in.StartedBy != "" && (in.Family != "" || in.ServiceName != "" || in.DesiredStatus != "" || in.LaunchType != "" || in.ContainerInstance != "") {
+		return nil, clientErr("InvalidParameterException", "When you specify startedBy as the filter, it must be the only filter that you use.")
+	}
+	want := in.DesiredStatus
+	switch want {
+	case "":
+		want = "RUNNING" // the default filter
+	case "RUNNING", "PENDING", "STOPPED":
+	default:
+		return nil, clientErr("InvalidParameterException", "desiredStatus %q is not valid.", in.DesiredStatus)
+	}
+	limit := 100
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > 100 {
+			return nil, clientErr("InvalidParameterException", "maxResults must be between 1 and 100.")
+		}
+		limit = *in.MaxResults
+	}
+	var arns []string
 	for arn, t := range s.tasks {
-		if t.cluster != s.clusterArn(in.Cluster) {
+		if clusterName(t.cluster) != cluster || !s.visible(t) {
 			continue
 		}
 		if in.StartedBy != "" && t.startedBy != in.StartedBy {
@@ -488,16 +725,50 @@ func (s *Server) listTasks(body []byte) (any, error) {
 		if in.Family != "" && !strings.Contains(t.taskDef, ":task-definition/"+in.Family+":") {
 			continue
 		}
-		_, stopped := s.state(t)
+		if in.LaunchType != "" && t.launchType != in.LaunchType {
+			continue
+		}
+		_, stopAt, _ := timeline(t)
 		desired := "RUNNING"
-		if stopped || t.stoppedBy != "" {
+		if !s.now().Before(stopAt) || t.stoppedBy != "" {
 			desired = "STOPPED"
 		}
 		if desired == want {
 			arns = append(arns, arn)
 		}
 	}
-	return map[string]any{"taskArns": arns}, nil
+	sort.Strings(arns) // a stable order for paging
+	page, next, err := paginate(arns, in.NextToken, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"taskArns": page}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+// paginate returns one page of items after token (the last item of the
+// previous page, opaque to callers) and the token of the next page.
+func paginate(items []string, token string, limit int) ([]string, string, error) {
+	start := 0
+	if token != "" {
+		after, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil {
+			return nil, "", clientErr("InvalidParameterException", "The specified nextToken is invalid.")
+		}
+		start = sort.SearchStrings(items, string(after))
+		if start < len(items) && items[start] == string(after) {
+			start++
+		}
+	}
+	end := min(start+limit, len(items))
+	page := append([]string{}, items[start:end]...)
+	if end < len(items) {
+		return page, base64.RawURLEncoding.EncodeToString([]byte(items[end-1])), nil
+	}
+	return page, "", nil
 }
 
 // emitLogs writes the log lines due by now to the essential container's

@@ -34,6 +34,11 @@ type Server struct {
 	calls    map[string]int
 	rollout  func(service, taskDefinition string) Rollout
 	authz    []AuthzRequest
+
+	clusters  map[string]time.Time // name -> created
+	logGroups map[string]time.Time // name -> created
+	timing    Timing
+	clock     func() time.Time
 }
 
 // RunRequest is what the Outcome function sees of a RunTask call.
@@ -94,6 +99,10 @@ func New() *Server {
 		logs:     map[string][]logEvent{},
 		throttle: map[string]int{},
 		calls:    map[string]int{},
+
+		clusters:  map[string]time.Time{},
+		logGroups: map[string]time.Time{},
+		timing:    TestTiming,
 	}
 }
 
@@ -140,6 +149,9 @@ var handlers = map[string]handler{
 	"Logs_20140328.GetLogEvents":                                 (*Server).getLogEvents,
 	"Logs_20140328.CreateLogGroup":                               (*Server).createLogGroup,
 	"Logs_20140328.DescribeLogStreams":                           (*Server).describeLogStreams,
+	"Logs_20140328.DescribeLogGroups":                            (*Server).describeLogGroups,
+	"AmazonEC2ContainerServiceV20141113.CreateCluster":           (*Server).createCluster,
+	"AmazonEC2ContainerServiceV20141113.DescribeClusters":        (*Server).describeClusters,
 }
 
 // ServeHTTP implements the JSON 1.1 wire protocol.
@@ -216,9 +228,6 @@ func (s *Server) Listen(addr string) (string, *http.Server, error) {
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), srv, nil
 }
-
-// now is the double's clock; task lifecycles are computed from it.
-func (s *Server) now() time.Time { return time.Now() }
 
 // TaskCount reports how many tasks were started.
 func (s *Server) TaskCount() int {

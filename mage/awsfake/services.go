@@ -28,17 +28,27 @@ type deployment struct {
 	ID, Status, TaskDef, RolloutState, Reason string
 	Desired, Running, Failed                  int
 	Created                                   time.Time
-	Rollout                                   Rollout
+	// VisibleAt: DescribeServices shows the deployment from then on
+	// (UpdateService's own answer shows it at once).
+	VisibleAt time.Time
+	// FailedAt: when it went FAILED; the breaker's rollback follows.
+	FailedAt   time.Time `json:",omitzero"`
+	RolledBack bool      `json:",omitempty"`
+	Rollout    Rollout
 }
 
 type service struct {
 	Name, Cluster, TaskDef, LaunchType string
 	Desired                            int
 	Network                            map[string]any
-	Breaker                            bool
-	Deployments                        []*deployment
-	Events                             []event
-	Created                            time.Time
+	// The deployment circuit breaker: Enable marks failing deployments
+	// FAILED; Rollback then returns to the last COMPLETED one. Without it
+	// ECS keeps replacing failed tasks and the deployment never ends.
+	BreakerEnable, BreakerRollback bool
+	Breaker                        bool `json:",omitempty"` // states saved before the split: both
+	Deployments                    []*deployment
+	Events                         []event
+	Created                        time.Time
 }
 
 type event struct {
@@ -47,109 +57,157 @@ type event struct {
 	Message string
 }
 
-// OnRollout scripts service rollouts; nil means every rollout succeeds
-// after a short while.
+// SetRollout scripts service rollouts; nil means every rollout succeeds
+// after Timing.Rollout.
 func (s *Server) SetRollout(f func(service, taskDefinition string) Rollout) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rollout = f
 }
 
-func (s *Server) newDeployment(svc *service, td string, r Rollout) *deployment {
+func (s *Server) newDeployment(svc *service, td string, r Rollout, at time.Time) *deployment {
 	s.seq++
 	return &deployment{ID: fmt.Sprintf("ecs-svc/%019d", s.seq), Status: "PRIMARY", TaskDef: td, RolloutState: "IN_PROGRESS",
-		Desired: svc.Desired, Created: s.now(), Rollout: r}
+		Desired: svc.Desired, Created: at, VisibleAt: at, Rollout: r}
 }
 
-func (s *Server) event(svc *service, format string, args ...any) {
+func (s *Server) event(svc *service, at time.Time, format string, args ...any) {
 	s.seq++
-	svc.Events = append([]event{{ID: fmt.Sprint(s.seq), At: s.now(), Message: fmt.Sprintf(format, args...)}}, svc.Events...)
+	svc.Events = append([]event{{ID: fmt.Sprint(s.seq), At: at, Message: fmt.Sprintf(format, args...)}}, svc.Events...)
+	if len(svc.Events) > 100 {
+		svc.Events = svc.Events[:100] // ECS keeps the most recent 100
+	}
 }
 
-// advance moves a service's deployments along the clock.
+// maxFailedTasks bounds the stopped tasks a breaker-less failing rollout
+// leaves behind in the double.
+const maxFailedTasks = 20
+
+// advance moves a service's deployments along the clock: every
+// transition happens at its own time, whenever it is looked at.
 func (s *Server) advance(svc *service) {
-	for {
-		if len(svc.Deployments) == 0 {
-			return
-		}
+	now := s.now()
+	for len(svc.Deployments) > 0 {
 		d := svc.Deployments[0]
-		if d.RolloutState != "IN_PROGRESS" || s.now().Before(d.Created.Add(d.Rollout.Takes)) {
-			if d.RolloutState == "IN_PROGRESS" && !d.Rollout.Fail {
-				// Tasks come up over the rollout.
-				elapsed := s.now().Sub(d.Created)
-				d.Running = min(d.Desired, int(float64(d.Desired)*elapsed.Seconds()/max(d.Rollout.Takes.Seconds(), 0.001)))
+		switch d.RolloutState {
+		case "IN_PROGRESS":
+			start := d.VisibleAt
+			done := start.Add(d.Rollout.Takes)
+			if !d.Rollout.Fail {
+				if now.Before(done) {
+					elapsed := max(now.Sub(start), 0)
+					d.Running = min(d.Desired, int(float64(d.Desired)*elapsed.Seconds()/max(d.Rollout.Takes.Seconds(), 0.001)))
+					return
+				}
+				d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
+				svc.Deployments = svc.Deployments[:1]
+				svc.TaskDef = d.TaskDef
+				s.event(svc, done, "(service %s) (deployment %s) deployment completed.", svc.Name, d.ID)
+				s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
+				return
 			}
+			if !svc.BreakerEnable {
+				// No breaker: ECS keeps launching replacements that fail.
+				every := max(s.timing.FailedTaskEvery, time.Millisecond)
+				due := min(int(max(now.Sub(start), 0)/every), maxFailedTasks)
+				for ; d.Failed < due; d.Failed++ {
+					at := start.Add(time.Duration(d.Failed+1) * every)
+					id := s.stoppedServiceTask(svc, d, at)
+					s.event(svc, at, "(service %s) has started 1 tasks: (task %s).", svc.Name, id)
+				}
+				return
+			}
+			if now.Before(done) {
+				return
+			}
+			d.Failed = max(d.Rollout.FailedTasks, 1)
+			for i := 0; i < d.Failed; i++ {
+				s.stoppedServiceTask(svc, d, done)
+			}
+			d.RolloutState, d.FailedAt = "FAILED", done
+			d.Reason = "ECS deployment circuit breaker: tasks failed to start."
+			s.event(svc, done, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.Name, d.ID)
+		case "FAILED":
+			if !svc.BreakerRollback || d.RolledBack || len(svc.Deployments) < 2 {
+				return
+			}
+			at := d.FailedAt.Add(s.timing.RollbackAfter)
+			if now.Before(at) {
+				return
+			}
+			prev := svc.Deployments[1]
+			back := s.newDeployment(svc, prev.TaskDef, Rollout{Takes: s.timing.Rollout}, at)
+			d.Status, d.RolledBack = "ACTIVE", true
+			svc.Deployments = []*deployment{back, d}
+			svc.TaskDef = prev.TaskDef
+			s.event(svc, at, "(service %s) rolling back to deployment %s.", svc.Name, prev.ID)
+		default:
 			return
 		}
-		done := d.Created.Add(d.Rollout.Takes)
-		if !d.Rollout.Fail {
-			d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
-			svc.Deployments = svc.Deployments[:1]
-			svc.TaskDef = d.TaskDef
-			s.event(svc, "(service %s) has reached a steady state.", svc.Name)
-			s.event(svc, "(service %s) (deployment %s) deployment completed.", svc.Name, d.ID)
-			return
-		}
-		d.Failed = max(d.Rollout.FailedTasks, 1)
-		for i := 0; i < d.Failed; i++ {
-			s.stoppedServiceTask(svc, d, done)
-		}
-		d.RolloutState, d.Reason = "FAILED", "ECS deployment circuit breaker: tasks failed to start."
-		s.event(svc, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.Name, d.ID)
-		if !svc.Breaker || len(svc.Deployments) < 2 {
-			return
-		}
-		prev := svc.Deployments[1]
-		s.event(svc, "(service %s) rolling back to deployment %s.", svc.Name, prev.ID)
-		back := s.newDeployment(svc, prev.TaskDef, Rollout{})
-		back.Created = done
-		d.Status = "ACTIVE"
-		svc.Deployments = []*deployment{back, d}
-		svc.TaskDef = prev.TaskDef
 	}
 }
 
 // stoppedServiceTask records a task of the deployment that stopped, as
-// ListTasks/DescribeTasks show it afterwards.
-func (s *Server) stoppedServiceTask(svc *service, d *deployment, at time.Time) {
+// ListTasks/DescribeTasks show it afterwards, and returns its ID.
+func (s *Server) stoppedServiceTask(svc *service, d *deployment, at time.Time) string {
 	td, err := s.lookupTaskDef(d.TaskDef)
 	if err != nil {
-		return
+		return ""
 	}
 	s.seq++
 	id := fmt.Sprintf("%032x", s.seq)
-	t := &task{arn: s.arn("task", svc.Cluster+"/"+id), cluster: s.clusterArn(svc.Cluster), taskDef: td.arn,
-		startedBy: d.ID, group: "service:" + svc.Name, launchType: svc.LaunchType, created: at.Add(-time.Second),
+	created := at.Add(-time.Second - 3*s.timing.StopPhase)
+	t := &task{arn: s.arn("task", svc.Cluster+"/"+id), cluster: s.arn("cluster", svc.Cluster), taskDef: td.arn,
+		startedBy: d.ID, group: "service:" + svc.Name, launchType: svc.LaunchType, created: created,
 		outcome: Outcome{PendingFor: 500 * time.Millisecond, RunFor: 500 * time.Millisecond, ExitCode: 1}}
 	if strings.Contains(d.Rollout.StoppedReason, "CannotPull") {
 		t.outcome = Outcome{PendingFor: time.Second, FailToStart: d.Rollout.StoppedReason}
 	}
 	t.containers = td.containers()
 	s.tasks[t.arn] = t
+	return id
 }
 
-func (s *Server) serviceDoc(svc *service) map[string]any {
+// serviceDoc renders a service as DescribeServices sees it: deployments
+// made in the last Timing.ServiceUpdateVisible are not shown yet, and the
+// previous one still reads as PRIMARY. fresh shows everything (the answer
+// to the call that made the change).
+func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 	s.advance(svc)
+	now := s.now()
+	var shown []*deployment
+	for _, d := range svc.Deployments {
+		if fresh || !now.Before(d.VisibleAt) {
+			shown = append(shown, d)
+		}
+	}
 	deps := []any{}
 	running := 0
-	for _, d := range svc.Deployments {
+	taskDef := svc.TaskDef
+	for i, d := range shown {
+		status := d.Status
+		if i == 0 {
+			status, taskDef = "PRIMARY", d.TaskDef
+		}
 		running += d.Running
 		deps = append(deps, map[string]any{
-			"id": d.ID, "status": d.Status, "taskDefinition": d.TaskDef, "desiredCount": d.Desired,
+			"id": d.ID, "status": status, "taskDefinition": d.TaskDef, "desiredCount": d.Desired,
 			"runningCount": d.Running, "pendingCount": 0, "failedTasks": d.Failed, "rolloutState": d.RolloutState,
-			"rolloutStateReason": d.Reason, "createdAt": epoch(d.Created), "updatedAt": epoch(s.now()),
+			"rolloutStateReason": d.Reason, "createdAt": epoch(d.Created), "updatedAt": epoch(now),
 			"launchType": svc.LaunchType,
 		})
 	}
 	events := []any{}
 	for _, e := range svc.Events {
-		events = append(events, map[string]any{"id": e.ID, "createdAt": epoch(e.At), "message": e.Message})
+		if !e.At.After(now) {
+			events = append(events, map[string]any{"id": e.ID, "createdAt": epoch(e.At), "message": e.Message})
+		}
 	}
 	doc := map[string]any{
-		"serviceArn": s.arn("service", svc.Cluster+"/"+svc.Name), "serviceName": svc.Name, "clusterArn": s.clusterArn(svc.Cluster),
-		"taskDefinition": svc.TaskDef, "desiredCount": svc.Desired, "runningCount": running, "pendingCount": 0,
+		"serviceArn": s.arn("service", svc.Cluster+"/"+svc.Name), "serviceName": svc.Name, "clusterArn": s.arn("cluster", svc.Cluster),
+		"taskDefinition": taskDef, "desiredCount": svc.Desired, "runningCount": running, "pendingCount": 0,
 		"status": "ACTIVE", "deployments": deps, "events": events, "createdAt": epoch(svc.Created),
-		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": svc.Breaker, "rollback": svc.Breaker},
+		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": svc.BreakerEnable, "rollback": svc.BreakerRollback},
 			"maximumPercent": 200, "minimumHealthyPercent": 100},
 	}
 	if svc.LaunchType != "" {
@@ -166,7 +224,7 @@ func (s *Server) createService(body []byte) (any, error) {
 		Cluster        string         `json:"cluster"`
 		Name           string         `json:"serviceName"`
 		TaskDefinition string         `json:"taskDefinition"`
-		Desired        int            `json:"desiredCount"`
+		Desired        *int           `json:"desiredCount"`
 		LaunchType     string         `json:"launchType"`
 		Network        map[string]any `json:"networkConfiguration"`
 		Deployment     struct {
@@ -179,10 +237,24 @@ func (s *Server) createService(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
+	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
 	if in.Name == "" {
 		return nil, clientErr("InvalidParameterException", "serviceName can not be blank.")
 	}
-	key := clusterName(in.Cluster) + "/" + in.Name
+	if !clusterNameRE.MatchString(in.Name) {
+		return nil, clientErr("InvalidParameterException", "Service name must be 1-255 letters, numbers, hyphens and underscores.")
+	}
+	desired := 0
+	if in.Desired != nil {
+		desired = *in.Desired
+	}
+	if desired < 0 {
+		return nil, clientErr("InvalidParameterException", "desiredCount must be at least 0.")
+	}
+	key := cluster + "/" + in.Name
 	if _, ok := s.services[key]; ok {
 		return nil, clientErr("InvalidParameterException", "Creation of service was not idempotent.")
 	}
@@ -190,28 +262,43 @@ func (s *Server) createService(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := &service{Name: in.Name, Cluster: clusterName(in.Cluster), TaskDef: td.arn, LaunchType: in.LaunchType, Desired: in.Desired,
-		Network: in.Network, Breaker: in.Deployment.Breaker.Enable && in.Deployment.Breaker.Rollback, Created: s.now()}
-	d := s.newDeployment(svc, td.arn, Rollout{})
-	d.RolloutState, d.Running = "COMPLETED", in.Desired
+	if td.doc["networkMode"] == "awsvpc" && in.Network == nil {
+		return nil, clientErr("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	svc := &service{Name: in.Name, Cluster: cluster, TaskDef: td.arn, LaunchType: in.LaunchType, Desired: desired,
+		Network: in.Network, BreakerEnable: in.Deployment.Breaker.Enable, BreakerRollback: in.Deployment.Breaker.Enable && in.Deployment.Breaker.Rollback,
+		Created: s.now()}
+	d := s.newDeployment(svc, td.arn, Rollout{}, s.now())
+	d.RolloutState, d.Running = "COMPLETED", desired
 	svc.Deployments = []*deployment{d}
 	s.services[key] = svc
-	return map[string]any{"service": s.serviceDoc(svc)}, nil
+	return map[string]any{"service": s.serviceDoc(svc, true)}, nil
 }
 
 func (s *Server) describeServices(body []byte) (any, error) {
 	var in struct {
 		Cluster  string   `json:"cluster"`
 		Services []string `json:"services"`
+		Include  []string `json:"include"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
+	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Services) == 0 {
+		return nil, clientErr("InvalidParameterException", "Services cannot be empty.")
+	}
+	if len(in.Services) > 10 {
+		return nil, clientErr("InvalidParameterException", "Services can have at most 10 items.")
+	}
 	out, failures := []any{}, []any{}
 	for _, name := range in.Services {
-		key := clusterName(in.Cluster) + "/" + name[strings.LastIndexByte(name, '/')+1:]
+		key := cluster + "/" + name[strings.LastIndexByte(name, '/')+1:]
 		if svc, ok := s.services[key]; ok {
-			out = append(out, s.serviceDoc(svc))
+			out = append(out, s.serviceDoc(svc, false))
 		} else {
 			failures = append(failures, Failure{Arn: s.arn("service", key), Reason: "MISSING"})
 		}
@@ -230,12 +317,19 @@ func (s *Server) updateService(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, ok := s.services[clusterName(in.Cluster)+"/"+in.Service]
+	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok := s.services[cluster+"/"+in.Service[strings.LastIndexByte(in.Service, '/')+1:]]
 	if !ok {
 		return nil, clientErr("ServiceNotFoundException", "Service not found.")
 	}
 	s.advance(svc)
 	if in.Desired != nil {
+		if *in.Desired < 0 {
+			return nil, clientErr("InvalidParameterException", "desiredCount must be at least 0.")
+		}
 		svc.Desired = *in.Desired
 	}
 	if in.TaskDefinition != "" || in.Force {
@@ -248,36 +342,50 @@ func (s *Server) updateService(body []byte) (any, error) {
 			td = def.arn
 		}
 		if td != svc.Deployments[0].TaskDef || in.Force {
-			r := Rollout{Takes: 300 * time.Millisecond}
+			r := Rollout{Takes: s.timing.Rollout}
 			if s.rollout != nil {
 				r = s.rollout(svc.Name, td)
 			}
 			for _, d := range svc.Deployments {
 				d.Status = "ACTIVE"
 			}
-			svc.Deployments = append([]*deployment{s.newDeployment(svc, td, r)}, svc.Deployments...)
+			d := s.newDeployment(svc, td, r, s.now())
+			d.VisibleAt = s.now().Add(s.timing.ServiceUpdateVisible)
+			svc.Deployments = append([]*deployment{d}, svc.Deployments...)
 			svc.TaskDef = td
 		}
 	}
-	return map[string]any{"service": s.serviceDoc(svc)}, nil
+	return map[string]any{"service": s.serviceDoc(svc, true)}, nil
 }
 
-// savedState is what the sandbox keeps between runs: task definitions and
-// services (one-off tasks are not kept).
+// savedState is what the sandbox keeps between runs: clusters, log
+// groups, task definitions and services (one-off tasks are not kept).
 type savedState struct {
-	Seq      int                         `json:"seq"`
-	TaskDefs map[string][]map[string]any `json:"taskDefinitions"`
-	Services map[string]*service         `json:"services"`
+	Seq       int                         `json:"seq"`
+	Clusters  map[string]time.Time        `json:"clusters"`
+	LogGroups map[string]time.Time        `json:"logGroups"`
+	TaskDefs  map[string][]map[string]any `json:"taskDefinitions"`
+	Services  map[string]*service         `json:"services"`
 }
 
-// Save writes the double's task definitions and services to path.
+// savedTagsKey carries a task definition's tags inside its saved document.
+const savedTagsKey = "deploykit:tags"
+
+// Save writes the double's state to path.
 func (s *Server) Save(path string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := savedState{Seq: s.seq, TaskDefs: map[string][]map[string]any{}, Services: s.services}
+	st := savedState{Seq: s.seq, Clusters: s.clusters, LogGroups: s.logGroups, TaskDefs: map[string][]map[string]any{}, Services: s.services}
 	for fam, revs := range s.taskDefs {
 		for _, td := range revs {
-			st.TaskDefs[fam] = append(st.TaskDefs[fam], td.doc)
+			doc := map[string]any{}
+			for k, v := range td.doc {
+				doc[k] = v
+			}
+			if len(td.tags) > 0 {
+				doc[savedTagsKey] = td.tags
+			}
+			st.TaskDefs[fam] = append(st.TaskDefs[fam], doc)
 		}
 	}
 	for _, svc := range s.services {
@@ -295,6 +403,8 @@ func (s *Server) Save(path string) error {
 }
 
 // Load restores what Save wrote; a missing file leaves the double empty.
+// States saved before clusters and log groups were modelled get the
+// clusters their services are in.
 func (s *Server) Load(path string) error {
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
@@ -310,12 +420,34 @@ func (s *Server) Load(path string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq = st.Seq
+	for name, at := range st.Clusters {
+		s.clusters[name] = at
+	}
+	for name, at := range st.LogGroups {
+		s.logGroups[name] = at
+	}
 	for fam, docs := range st.TaskDefs {
 		for i, doc := range docs {
-			s.taskDefs[fam] = append(s.taskDefs[fam], &taskDefinition{family: fam, revision: i + 1, arn: fmt.Sprint(doc["taskDefinitionArn"]), doc: doc})
+			td := &taskDefinition{family: fam, revision: i + 1, arn: fmt.Sprint(doc["taskDefinitionArn"]), doc: doc}
+			if tags, ok := doc[savedTagsKey].([]any); ok {
+				td.tags = tags
+				delete(doc, savedTagsKey)
+			}
+			s.taskDefs[fam] = append(s.taskDefs[fam], td)
 		}
 	}
 	for k, svc := range st.Services {
+		if svc.Breaker {
+			svc.BreakerEnable, svc.BreakerRollback, svc.Breaker = true, true, false
+		}
+		for _, d := range svc.Deployments {
+			if d.VisibleAt.IsZero() {
+				d.VisibleAt = d.Created
+			}
+		}
+		if _, ok := s.clusters[svc.Cluster]; !ok && st.Clusters == nil {
+			s.clusters[svc.Cluster] = svc.Created
+		}
 		s.services[k] = svc
 	}
 	return nil

@@ -78,22 +78,20 @@ func (e *BusyError) Error() string {
 }
 
 // CheckNoneRunning refuses when a task started with marker is PENDING or
-// RUNNING in the cluster.
+// RUNNING in the cluster. ListTasks takes startedBy as its only filter
+// (the API reference), so the status is checked here.
 func CheckNoneRunning(ctx context.Context, api API, cluster, marker string) error {
-	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), StartedBy: aws.String(marker), DesiredStatus: types.DesiredStatusRunning})
+	arns, err := ListTaskArns(ctx, api, &ecs.ListTasksInput{Cluster: aws.String(cluster), StartedBy: aws.String(marker)})
 	if err != nil {
 		return fmt.Errorf("list tasks started by %s in %s: %w", marker, cluster, err)
 	}
-	if len(list.TaskArns) == 0 {
-		return nil
-	}
-	out, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: list.TaskArns, Include: []types.TaskField{types.TaskFieldTags}})
+	tasks, err := DescribeTasksBatched(ctx, api, cluster, arns, true)
 	if err != nil {
 		return fmt.Errorf("describe running %s tasks: %w", marker, err)
 	}
-	for _, t := range out.Tasks {
+	for _, t := range tasks {
 		status := aws.ToString(t.LastStatus)
-		if status == "STOPPED" {
+		if status == "STOPPED" || aws.ToString(t.DesiredStatus) == "STOPPED" {
 			continue
 		}
 		busy := &BusyError{TaskArn: aws.ToString(t.TaskArn), Status: status}
@@ -108,6 +106,41 @@ func CheckNoneRunning(ctx context.Context, api API, cluster, marker string) erro
 		return busy
 	}
 	return nil
+}
+
+// MaxDescribeTasks is DescribeTasks' limit of tasks per call.
+const MaxDescribeTasks = 100
+
+// ListTaskArns follows ListTasks' nextToken to the end.
+func ListTaskArns(ctx context.Context, api API, in *ecs.ListTasksInput) ([]string, error) {
+	var arns []string
+	p := ecs.NewListTasksPaginator(api, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		arns = append(arns, page.TaskArns...)
+	}
+	return arns, nil
+}
+
+// DescribeTasksBatched describes any number of tasks, a hundred per call
+// as the API allows; tasks ECS does not show (yet) are left out.
+func DescribeTasksBatched(ctx context.Context, api API, cluster string, arns []string, tags bool) ([]types.Task, error) {
+	var tasks []types.Task
+	for start := 0; start < len(arns); start += MaxDescribeTasks {
+		in := &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns[start:min(start+MaxDescribeTasks, len(arns))]}
+		if tags {
+			in.Include = []types.TaskField{types.TaskFieldTags}
+		}
+		out, err := api.DescribeTasks(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		tasks = append(tasks, out.Tasks...)
+	}
+	return tasks, nil
 }
 
 // TaskDefinitionExists reports whether family has a registered revision.

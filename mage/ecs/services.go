@@ -54,6 +54,9 @@ type WaitOptions struct {
 	Poll     time.Duration // default 2 s
 	Progress time.Duration // a progress line this often; default 5 s
 	Terminal bool          // rewrite one live line instead of printing lines
+	// VisibleGrace is how long a service may not list the deployment the
+	// apply made (eventual consistency); default 1 minute.
+	VisibleGrace time.Duration
 }
 
 // WaitServices waits until every service runs a deployment whose task
@@ -70,22 +73,25 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 	if opts.Progress == 0 {
 		opts.Progress = 5 * time.Second
 	}
+	if opts.VisibleGrace == 0 {
+		opts.VisibleGrace = time.Minute
+	}
 	deadline := time.Now().Add(opts.Timeout)
 	started := time.Now()
 	ours := map[string]bool{}   // task definition ARN -> runs our tag
 	seen := map[string]string{} // service -> our deployment id
 	lastProgress := time.Time{}
 	for {
-		out2, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: services})
+		described, failures, err := DescribeServicesBatched(ctx, api, cluster, services)
 		if err != nil {
-			return fmt.Errorf("describe services %s: %w", strings.Join(services, ", "), err)
+			return err
 		}
-		if len(out2.Failures) > 0 {
-			return fmt.Errorf("describe services: %s is missing in cluster %s", aws.ToString(out2.Failures[0].Arn), cluster)
+		if len(failures) > 0 {
+			return fmt.Errorf("describe services: %s is missing in cluster %s", aws.ToString(failures[0].Arn), cluster)
 		}
 		var status []string
 		done := 0
-		for _, svc := range out2.Services {
+		for _, svc := range described {
 			name := aws.ToString(svc.ServiceName)
 			var mine *types.Deployment
 			for i := range svc.Deployments {
@@ -101,8 +107,16 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 			switch {
 			case mine == nil && seen[name] != "":
 				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+seen[name]+" was replaced: the deployment circuit breaker rolled it back")
+			case mine == nil && rolledBackSince(svc, started):
+				// Our deployment failed and was replaced between two polls.
+				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment failed and the deployment circuit breaker rolled it back")
+			case mine == nil && time.Since(started) < opts.VisibleGrace:
+				// ECS is eventually consistent: the deployment the apply
+				// just made may not be listed yet.
+				status = append(status, name+": waiting for the new deployment to appear")
+				continue
 			case mine == nil:
-				return rolloutFailure(ctx, api, cluster, svc, started, "no deployment runs image tag "+tag+" (did the apply change this service?)")
+				return rolloutFailure(ctx, api, cluster, svc, started, fmt.Sprintf("no deployment runs image tag %s after %s (did the apply change this service?)", tag, opts.VisibleGrace))
 			}
 			seen[name] = aws.ToString(mine.Id)
 			primary := aws.ToString(mine.Status) == "PRIMARY"
@@ -162,6 +176,21 @@ func runsTag(ctx context.Context, api API, cache map[string]bool, td, tag string
 	return match, nil
 }
 
+// rolledBackSince reports a circuit-breaker failure or rollback among the
+// service's events since t.
+func rolledBackSince(svc types.Service, t time.Time) bool {
+	for _, ev := range svc.Events {
+		if ev.CreatedAt == nil || ev.CreatedAt.Before(t) {
+			continue
+		}
+		msg := aws.ToString(ev.Message)
+		if strings.Contains(msg, "rolling back") || strings.Contains(msg, "deployment failed") {
+			return true
+		}
+	}
+	return false
+}
+
 var failureWords = []string{"fail", "unable", "error", "rolling back", "unhealthy", "stopped", "circuit breaker"}
 
 func rolloutFailure(ctx context.Context, api API, cluster string, svc types.Service, since time.Time, why string) error {
@@ -178,15 +207,14 @@ func rolloutFailure(ctx context.Context, api API, cluster string, svc types.Serv
 			break
 		}
 	}
-	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: svc.ServiceName, DesiredStatus: types.DesiredStatusStopped})
-	if err == nil && len(list.TaskArns) > 0 {
-		arns := list.TaskArns
-		if len(arns) > 100 {
-			arns = arns[:100]
+	arns, err := ListTaskArns(ctx, api, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: svc.ServiceName, DesiredStatus: types.DesiredStatusStopped})
+	if err == nil && len(arns) > 0 {
+		if len(arns) > MaxDescribeTasks {
+			arns = arns[len(arns)-MaxDescribeTasks:] // enough to name the reasons
 		}
-		tasks, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns})
+		tasks, err := DescribeTasksBatched(ctx, api, cluster, arns, false)
 		if err == nil {
-			for _, t := range tasks.Tasks {
+			for _, t := range tasks {
 				if t.StoppedAt != nil && t.StoppedAt.Before(since.Add(-time.Minute)) {
 					continue
 				}

@@ -62,6 +62,21 @@ type Runner struct {
 	PollStart, PollMax time.Duration
 	// StopTimeout bounds the StopTask call made after cancellation.
 	StopTimeout time.Duration
+	// MissingGrace is how long a task RunTask returned may stay MISSING
+	// from DescribeTasks (ECS is eventually consistent); default 60 s.
+	MissingGrace time.Duration
+}
+
+// NeverSeenError is a task RunTask started that DescribeTasks never showed
+// within the grace period.
+type NeverSeenError struct {
+	TaskArn string
+	Grace   time.Duration
+	Reasons string
+}
+
+func (e *NeverSeenError) Error() string {
+	return fmt.Sprintf("task %s was started but DescribeTasks did not show it within %s (%s)", ShortID(e.TaskArn), e.Grace, e.Reasons)
 }
 
 func (r *Runner) out() io.Writer {
@@ -211,6 +226,11 @@ func (r *Runner) Wait(ctx context.Context, cluster, taskArn string) (types.Task,
 	if maxDelay <= 0 {
 		maxDelay = 2500 * time.Millisecond
 	}
+	grace := r.MissingGrace
+	if grace <= 0 {
+		grace = time.Minute
+	}
+	started := time.Now()
 	last := ""
 	for {
 		out, err := r.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{taskArn}, Include: []types.TaskField{types.TaskFieldTags}})
@@ -221,7 +241,20 @@ func (r *Runner) Wait(ctx context.Context, cluster, taskArn string) (types.Task,
 			return types.Task{}, fmt.Errorf("describe task %s: %w", taskArn, err)
 		}
 		if len(out.Tasks) == 0 {
-			return types.Task{}, fmt.Errorf("describe task %s: not found (%v)", taskArn, failureReasons(out.Failures))
+			// Just started: ECS may not show it yet. Keep polling, and
+			// give up only after the grace period.
+			if time.Since(started) > grace {
+				return types.Task{}, &NeverSeenError{TaskArn: taskArn, Grace: grace, Reasons: failureReasons(out.Failures)}
+			}
+			if last == "" {
+				fmt.Fprintf(r.out(), "task %s: not visible yet (%s), waiting\n", ShortID(taskArn), failureReasons(out.Failures))
+				last = "MISSING"
+			}
+			if err := sleepCtx(ctx, delay); err != nil {
+				return types.Task{}, err
+			}
+			delay = min(delay*3/2, maxDelay)
+			continue
 		}
 		t := out.Tasks[0]
 		status := aws.ToString(t.LastStatus)
@@ -232,14 +265,21 @@ func (r *Runner) Wait(ctx context.Context, cluster, taskArn string) (types.Task,
 		if status == "STOPPED" {
 			return t, nil
 		}
-		// Jitter of ±20% keeps many waiters from polling in step.
-		sleep := time.Duration(float64(delay) * (0.8 + 0.4*rand.Float64()))
-		select {
-		case <-ctx.Done():
-			return types.Task{}, ctx.Err()
-		case <-time.After(sleep):
+		if err := sleepCtx(ctx, delay); err != nil {
+			return types.Task{}, err
 		}
 		delay = min(delay*3/2, maxDelay)
+	}
+}
+
+// sleepCtx waits about d, jittered ±20% so many waiters do not poll in
+// step, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))):
+		return nil
 	}
 }
 
@@ -315,6 +355,12 @@ func (r *Runner) Run(ctx context.Context, spec Spec, opts RunOptions) (string, e
 	close(stopLogs)
 	<-logsDone
 	if err != nil {
+		var never *NeverSeenError
+		if errors.As(err, &never) {
+			// It may still be running unwatched: stop it rather than leave
+			// a migration nobody is looking at.
+			return arn, r.stop(spec.Cluster, arn, "was never visible", err)
+		}
 		if waitCtx.Err() == nil {
 			return arn, err
 		}
@@ -341,7 +387,7 @@ func (r *Runner) stop(cluster, arn, why string, cause error) error {
 	if err != nil {
 		return fmt.Errorf("%s; stopping task %s failed too, stop it by hand: %w", why, ShortID(arn), errors.Join(cause, err))
 	}
-	fmt.Fprintf(r.out(), "stopped task %s: %s\n", ShortID(arn), reason)
+	fmt.Fprintf(r.out(), "stopping task %s (ECS accepted StopTask: %s)\n", ShortID(arn), reason)
 	return fmt.Errorf("task %s %s and was stopped: %w", ShortID(arn), why, cause)
 }
 

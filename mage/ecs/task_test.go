@@ -24,6 +24,8 @@ import (
 func setup(t *testing.T) (*awsfake.Server, *Runner, *ecs.Client, *testtools.Buffer) {
 	t.Helper()
 	fake := awsfake.New()
+	fake.AddCluster("shop-sandbox")
+	fake.AddLogGroup("/ecs/shop-sandbox/migrate")
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{
@@ -154,13 +156,41 @@ func TestCancelStopsTheTask(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	got, err := client.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("shop-sandbox"), Tasks: []string{arn}})
-	if err != nil {
-		t.Fatal(err)
+	// StopTask is asked at once; the task then goes through DEACTIVATING,
+	// STOPPING and DEPROVISIONING to STOPPED, as on Fargate.
+	task := describeTask(t, client, arn)
+	if aws.ToString(task.DesiredStatus) != "STOPPED" || task.StopCode != types.TaskStopCodeUserInitiated || aws.ToString(task.StoppedReason) != "deploykit: interrupted" {
+		t.Errorf("task after cancel: %s/%s %s %q\n%s", aws.ToString(task.LastStatus), aws.ToString(task.DesiredStatus), task.StopCode, aws.ToString(task.StoppedReason), out)
 	}
-	task := got.Tasks[0]
-	if aws.ToString(task.LastStatus) != "STOPPED" || task.StopCode != types.TaskStopCodeUserInitiated || aws.ToString(task.StoppedReason) != "deploykit: interrupted" {
-		t.Errorf("task after cancel: %s %s %q\n%s", aws.ToString(task.LastStatus), task.StopCode, aws.ToString(task.StoppedReason), out)
+	if s := aws.ToString(task.LastStatus); s == "STOPPED" || s == "RUNNING" {
+		t.Errorf("task right after StopTask is %s, want one of the stopping states", s)
+	}
+	stopped, err := r.Wait(context.Background(), "shop-sandbox", arn)
+	if err != nil || aws.ToInt32(stopped.Containers[0].ExitCode) != 143 {
+		t.Errorf("after the stop: %v, exit %v", err, stopped.Containers[0].ExitCode)
+	}
+	if !strings.Contains(out.String(), "DEACTIVATING") {
+		t.Errorf("the stop lifecycle was not observed:\n%s", out)
+	}
+}
+
+// describeTask polls DescribeTasks until ECS shows the task (it is
+// eventually consistent: a task just started can be MISSING for a while).
+func describeTask(t *testing.T, client *ecs.Client, arn string) types.Task {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := client.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("shop-sandbox"), Tasks: []string{arn}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Tasks) == 1 {
+			return got.Tasks[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s still MISSING after 5s", arn)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -178,8 +208,7 @@ func TestTimeoutStopsAndDetachDoesNot(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	got, _ := client.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("shop-sandbox"), Tasks: []string{arn}})
-	if s := aws.ToString(got.Tasks[0].LastStatus); s != "RUNNING" {
+	if s := aws.ToString(describeTask(t, client, arn).LastStatus); s != "RUNNING" {
 		t.Errorf("detached task is %s, want RUNNING", s)
 	}
 }
@@ -193,10 +222,12 @@ func TestSecondMigrationRefusedNamingWho(t *testing.T) {
 	if err := CheckNoneRunning(ctx, client, "shop-sandbox", MigrateMarker); err != nil {
 		t.Fatalf("empty cluster: %v", err)
 	}
-	if _, err := r.Run(ctx, migrateSpec(), RunOptions{Detach: true}); err != nil {
+	arn, err := r.Run(ctx, migrateSpec(), RunOptions{Detach: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	err := CheckNoneRunning(ctx, client, "shop-sandbox", MigrateMarker)
+	describeTask(t, client, arn) // ListTasks lags RunTask as DescribeTasks does
+	err = CheckNoneRunning(ctx, client, "shop-sandbox", MigrateMarker)
 	var busy *BusyError
 	if !errors.As(err, &busy) || busy.Who != "alice@laptop" || !strings.Contains(err.Error(), "started by alice@laptop for commit 3f2c1e0") {
 		t.Fatalf("err = %v", err)
@@ -256,9 +287,8 @@ func TestConfiguredNetworkWinsOverTheService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := client.DescribeTasks(context.Background(), &ecs.DescribeTasksInput{Cluster: aws.String("shop-sandbox"), Tasks: []string{arn}})
-	if got.Tasks[0].LaunchType != types.LaunchTypeFargate {
-		t.Errorf("launch type = %q", got.Tasks[0].LaunchType)
+	if lt := describeTask(t, client, arn).LaunchType; lt != types.LaunchTypeFargate {
+		t.Errorf("launch type = %q", lt)
 	}
 	if NetworkOf(nil, nil, true) != nil {
 		t.Error("no subnets must mean no network configuration")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/git"
@@ -257,7 +259,13 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 			return err
 		}
 		fmt.Fprintf(d.Out, "would register %s with %s=%s and run: %s\n", m.TaskDefinition, m.Container, ref, strings.Join(m.Command, " "))
-		return ecs.CheckNoneRunning(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker)
+		err = ecs.CheckNoneRunning(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker)
+		var missing *ecstypes.ClusterNotFoundException
+		if errors.As(err, &missing) {
+			fmt.Fprintf(d.Out, "note: cluster %s does not exist yet, so no migration runs in it; the apply must create it (or deploy.hcl names the wrong cluster)\n", d.Env.Cluster)
+			return nil
+		}
+		return err
 	}
 	runner := &ecs.Runner{ECS: d.ECS, Logs: d.Logs, Out: d.Out}
 	_, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: tag, Who: d.Who}, ecs.RunOptions{})

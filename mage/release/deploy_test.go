@@ -321,7 +321,7 @@ func TestInterruptMidMigration(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "services still on "+first) {
 		t.Fatalf("interrupted deploy = %v\n%s", err, s.out)
 	}
-	if !strings.Contains(s.out.String(), "stopped task") {
+	if !strings.Contains(s.out.String(), "stopping task") {
 		t.Errorf("the migration task was not stopped:\n%s", s.out)
 	}
 	list, _ := s.ecs.ListTasks(ctx, &awsecs.ListTasksInput{Cluster: aws.String("shop-sandbox"), StartedBy: aws.String(ecs.MigrateMarker)})

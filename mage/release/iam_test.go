@@ -19,6 +19,7 @@ import (
 var adminOnly = map[string]string{
 	"CreateService":  "the first apply creates the services",
 	"CreateLogGroup": "log groups are terraform resources created with the infrastructure",
+	"CreateCluster":  "the cluster is created with the infrastructure",
 }
 
 // deployPolicyDenials renders the environment's deploy policy and asks the

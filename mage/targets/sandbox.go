@@ -17,6 +17,7 @@ func SandboxServe(ctx context.Context, addr *string) error {
 		return err
 	}
 	fake := awsfake.New()
+	fake.SetTiming(awsfake.SandboxTiming)
 	if err := fake.Load(sandboxStatePath(cfg)); err != nil {
 		return err
 	}

@@ -167,9 +167,7 @@ func (c console) plan(ctx context.Context, env string, tag *string, force bool) 
 			return nil, nil, err
 		}
 		ws.OnClose = stop
-		if awsCfg.BaseEndpoint != nil {
-			ws.TF.Env = append(ws.TF.Env, "AWS_ENDPOINT_URL_ECS="+*awsCfg.BaseEndpoint)
-		}
+		ws.TF.Env = append(ws.TF.Env, endpointEnv(awsCfg)...)
 	}
 	plan, err := ws.Plan(ctx, release.PlanOptions{Deploying: deploying, Force: force})
 	if err != nil {

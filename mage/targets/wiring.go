@@ -45,9 +45,7 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 		stop()
 		return nil, nil, err
 	}
-	if awsCfg.BaseEndpoint != nil {
-		ws.TF.Env = append(ws.TF.Env, "AWS_ENDPOINT_URL_ECS="+*awsCfg.BaseEndpoint)
-	}
+	ws.TF.Env = append(ws.TF.Env, endpointEnv(awsCfg)...)
 	store, err := storeFor(cfg, env, awsCfg)
 	if err != nil {
 		stop()
@@ -107,6 +105,7 @@ func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.
 		return awsCfg, func() {}, nil
 	}
 	fake := awsfake.New()
+	fake.SetTiming(awsfake.SandboxTiming) // AWS's lags and lifecycles, in seconds
 	statePath := sandboxStatePath(cfg)
 	if err := fake.Load(statePath); err != nil {
 		return aws.Config{}, nil, err
@@ -136,4 +135,13 @@ func sandboxStatePath(cfg *config.Config) string {
 	dir := filepath.Join(cfg.Dir, ".deploykit", DefaultEnv)
 	_ = os.MkdirAll(dir, 0o755)
 	return filepath.Join(dir, "aws-double.json")
+}
+
+// endpointEnv points terraform's AWS calls at the configured endpoint
+// (the sandbox's double); nothing for real environments.
+func endpointEnv(awsCfg aws.Config) []string {
+	if awsCfg.BaseEndpoint == nil {
+		return nil
+	}
+	return []string{"AWS_ENDPOINT_URL_ECS=" + *awsCfg.BaseEndpoint, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + *awsCfg.BaseEndpoint}
 }

@@ -69,7 +69,7 @@ func TestSandboxRootRealApply(t *testing.T) {
 			fake := awsfake.New()
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
-			r := &Runner{Bin: bin, Dir: root, Env: []string{"TF_CLI_CONFIG_FILE=/dev/null", "AWS_ENDPOINT_URL_ECS=" + srv.URL}, Stdout: &out, Stderr: &out}
+			r := &Runner{Bin: bin, Dir: root, Env: []string{"TF_CLI_CONFIG_FILE=/dev/null", "AWS_ENDPOINT_URL_ECS=" + srv.URL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + srv.URL}, Stdout: &out, Stderr: &out}
 			state := filepath.Join(root, "state", "terraform.tfstate")
 			if err := r.Init(ctx, map[string]string{"path": state}); err != nil {
 				t.Fatalf("init: %v\n%s", err, out.String())
@@ -93,8 +93,8 @@ func TestSandboxRootRealApply(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := Summarize(plan)
-			if s.Add != 5 || s.Change != 0 || s.Destroy != 0 {
-				t.Errorf("first plan summary = %+v, want 5 to add (3 task definitions, 2 services)", s)
+			if s.Add != 10 || s.Change != 0 || s.Destroy != 0 {
+				t.Errorf("first plan summary = %+v, want 10 to add (the cluster, 4 log groups, 3 task definitions, 2 services)", s)
 			}
 			if len(s.Images) != 4 || s.Images[0].From != "" {
 				t.Errorf("first plan images = %+v, want 4 new containers", s.Images)

@@ -25,7 +25,7 @@ locals {
   nginx_image = "${local.registry}/shop/nginx:${var.image_tags.nginx}"
 
   log = {
-    for svc in ["web-app", "sidekiq", "migrate"] : svc => {
+    for svc in ["web-app", "sidekiq", "migrate", "cron"] : svc => {
       logDriver = "awslogs"
       options = {
         awslogs-group         = "/ecs/${local.app}-${local.env}/${svc}"
@@ -94,7 +94,42 @@ locals {
         -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
         -H "Content-Type: application/x-amz-json-1.1" --data "$2"
     }
+    logs_endpoint="$${AWS_ENDPOINT_URL_CLOUDWATCH_LOGS:-$endpoint}"
+    # CreateLogGroup, where one that already exists is what we wanted.
+    create_log_group() {
+      answer=$(curl -sS -X POST "$logs_endpoint/" \
+        -H "X-Amz-Target: Logs_20140328.CreateLogGroup" \
+        -H "Content-Type: application/x-amz-json-1.1" --data "{\"logGroupName\":\"$1\"}")
+      case "$answer" in
+        "{}" | *ResourceAlreadyExistsException*) ;;
+        *) echo "CreateLogGroup $1: $answer" >&2; exit 1 ;;
+      esac
+    }
   EOT
+}
+
+# aws_ecs_cluster.this (CreateCluster is idempotent).
+resource "terraform_data" "cluster" {
+  input = local.cluster
+
+  provisioner "local-exec" {
+    interpreter = ["/bin/sh", "-c"]
+    command     = "${local.ecs_call}\ncall CreateCluster \"$BODY\""
+    environment = { BODY = jsonencode({ clusterName = local.cluster }) }
+  }
+}
+
+# aws_cloudwatch_log_group.this: a task whose awslogs group is missing
+# cannot start.
+resource "terraform_data" "log_group" {
+  for_each = toset(["web-app", "sidekiq", "migrate", "cron"])
+  input    = "/ecs/${local.app}-${local.env}/${each.key}"
+
+  provisioner "local-exec" {
+    interpreter = ["/bin/sh", "-c"]
+    command     = "${local.ecs_call}\ncreate_log_group \"$GROUP\""
+    environment = { GROUP = "/ecs/${local.app}-${local.env}/${each.key}" }
+  }
 }
 
 # aws_ecs_task_definition.web_app / .sidekiq / .migrate (skip_destroy:
@@ -133,7 +168,7 @@ resource "terraform_data" "service" {
   }
   input            = { name = each.key, task_definition = local.task_definitions[each.value] }
   triggers_replace = local.task_definitions[each.value]
-  depends_on       = [terraform_data.task_definition]
+  depends_on       = [terraform_data.task_definition, terraform_data.cluster, terraform_data.log_group]
 
   provisioner "local-exec" {
     interpreter = ["/bin/sh", "-c"]

@@ -1,0 +1,71 @@
+package awsfake
+
+import "time"
+
+// Timing is how long the double takes for what AWS does over time. AWS is
+// eventually consistent and its lifecycles take seconds: code that only
+// ever met an instant, perfectly consistent double breaks on the real one.
+type Timing struct {
+	// TaskVisible: a task RunTask just returned is MISSING from
+	// DescribeTasks and absent from ListTasks for this long.
+	TaskVisible time.Duration
+	// ServiceUpdateVisible: after UpdateService, DescribeServices keeps
+	// showing the previous deployment as PRIMARY for this long.
+	ServiceUpdateVisible time.Duration
+	// StopPhase is each of DEACTIVATING, STOPPING and DEPROVISIONING
+	// after a container exits or StopTask is called.
+	StopPhase time.Duration
+	// Rollout is how long a rollout takes when nothing scripts it.
+	Rollout time.Duration
+	// RollbackAfter: a FAILED deployment stays PRIMARY this long before
+	// the circuit breaker's rollback deployment appears.
+	RollbackAfter time.Duration
+	// FailedTaskEvery: without the circuit breaker, a failing deployment
+	// replaces a failed task this often and never ends.
+	FailedTaskEvery time.Duration
+}
+
+// TestTiming keeps every lag and phase observable but short, so tests
+// exercise the same code paths as AWS in milliseconds.
+var TestTiming = Timing{
+	TaskVisible:          30 * time.Millisecond,
+	ServiceUpdateVisible: 30 * time.Millisecond,
+	StopPhase:            20 * time.Millisecond,
+	Rollout:              300 * time.Millisecond,
+	RollbackAfter:        150 * time.Millisecond,
+	FailedTaskEvery:      100 * time.Millisecond,
+}
+
+// SandboxTiming is the local sandbox's: seconds, not AWS's minutes, with
+// every lag and phase there to see.
+var SandboxTiming = Timing{
+	TaskVisible:          time.Second,
+	ServiceUpdateVisible: 2 * time.Second,
+	StopPhase:            time.Second,
+	Rollout:              3 * time.Second,
+	RollbackAfter:        3 * time.Second,
+	FailedTaskEvery:      2 * time.Second,
+}
+
+// SetTiming replaces the double's timing.
+func (s *Server) SetTiming(t Timing) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timing = t
+}
+
+// SetClock makes the double read time from now (tests that step time by
+// hand); nil restores the wall clock.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock = now
+}
+
+// now is the double's clock; task lifecycles are computed from it.
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
