@@ -80,7 +80,8 @@ environment "sandbox" {
 
   terraform {
     root    = "terraform/envs/sandbox"
-    backend = { path = "terraform.tfstate" }
+    # Beside the AWS double's state, so wiping .deploykit/ resets both.
+    backend = { path = "../../../.deploykit/sandbox/terraform.tfstate" }
     tfvars  = "terraform/envs/sandbox/images.auto.tfvars"
     image_tags = {
       app   = "image_tags.app"

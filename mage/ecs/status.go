@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +35,10 @@ func DescribeServicesBatched(ctx context.Context, api API, cluster string, names
 	for start := 0; start < len(names); start += MaxDescribeServices {
 		batch := names[start:min(start+MaxDescribeServices, len(names))]
 		out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
+		var missing *types.ClusterNotFoundException
+		if errors.As(err, &missing) {
+			return nil, nil, fmt.Errorf("cluster %s does not exist (nothing deployed yet, or deploy.hcl names the wrong cluster): %w", cluster, err)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("describe services %v in %s: %w", batch, cluster, err)
 		}

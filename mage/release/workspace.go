@@ -95,7 +95,13 @@ type PlanOptions struct {
 // guard. The plan file stays in StateDir for Apply.
 func (w *Workspace) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 	fmt.Fprintf(w.Out, "==> terraform init (%s, %s)\n", w.Env.Name, w.Env.Terraform.Root)
-	if err := w.TF.Init(ctx, w.Env.Terraform.Backend); err != nil {
+	init := w.TF.Init
+	if _, local := w.Env.Terraform.Backend["path"]; local {
+		// A local state file: re-point to the configured path without
+		// asking to migrate (nothing is shared, nothing to lose).
+		init = w.TF.InitReconfigure
+	}
+	if err := init(ctx, w.Env.Terraform.Backend); err != nil {
 		return nil, fmt.Errorf("init %s: %w", w.Env.Terraform.Root, err)
 	}
 	file := filepath.Join(w.StateDir, time.Now().UTC().Format("20060102T150405Z")+".tfplan")

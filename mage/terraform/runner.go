@@ -144,6 +144,13 @@ func (r *Runner) Init(ctx context.Context, backend map[string]string) error {
 	return err
 }
 
+// InitReconfigure is Init with -reconfigure: the backend settings replace
+// the saved ones without a state migration (for local state files).
+func (r *Runner) InitReconfigure(ctx context.Context, backend map[string]string) error {
+	_, err := r.Run(ctx, append(InitArgs(backend), "-reconfigure")...)
+	return err
+}
+
 // Plan saves a plan to planFile and reports whether it changes anything.
 func (r *Runner) Plan(ctx context.Context, planFile string, varFiles []string) (bool, error) {
 	code, err := r.Run(ctx, PlanArgs(planFile, varFiles)...)
