@@ -170,8 +170,9 @@ func checkTags(v any) ([]any, error) {
 	return list, nil
 }
 
+// orEmpty turns a missing list into an empty one: AWS never sends null.
 func orEmpty(v any) any {
-	if v == nil {
+	if list, ok := v.([]any); v == nil || (ok && list == nil) {
 		return []any{}
 	}
 	return v

@@ -39,6 +39,21 @@ type Server struct {
 	logGroups map[string]time.Time // name -> created
 	timing    Timing
 	clock     func() time.Time
+
+	// contract, when set, checks every request and response against
+	// botocore's models; a violation fails the call (ContractEnv).
+	contract    *Contract
+	contractErr error
+	// logContract: count exchanges for the suite's summary (only for the
+	// contract every double gets from ContractEnv, not one a test sets).
+	logExchanges bool
+}
+
+// SetContract checks every exchange against c from now on (nil: none).
+func (s *Server) SetContract(c *Contract) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contract, s.contractErr, s.logExchanges = c, nil, false
 }
 
 // RunRequest is what the Outcome function sees of a RunTask call.
@@ -89,7 +104,9 @@ type Failure struct {
 
 // New returns a double for one account and region.
 func New() *Server {
+	contract, err := contractFromEnv()
 	return &Server{
+		contract: contract, contractErr: err, logExchanges: contract != nil,
 		account:  "000000000000",
 		region:   "us-east-1",
 		taskDefs: map[string][]*taskDefinition{},
@@ -172,6 +189,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := target[strings.LastIndexByte(target, '.')+1:]
+	if s.contractErr != nil {
+		writeErr(w, &apiError{status: http.StatusInternalServerError, typ: "ContractUnavailable", msg: s.contractErr.Error()})
+		return
+	}
+	if s.contract != nil {
+		if v := s.contract.CheckRequest(target, body); len(v) > 0 {
+			s.logContract(op+" request", len(v))
+			writeErr(w, &apiError{status: http.StatusBadRequest, typ: "ValidationException", msg: "request violates the " + op + " model: " + strings.Join(v, "; ")})
+			return
+		}
+		s.logContract(op+" request", 0)
+	}
 	s.mu.Lock()
 	s.calls[op]++
 	throttled := s.throttle[op] > 0
@@ -192,9 +221,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	data, err := json.Marshal(out)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if s.contract != nil {
+		if v := s.contract.CheckResponse(target, data); len(v) > 0 {
+			s.logContract(op+" response", len(v))
+			writeErr(w, &apiError{status: http.StatusInternalServerError, typ: "ContractViolation", msg: "the double's answer violates the " + op + " model: " + strings.Join(v, "; ")})
+			return
+		}
+		s.logContract(op+" response", 0)
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", time.Now().UnixNano()))
-	_ = json.NewEncoder(w).Encode(out)
+	_, _ = w.Write(append(data, '\n'))
 }
 
 func writeErr(w http.ResponseWriter, err error) {

@@ -190,12 +190,18 @@ func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 			status, taskDef = "PRIMARY", d.TaskDef
 		}
 		running += d.Running
-		deps = append(deps, map[string]any{
+		doc := map[string]any{
 			"id": d.ID, "status": status, "taskDefinition": d.TaskDef, "desiredCount": d.Desired,
 			"runningCount": d.Running, "pendingCount": 0, "failedTasks": d.Failed, "rolloutState": d.RolloutState,
-			"rolloutStateReason": d.Reason, "createdAt": epoch(d.Created), "updatedAt": epoch(now),
-			"launchType": svc.LaunchType,
-		})
+			"createdAt": epoch(d.Created), "updatedAt": epoch(now),
+		}
+		if d.Reason != "" {
+			doc["rolloutStateReason"] = d.Reason
+		}
+		if svc.LaunchType != "" {
+			doc["launchType"] = svc.LaunchType
+		}
+		deps = append(deps, doc)
 	}
 	events := []any{}
 	for _, e := range svc.Events {

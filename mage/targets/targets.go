@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/railsecs/deploykit/mage/awsfake"
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/release"
@@ -207,7 +209,15 @@ func Test(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env := append(os.Environ(), "DEPLOYKIT_TOFU="+tofu, "TF_CLI_CONFIG_FILE=/dev/null", "DEPLOYKIT_REQUIRE_TOOLS=1")
+	// Every AWS double in the suite checks each request and answer against
+	// botocore's models; the exchanges are counted for the summary.
+	contractLog, err := os.MkdirTemp("", "deploykit-contract-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(contractLog)
+	env := append(os.Environ(), "DEPLOYKIT_TOFU="+tofu, "TF_CLI_CONFIG_FILE=/dev/null", "DEPLOYKIT_REQUIRE_TOOLS=1",
+		awsfake.ContractEnv+"=1", awsfake.ContractLogEnv+"="+contractLog)
 	goTest := func(args ...string) *exec.Cmd {
 		cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-count=1"}, args...)...)
 		cmd.Stdout, cmd.Stderr, cmd.Env = c.out, os.Stderr, env
@@ -215,6 +225,9 @@ func Test(ctx context.Context) error {
 	}
 	fmt.Fprintf(c.out, "==> go test ./... (tofu: %s)\n", tofu)
 	if err := goTest("./...").Run(); err != nil {
+		return err
+	}
+	if err := contractSummary(c.out, contractLog); err != nil {
 		return err
 	}
 	// The CircleCI jobs, simulated on fresh copies, once the suite passed:
@@ -234,3 +247,34 @@ const (
 	circleCISimulation       = "DEPLOYKIT_CIRCLECI_SIMULATION"
 	insideCircleCISimulation = "DEPLOYKIT_INSIDE_CIRCLECI_SIMULATION"
 )
+
+// contractSummary prints how many exchanges the doubles checked against
+// botocore's models, and fails when any violated them or none was checked.
+func contractSummary(out io.Writer, dir string) error {
+	files, _ := filepath.Glob(filepath.Join(dir, "contract-*.log"))
+	checked, violations := map[string]int{}, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) != 3 {
+				continue
+			}
+			checked[fields[1]]++
+			if fields[2] != "0" {
+				violations++
+			}
+		}
+	}
+	fmt.Fprintf(out, "==> AWS double contract: %d requests and %d responses checked against botocore's models, %d violations\n", checked["request"], checked["response"], violations)
+	if checked["response"] == 0 {
+		return errors.New("the AWS double checked no exchange against botocore's models: is the aws CLI installed?")
+	}
+	if violations > 0 {
+		return fmt.Errorf("%d exchanges violated botocore's models (see the failing tests above)", violations)
+	}
+	return nil
+}

@@ -53,17 +53,18 @@ func TestTfApplyGuardAndConfirmation(t *testing.T) {
 	c, out, root := testRepo(t)
 	ctx := context.Background()
 	tfvarsFile := filepath.Join(root, "images.auto.tfvars")
+	state := filepath.Join(root, "..", "..", "..", ".deploykit", "sandbox", "terraform.tfstate")
 
 	if err := c.tfApply(ctx, "sandbox", nil, false, false); err != errNeedsYes {
 		t.Fatalf("apply without a terminal or -yes = %v, want errNeedsYes", err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "terraform.tfstate")); err == nil {
+	if _, err := os.Stat(state); err == nil {
 		t.Fatal("state written although nothing was confirmed")
 	}
 	if err := c.tfApply(ctx, "sandbox", nil, false, true); err != nil {
 		t.Fatalf("first apply: %v\n%s", err, out)
 	}
-	if _, err := os.Stat(filepath.Join(root, "terraform.tfstate")); err != nil {
+	if _, err := os.Stat(state); err != nil {
 		t.Fatalf("no state after apply: %v", err)
 	}
 

@@ -74,8 +74,9 @@ func runJob(t *testing.T, root, registry string, steps []circleci.Step) {
 	snapshot(t, root, work)
 	writeShim(t, shims)
 	// What pip --user would have put in ~/.local/bin (this machine's pip
-	// cannot reach PyPI): the Python tools, linked from where they are.
-	for _, tool := range []string{"moto_server", "aws"} {
+	// cannot reach PyPI): the Python tools, linked from where they are,
+	// with the python3 that has them (and botocore's models).
+	for _, tool := range []string{"moto_server", "aws", "python3"} {
 		if p, err := exec.LookPath(tool); err == nil {
 			_ = os.Symlink(p, filepath.Join(home, ".local", "bin", tool))
 		}
@@ -132,7 +133,7 @@ func runJob(t *testing.T, root, registry string, steps []circleci.Step) {
 			out, err := cmd.CombinedOutput()
 			t.Logf("step %q (%s) took %s", st.Name, firstLine(command), time.Since(start).Round(time.Second))
 			if err != nil {
-				t.Fatalf("step %q failed: %v\n$ %s\n%s", st.Name, err, command, tail(string(out), 60))
+				t.Fatalf("step %q failed: %v\n$ %s\n%s\n... failures:\n%s", st.Name, err, command, tail(string(out), 40), failures(string(out)))
 			}
 		case "save_cache", "store_artifacts":
 			// nothing to keep between simulated machines
@@ -235,4 +236,19 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// failures picks the lines that say what failed out of a long output.
+func failures(s string) string {
+	var keep []string
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "--- FAIL") || strings.Contains(l, "_test.go:") {
+			keep = append(keep, lines[i:min(i+3, len(lines))]...)
+		}
+	}
+	if len(keep) > 80 {
+		keep = keep[:80]
+	}
+	return strings.Join(keep, "\n")
 }
