@@ -42,6 +42,7 @@ func setup(t *testing.T) (*awsfake.Server, *Runner, *ecs.Client, *testtools.Buff
 		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
 		Cpu:                     aws.String("256"),
 		Memory:                  aws.String("512"),
+		Tags:                    []types.Tag{{Key: aws.String("app"), Value: aws.String("shop")}},
 		ContainerDefinitions: []types.ContainerDefinition{{
 			Name:      aws.String("rails"),
 			Image:     aws.String("127.0.0.1:5000/shop/app:old"),
@@ -251,6 +252,12 @@ func TestRegisterWithImagesChangesOnlyImages(t *testing.T) {
 		n.LogConfiguration.Options["awslogs-group"] != o.LogConfiguration.Options["awslogs-group"] ||
 		cur.TaskDefinition.NetworkMode != old.TaskDefinition.NetworkMode || aws.ToString(cur.TaskDefinition.Cpu) != "256" {
 		t.Errorf("new revision differs in more than the image: %+v", cur.TaskDefinition)
+	}
+	// The new revision carries the old one's tags (read with include TAGS:
+	// ECS returns none without it).
+	tagged, err := client.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("shop-sandbox-migrate:2"), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+	if err != nil || len(tagged.Tags) != 1 || aws.ToString(tagged.Tags[0].Key) != "app" {
+		t.Errorf("tags of the new revision = %+v, %v; want the old revision's app=shop", tagged.Tags, err)
 	}
 	if _, err := RegisterWithImages(ctx, client, "shop-sandbox-migrate", map[string]string{"unicorn": "x:y"}); err == nil {
 		t.Error("unknown container accepted")
