@@ -71,6 +71,11 @@ func Run(ctx context.Context, command string, env, tag *string, detach *bool, ti
 	return targets.Run(ctx, command, env, tag, detach, timeout)
 }
 
+// Down stops the sandbox's docker-registry; -wipe also deletes the sandbox's state (double, terraform, lock, history, images).
+func (Sandbox) Down(ctx context.Context, wipe *bool) error {
+	return targets.SandboxDown(ctx, wipe)
+}
+
 // Serve runs the AWS test double (ECS, CloudWatch Logs) and prints its endpoint URL first.
 func (Sandbox) Serve(ctx context.Context, addr *string) error {
 	return targets.SandboxServe(ctx, addr)
@@ -159,7 +164,7 @@ func (Cron) Run(ctx context.Context, job string, env *string, timeout *time.Dura
 // Iam holds the IAM targets.
 type Iam mg.Namespace
 
-// Policy prints an environment's IAM policy as JSON, e.g. for the role CI assumes with OIDC.
+// Policy prints an environment's IAM policy as JSON: the deploy role CI assumes with OIDC, or -role=scheduler, execution, task.
 //
 // Flags: -env=NAME (default sandbox); -role=deploy|scheduler|execution|task
 // (default deploy). Rendered offline from terraform/modules/rails-app-iam.

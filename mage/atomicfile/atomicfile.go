@@ -11,9 +11,21 @@ import (
 // Write replaces path with data. An existing file keeps its permission bits;
 // a new file gets perm. The data is synced before the rename so a crash
 // cannot leave an empty file behind.
+//
+// A symlink is followed: the file it points to is replaced and the link
+// stays a link (renaming over the link would cut it off from its target).
+// A file with no write bit is refused rather than silently replaced.
 func Write(path string, data []byte, perm fs.FileMode) (err error) {
+	if target, linkErr := filepath.EvalSymlinks(path); linkErr == nil {
+		path = target
+	} else if !errors.Is(linkErr, fs.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", path, linkErr)
+	}
 	if info, statErr := os.Stat(path); statErr == nil {
 		perm = info.Mode().Perm()
+		if perm&0o222 == 0 {
+			return fmt.Errorf("write %s: the file is read-only (mode %04o); make it writable (chmod u+w) if it should change", path, perm)
+		}
 	} else if !errors.Is(statErr, fs.ErrNotExist) {
 		return fmt.Errorf("write %s: %w", path, statErr)
 	}

@@ -47,6 +47,22 @@ type Server struct {
 	// logContract: count exchanges for the suite's summary (only for the
 	// contract every double gets from ContractEnv, not one a test sets).
 	logExchanges bool
+	// changed: a call changed state since it was loaded (Save is skipped
+	// otherwise, so a read-only command never overwrites newer state).
+	changed bool
+}
+
+// mutating operations: the ones after which the sandbox must save.
+var mutating = map[string]bool{
+	"RegisterTaskDefinition": true, "RunTask": true, "StopTask": true, "CreateService": true,
+	"UpdateService": true, "CreateCluster": true, "CreateLogGroup": true,
+}
+
+// Changed reports whether a call changed the double's state.
+func (s *Server) Changed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
 }
 
 // SetContract checks every exchange against c from now on (nil: none).
@@ -214,6 +230,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out, err = h(s, body)
 		if err == nil {
 			s.record(op, body, out)
+			s.changed = s.changed || mutating[op]
 		}
 	}
 	s.mu.Unlock()

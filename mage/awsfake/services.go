@@ -408,6 +408,17 @@ func (s *Server) Save(path string) error {
 	return os.Rename(tmp, path)
 }
 
+// Reload replaces the double's clusters, log groups, task definitions and
+// services with what path holds (what another process saved meanwhile).
+func (s *Server) Reload(path string) error {
+	s.mu.Lock()
+	s.clusters, s.logGroups = map[string]time.Time{}, map[string]time.Time{}
+	s.taskDefs, s.services = map[string][]*taskDefinition{}, map[string]*service{}
+	s.changed = false
+	s.mu.Unlock()
+	return s.Load(path)
+}
+
 // Load restores what Save wrote; a missing file leaves the double empty.
 // States saved before clusters and log groups were modelled get the
 // clusters their services are in.

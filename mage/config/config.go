@@ -498,6 +498,13 @@ func (v *validator) checkEnv(cfg *Config, env *Environment, blk *hclsyntax.Block
 	if !regionRE.MatchString(env.Region) {
 		v.errorf(v.attrRange(blk.Body, "region"), "region %q is not an AWS region name such as ap-northeast-1", env.Region)
 	}
+	if strings.TrimSpace(env.Registry) == "" || strings.ContainsAny(env.Registry, " /") {
+		v.errorf(v.attrRange(blk.Body, "registry"), "registry %q must be a registry host such as 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com", env.Registry)
+	}
+	if env.Terraform != nil && strings.HasSuffix(env.Terraform.Tfvars, ".json") {
+		tblk := v.block(blk.Body, "terraform")
+		v.errorf(v.attrRange(tblk.Body, "tfvars"), "tfvars %q: JSON tfvars are not supported; keep the image tags in an HCL file such as images.auto.tfvars", env.Terraform.Tfvars)
+	}
 	switch env.Builder {
 	case "", "auto", "buildx", "buildah":
 	default:

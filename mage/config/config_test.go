@@ -123,6 +123,12 @@ func TestErrorsNameFileLineAndColumn(t *testing.T) {
 			`tfvars path "image tags": "image tags" is not a valid attribute name`},
 		{"syntax error", `app = "shop"`, `app = = "shop"`,
 			`deploy.hcl:1:7: Invalid expression`},
+		{"empty registry", `env("REGISTRY")`, `""`,
+			`deploy.hcl:12:14: Invalid deploy configuration: registry "" must be a registry host`},
+		{"JSON tfvars", `"terraform/envs/staging/images.auto.tfvars"`, `"terraform/envs/staging/images.auto.tfvars.json"`,
+			`JSON tfvars are not supported`},
+		{"unknown builder", `  cluster  = "shop-staging"`, `  cluster  = "shop-staging"` + "\n  builder = \"docker\"",
+			`builder "docker" must be "auto", "buildx" or "buildah"`},
 		{"tfvars outside repo", `tfvars     = "terraform/envs/staging/images.auto.tfvars"`, `tfvars = "../x.tfvars"`,
 			`must be a path inside the repository`},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -22,6 +23,8 @@ type ServiceState struct {
 	Running, Desired int32
 	Rollout          string // rolloutState of the newest deployment
 	Missing          string // why DescribeServices did not return it
+	Deployments      int    // more than one: a rollout or rollback is going on
+	RolledBack       bool   // the circuit breaker rolled back a deployment
 }
 
 // ContainerImage is one container's image reference.
@@ -63,6 +66,15 @@ func ServiceStates(ctx context.Context, api API, cluster string, names []string)
 		}
 		if len(svc.Deployments) > 0 {
 			s.Rollout = string(svc.Deployments[0].RolloutState)
+		}
+		s.Deployments = len(svc.Deployments)
+		for _, d := range svc.Deployments {
+			if d.RolloutState == types.DeploymentRolloutStateFailed {
+				s.RolledBack = s.RolledBack || aws.ToString(d.Status) != "PRIMARY"
+			}
+		}
+		if len(svc.Events) > 0 && strings.Contains(aws.ToString(svc.Events[0].Message), "rolling back") {
+			s.RolledBack = true
 		}
 		td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
 		if err != nil {

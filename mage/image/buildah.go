@@ -20,6 +20,8 @@ type Buildah struct {
 	// AuthFile is a 0600 file with registry credentials; never in argv.
 	AuthFile string
 	Out      io.Writer
+	// RunEnv is KEY=VALUE set in containers Run starts.
+	RunEnv []string
 }
 
 func (b Buildah) Name() string { return "buildah" }

@@ -2,11 +2,15 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -28,7 +32,7 @@ func Answering(ctx context.Context, host string) bool {
 // loopback host:port with its storage under dataDir, detached so it keeps
 // serving for later runs, and waits until it answers. It returns at once
 // when something already answers there.
-func StartLocalRegistry(ctx context.Context, host, dataDir string) error {
+func StartLocalRegistry(ctx context.Context, host, dataDir string, out io.Writer) error {
 	if !Loopback(host) {
 		return fmt.Errorf("refusing to start a registry on %s: only loopback addresses", host)
 	}
@@ -58,7 +62,12 @@ func StartLocalRegistry(ctx context.Context, host, dataDir string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start docker-registry: %w", err)
 	}
+	pid := cmd.Process.Pid
+	_ = os.WriteFile(filepath.Join(dataDir, "registry.pid"), []byte(strconv.Itoa(pid)), 0o644)
 	_ = cmd.Process.Release()
+	if out != nil {
+		fmt.Fprintf(out, "sandbox: started docker-registry on %s (pid %d, data in %s); it keeps running for later commands: go run mage.go sandbox:down stops it\n", host, pid, dataDir)
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for !Answering(ctx, host) {
 		if time.Now().After(deadline) {
@@ -67,4 +76,33 @@ func StartLocalRegistry(ctx context.Context, host, dataDir string) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
+}
+
+// StopLocalRegistry stops the registry StartLocalRegistry started for
+// dataDir (its pid file says which); it reports the pid, 0 when none ran.
+func StopLocalRegistry(dataDir string) (int, error) {
+	pidFile := filepath.Join(dataDir, "registry.pid")
+	data, err := os.ReadFile(pidFile)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		_ = os.Remove(pidFile)
+		return 0, nil
+	}
+	// Only a docker-registry serving this data directory is ours to stop.
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if !strings.Contains(string(cmdline), "docker-registry") || !strings.Contains(string(cmdline), dataDir) {
+		_ = os.Remove(pidFile)
+		return 0, nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return 0, fmt.Errorf("stop docker-registry (pid %d): %w", pid, err)
+	}
+	_ = os.Remove(pidFile)
+	return pid, nil
 }

@@ -19,7 +19,11 @@ func (b Buildah) RunArgs(ref, container string, command []string) (from, run, rm
 		from = append(from, "--tls-verify=false")
 	}
 	from = append(from, ref)
-	run = append(append(b.global(), "run", "--isolation", b.isolation(), container, "--"), command...)
+	run = append(b.global(), "run", "--isolation", b.isolation())
+	for _, kv := range b.RunEnv {
+		run = append(run, "--env", kv)
+	}
+	run = append(append(run, container, "--"), command...)
 	rm = append(b.global(), "rm", container)
 	return from, run, rm
 }

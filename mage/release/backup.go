@@ -1,10 +1,12 @@
 package release
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/tfvars"
@@ -71,6 +73,7 @@ func (r *run) writeTags(tag string) error {
 		}
 		fmt.Fprintf(d.Out, "%s:%d: %s\n", d.Env.Terraform.Tfvars, change.Line, change)
 	}
+	r.journal.stage(context.Background(), StageTfvars, func(j *Journal) { j.TfvarsBefore = backup.data })
 	if err := atomicfile.Write(path, src, 0o644); err != nil {
 		return err
 	}
@@ -90,6 +93,10 @@ func (r *run) regenerateSchedules() error {
 		return err
 	}
 	r.schedules = backup
+	r.journal.stage(context.Background(), StageTfvars, func(j *Journal) {
+		j.Schedules, _ = filepath.Rel(d.Config.Dir, backup.path)
+		j.SchedulesBefore, j.SchedulesExisted = backup.data, backup.existed
+	})
 	return GenerateSchedules(d.Config, d.Env, d.Getenv, d.Out, false)
 }
 

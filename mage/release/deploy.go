@@ -31,6 +31,9 @@ type Deployer struct {
 	Terminal bool
 	// Who names the person or CI job; From where it ran.
 	Who, From string
+	// OnLocked runs right after the lock is taken (the sandbox reloads its
+	// double's state there).
+	OnLocked func(ctx context.Context) error
 }
 
 // Options for Deploy and Rollback.
@@ -58,11 +61,18 @@ type run struct {
 	rec     Record
 	timings []timing
 	// what is live, for a truthful failure message
-	migrated, applied bool
-	prevTag           string
-	releaseLock       func()
+	applied  bool
+	migrated bool
+	// migration is the migration task this run started ("" none) and how
+	// it ended: applied DDL stays applied whatever happens after.
+	migrationTask string
+	migrationErr  error
+	prevTag       string
+	releaseLock   func()
 	// the files a deploy rewrites, as they were before it
 	tfvars, schedules *fileBackup
+	// journal records each stage in the store, for repair after a crash
+	journal *journal
 }
 
 func (r *run) stage(name string, f func() error) error {
@@ -171,6 +181,9 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		plan, err = d.WS.Plan(ctx, PlanOptions{Deploying: []string{tag}, Force: opts.Force})
 		return err
 	}); err != nil {
+		if kept := d.WS.KeepFailedPlan(plan); kept != "" {
+			fmt.Fprintf(d.Out, "the refused plan is kept at %s\n", kept)
+		}
 		return err
 	}
 	if opts.DryRun {
@@ -181,11 +194,16 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 	if err := r.stage("apply", func() error {
 		if !plan.Changes {
 			fmt.Fprintln(d.Out, "no changes to apply")
+			_ = os.Remove(plan.File)
 			return nil
 		}
+		r.journal.stage(ctx, StageApplying, nil)
 		err := d.WS.Apply(ctx, plan)
 		if err == nil {
 			r.applied = true
+			r.journal.stage(ctx, StageApplied, func(j *Journal) { j.Applied = true })
+		} else if kept := d.WS.KeepFailedPlan(plan); kept != "" {
+			fmt.Fprintf(d.Out, "the plan that failed to apply is kept at %s\n", kept)
 		}
 		return err
 	}); err != nil {
@@ -215,6 +233,19 @@ func (r *run) lock(ctx context.Context, action, tag string) error {
 	}
 	r.releaseLock = release
 	fmt.Fprintf(d.Out, "lock: taken at %s\n", d.Store.Where())
+	host, _ := os.Hostname()
+	r.journal = &journal{store: d.Store, out: d.Out, j: Journal{
+		Env: d.Env.Name, Action: action, Holder: d.Who, Host: host, PID: os.Getpid(), Commit: r.rec.Commit, Tag: tag,
+		PreviousTag: r.prevTag, Stage: StageLocked, Started: r.rec.Started, Tfvars: d.Env.Terraform.Tfvars,
+	}}
+	r.journal.write(ctx)
+	if d.OnLocked != nil {
+		// State read before the lock may be stale: a deploy queued behind
+		// another must see what that one left.
+		if err := d.OnLocked(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -268,7 +299,14 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 		return err
 	}
 	runner := &ecs.Runner{ECS: d.ECS, Logs: d.Logs, Out: d.Out}
-	_, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: tag, Who: d.Who}, ecs.RunOptions{})
+	r.journal.stage(ctx, StageMigrating, nil)
+	arn, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: tag, Who: d.Who}, ecs.RunOptions{})
+	r.migrationTask, r.migrationErr = arn, err
+	if arn != "" {
+		// It ran, so it may have applied migrations even when it failed.
+		r.rec.MigrationTask = arn
+		r.journal.stage(ctx, StageMigrating, func(j *Journal) { j.MigrationTask = arn })
+	}
 	if err == nil {
 		r.migrated = true
 		r.rec.Migrated = true

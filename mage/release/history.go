@@ -23,7 +23,12 @@ type Record struct {
 	Result   string            `json:"result"` // succeeded, failed
 	Error    string            `json:"error,omitempty"`
 	Migrated bool              `json:"migrated"`
-	Previous string            `json:"previous_tag,omitempty"`
+	// MigrationTask is the migration task that ran, even one that failed
+	// or was interrupted: what it applied stays applied.
+	MigrationTask string `json:"migration_task,omitempty"`
+	// Applied: terraform applied this release, whatever the rollout did.
+	Applied  bool   `json:"applied,omitempty"`
+	Previous string `json:"previous_tag,omitempty"`
 }
 
 const historyPrefix = "releases/"

@@ -103,7 +103,7 @@ func loginForBuild(ctx context.Context, cfg *config.Config, opts ImageOptions) (
 	if opts.Env == nil {
 		return a, nil
 	}
-	reg, creds, err := connectRegistry(ctx, cfg, opts.Env, opts.ECR)
+	reg, creds, err := connectRegistry(ctx, cfg, opts.Env, opts.ECR, opts.Out)
 	if err != nil {
 		return a, err
 	}
@@ -183,12 +183,12 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 // the sandbox's loopback registry is started when nothing answers, and an
 // ECR registry gets a login (creds, for the builders too). Both are reads
 // as far as the environment goes, so dry runs do them as well.
-func connectRegistry(ctx context.Context, cfg *config.Config, env *config.Environment, ecrAPI image.ECRAPI) (*image.Registry, *image.Credentials, error) {
+func connectRegistry(ctx context.Context, cfg *config.Config, env *config.Environment, ecrAPI image.ECRAPI, out io.Writer) (*image.Registry, *image.Credentials, error) {
 	host := env.Registry
 	reg := &image.Registry{Host: host}
 	switch {
 	case image.Loopback(host):
-		if err := image.StartLocalRegistry(ctx, host, filepath.Join(cfg.Dir, ".deploykit", "registry")); err != nil {
+		if err := image.StartLocalRegistry(ctx, host, filepath.Join(cfg.Dir, ".deploykit", "registry"), out); err != nil {
 			return nil, nil, err
 		}
 	case image.IsECR(host) && ecrAPI != nil:

@@ -21,6 +21,22 @@ type Lock struct {
 	Started time.Time `json:"started"`
 }
 
+// CorruptLockError is a lock object that cannot be read (a full disk, a
+// hand edit): it still blocks deploys until lock:release -force removes it.
+type CorruptLockError struct {
+	Where string
+	Raw   []byte
+	Err   error
+}
+
+func (e *CorruptLockError) Error() string {
+	raw := string(e.Raw)
+	if len(raw) > 200 {
+		raw = raw[:200] + "..."
+	}
+	return fmt.Sprintf("the deploy lock at %s is corrupt (%v); its raw bytes: %q; remove it with mage lock:release -force", e.Where, e.Err, raw)
+}
+
 // LockedError is a lock held by someone else.
 type LockedError struct{ Held Lock }
 
@@ -80,8 +96,11 @@ func ReadLock(ctx context.Context, store Store) (*Lock, error) {
 		return nil, err
 	}
 	var l Lock
-	if err := json.Unmarshal(data, &l); err != nil {
-		return nil, fmt.Errorf("read the deploy lock at %s: %w", store.Where(), err)
+	if err := json.Unmarshal(data, &l); err != nil || l.Holder == "" {
+		if err == nil {
+			err = errors.New("no holder")
+		}
+		return nil, &CorruptLockError{Where: store.Where(), Raw: data, Err: err}
 	}
 	return &l, nil
 }
@@ -91,6 +110,10 @@ func ReleaseLock(ctx context.Context, store Store, holder string, force bool) er
 	l, err := ReadLock(ctx, store)
 	if errors.Is(err, ErrNotFound) {
 		return nil
+	}
+	var corrupt *CorruptLockError
+	if errors.As(err, &corrupt) && force {
+		return store.Delete(ctx, LockKey)
 	}
 	if err != nil {
 		return err

@@ -7,47 +7,73 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/railsecs/deploykit/mage/atomicfile"
+	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/image"
 )
 
-// finish restores the tfvars on failure, records the release, releases
-// the lock, notifies, and prints the timing table.
+// finish puts the world in a consistent state and says what is live. On
+// failure the cheap, critical steps come first (files, record, lock), as
+// an interrupt leaves little time: mage gives targets 5 seconds.
 func (r *run) finish(ctx context.Context, err error) (Record, error) {
 	d := r.d
 	r.rec.Duration = time.Since(r.rec.Started)
+	r.rec.Applied = r.applied
+	bg := context.WithoutCancel(ctx)
+	var kept string
 	if err != nil {
-		// Restored even after an apply: the services did not reach the new
-		// tag, and the next plan must not take it for what runs.
-		if rerr := r.restoreTags(); rerr != nil {
-			err = errors.Join(err, rerr)
+		if r.applied {
+			// terraform applied the new tags: the tfvars say what its
+			// state says, so the next plan is clean whatever the rollout did.
+			kept = d.Env.Terraform.Tfvars + " keeps " + r.rec.Tag + ", which terraform applied"
+		} else {
+			if rerr := r.restoreTags(); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			kept = d.Env.Terraform.Tfvars + " restored (nothing was applied)"
 		}
-		what := r.rec.Action
-		if r.rec.Tag != "" {
-			what += " of " + r.rec.Tag
+		r.rec.Result = "failed"
+		if ctx.Err() != nil {
+			r.rec.Result = "interrupted"
 		}
-		err = fmt.Errorf("%s to %s failed at %w\nnow live: %s", what, d.Env.Name, err, r.liveState())
-		r.rec.Result, r.rec.Error = "failed", err.Error()
 	} else {
 		r.rec.Result = "succeeded"
 		if r.opts.DryRun {
 			r.rec.Result = "dry run"
 		}
 	}
+	if err != nil {
+		r.rec.Error = err.Error()
+	}
 	recorded := r.rec.Commit != "" && !r.opts.DryRun && r.releaseLock != nil
 	if recorded {
-		if serr := SaveRecord(context.WithoutCancel(ctx), d.Store, r.rec); serr != nil {
+		sctx, cancel := context.WithTimeout(bg, 2*time.Second)
+		if serr := SaveRecord(sctx, d.Store, r.rec); serr != nil {
 			fmt.Fprintf(d.Out, "WARNING: release not recorded: %v\n", serr)
 		}
+		cancel()
 	}
 	if r.releaseLock != nil {
 		r.releaseLock()
 	}
+	if r.journal != nil {
+		r.journal.done(bg)
+	}
 	if !r.opts.DryRun && r.rec.Commit != "" {
-		notify(context.WithoutCancel(ctx), d, fmt.Sprintf("%s of %s to %s by %s %s after %s", r.rec.Action, r.rec.Tag, d.Env.Name, d.Who, r.rec.Result, r.rec.Duration.Round(time.Second)))
+		notify(bg, d, fmt.Sprintf("%s of %s to %s by %s %s after %s", r.rec.Action, r.rec.Tag, d.Env.Name, d.Who, r.rec.Result, r.rec.Duration.Round(time.Second)))
+	}
+	if err != nil {
+		what := r.rec.Action
+		if r.rec.Tag != "" {
+			what += " of " + r.rec.Tag
+		}
+		err = fmt.Errorf("%s to %s %s at %w\nnow live: %s", what, d.Env.Name, r.rec.Result, err, r.liveState(bg, kept))
+		r.rec.Error = err.Error()
 	}
 	r.printTimings()
 	if r.opts.JSONFile != "" {
@@ -62,24 +88,79 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 	return r.rec, err
 }
 
-func (r *run) liveState() string {
+// liveState says what runs now, read from ECS rather than assumed: each
+// service's task definition, image tags and rollout, the migration's
+// outcome, and the tfvars.
+func (r *run) liveState(ctx context.Context, tfvars string) string {
 	var parts []string
-	if r.migrated {
-		parts = append(parts, "the migration of "+r.rec.Tag+" was applied")
-	} else {
-		parts = append(parts, "no migration ran")
-	}
-	prev := r.prevTag
-	if prev == "" {
-		prev = "what they ran before"
-	}
+	parts = append(parts, r.migrationTruth())
 	if r.applied {
-		parts = append(parts, "terraform applied "+r.rec.Tag+" but the services did not all reach it (see above; the circuit breaker rolls back to "+prev+")",
-			r.d.Env.Terraform.Tfvars+" restored to its previous tags (the next apply re-registers them)")
+		parts = append(parts, "terraform applied "+r.rec.Tag)
 	} else {
-		parts = append(parts, "services still on "+prev, r.d.Env.Terraform.Tfvars+" unchanged")
+		parts = append(parts, "terraform applied nothing")
 	}
-	return strings.Join(parts, "; ")
+	lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	states, err := ecs.ServiceStates(lctx, r.d.ECS, r.d.Env.Cluster, r.d.Env.ServiceNames())
+	if err != nil {
+		parts = append(parts, "services: could not read them ("+err.Error()+"): check with mage status -env="+r.d.Env.Name)
+	} else {
+		for _, s := range states {
+			parts = append(parts, describeState(s, r.rec.Tag))
+		}
+	}
+	return strings.Join(append(parts, tfvars), "; ")
+}
+
+func describeState(s ecs.ServiceState, tag string) string {
+	if s.Missing != "" {
+		return s.Name + " is missing (" + s.Missing + ")"
+	}
+	var tags []string
+	for _, ci := range s.Images {
+		shown := ci.Image
+		if ref, err := image.ParseRef(ci.Image); err == nil {
+			shown = ref.Short()
+		}
+		tags = append(tags, ci.Container+"="+shown)
+	}
+	line := fmt.Sprintf("%s runs %s (%s), %d/%d running, rollout %s", s.Name, ecs.ShortID(s.TaskDefinition), strings.Join(tags, ","), s.Running, s.Desired, s.Rollout)
+	if s.Deployments > 1 {
+		line += fmt.Sprintf(", %d deployments (a rollout or rollback is still in progress)", s.Deployments)
+	}
+	if s.RolledBack {
+		line += ", rolled back by the circuit breaker"
+	}
+	return line
+}
+
+// migrationTruth says whether a migration task ran and how it ended.
+func (r *run) migrationTruth() string {
+	if r.migrationTask == "" {
+		if r.migrationErr != nil {
+			return "the migration task did not start (" + firstLine(r.migrationErr.Error()) + "): nothing was migrated"
+		}
+		return "no migration ran"
+	}
+	id := ecs.ShortID(r.migrationTask)
+	var te *ecs.TaskError
+	switch {
+	case r.migrationErr == nil:
+		return "migration task " + id + " of " + r.rec.Tag + " succeeded: its migrations are applied"
+	case errors.As(r.migrationErr, &te) && te.ExitCode >= 0 && te.StopCode != "UserInitiated":
+		return fmt.Sprintf("migration task %s ran and exited %d: migrations it applied before failing stay applied (DDL is not rolled back)", id, te.ExitCode)
+	case errors.Is(r.migrationErr, context.Canceled) || errors.Is(r.migrationErr, context.DeadlineExceeded) || strings.Contains(r.migrationErr.Error(), "was stopped"):
+		return "migration task " + id + " was interrupted and stopped: migrations it completed stay applied (DDL is not rolled back)"
+	default:
+		return "migration task " + id + " ran and failed (" + firstLine(r.migrationErr.Error()) + "): migrations it applied stay applied"
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func (r *run) printTimings() {
@@ -102,31 +183,51 @@ func (r *run) stageSeconds() map[string]float64 {
 }
 
 // notify posts to a Slack-compatible webhook (DEPLOYKIT_SLACK_WEBHOOK);
-// a failing webhook never fails a deploy.
+// a failing webhook never fails a deploy. The URL's path is the secret:
+// messages name only the host, never the URL, whatever form it takes.
 func notify(ctx context.Context, d *Deployer, text string) {
-	url := d.Getenv("DEPLOYKIT_SLACK_WEBHOOK")
-	if url == "" {
+	raw := d.Getenv("DEPLOYKIT_SLACK_WEBHOOK")
+	if raw == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		fmt.Fprintf(d.Out, "WARNING: notification not sent: DEPLOYKIT_SLACK_WEBHOOK is not an http(s) URL\n")
+		return
+	}
+	host := u.Hostname()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second) // never a deploy's bottleneck, nor an interrupt's
 	defer cancel()
 	body, _ := json.Marshal(map[string]string{"text": text})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		fmt.Fprintf(d.Out, "WARNING: notification not sent: bad webhook URL\n")
+		fmt.Fprintf(d.Out, "WARNING: notification to %s not sent: bad webhook URL\n", host)
 		return
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		fmt.Fprintf(d.Out, "WARNING: notification not sent: %v\n", redact(err.Error(), url))
+		// *url.Error renders the URL: keep only what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		fmt.Fprintf(d.Out, "WARNING: notification to %s not sent: %v\n", host, scrub(err.Error(), u))
 		return
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		fmt.Fprintf(d.Out, "WARNING: notification not sent: webhook answered %s\n", resp.Status)
+		fmt.Fprintf(d.Out, "WARNING: notification to %s not sent: webhook answered %s\n", host, resp.Status)
 	}
 }
 
-// redact keeps the webhook's secret path out of messages.
-func redact(msg, url string) string { return strings.ReplaceAll(msg, url, "<webhook>") }
+// scrub removes the URL's path, query and credentials from a message, in
+// case an inner error quotes them.
+func scrub(msg string, u *url.URL) string {
+	for _, secret := range []string{u.String(), u.EscapedPath(), u.Path, u.RawQuery, u.User.String()} {
+		if len(secret) > 1 {
+			msg = strings.ReplaceAll(msg, secret, "<redacted>")
+		}
+	}
+	return msg
+}

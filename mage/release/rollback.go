@@ -51,7 +51,7 @@ func (r *run) rollback(ctx context.Context) error {
 		return err
 	}
 	if err := r.stage("images present", func() error {
-		reg, _, err := connectRegistry(ctx, d.Config, d.Env, d.ECR)
+		reg, _, err := connectRegistry(ctx, d.Config, d.Env, d.ECR, d.Out)
 		if err != nil {
 			return err
 		}

@@ -42,23 +42,37 @@ func (d DirStore) path(key string) string { return filepath.Join(d.Dir, filepath
 
 func (d DirStore) Where() string { return d.Dir }
 
+// Create writes the whole content to a temporary file first, then links
+// it into place, which fails if key exists: nobody ever sees key created
+// but empty (a full disk fails the write, before the lock exists).
 func (d DirStore) Create(_ context.Context, key string, data []byte) error {
 	p := d.path(key)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return ErrExists
-	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".new-*")
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
 		return err
 	}
-	return f.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), p); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return ErrExists
+		}
+		return err
+	}
+	return nil
 }
 
 func (d DirStore) Put(_ context.Context, key string, data []byte) error {

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,25 @@ func testStore(t *testing.T, store Store) {
 	release()
 	if _, err := ReadLock(ctx, store); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("lock after release: %v", err)
+	}
+
+	// A truncated lock (a full disk; written by an older version) blocks
+	// with its raw bytes shown, and lock:release -force removes it.
+	if err := store.Put(ctx, LockKey, []byte(`{"env":"stag`)); err != nil {
+		t.Fatal(err)
+	}
+	var corrupt *CorruptLockError
+	if _, err := AcquireLock(ctx, store, alice, 0, discard{}); !errors.As(err, &corrupt) || !strings.Contains(err.Error(), `{\"env\":\"stag`) {
+		t.Fatalf("lock over a corrupt one = %v", err)
+	}
+	if err := ReleaseLock(ctx, store, alice.Holder, false); !errors.As(err, &corrupt) {
+		t.Fatalf("release of a corrupt lock without -force = %v", err)
+	}
+	if err := ReleaseLock(ctx, store, alice.Holder, true); err != nil {
+		t.Fatalf("release -force of a corrupt lock: %v", err)
+	}
+	if _, err := ReadLock(ctx, store); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("corrupt lock after release -force: %v", err)
 	}
 
 	for i, tag := range []string{"aaa", "bbb", "ccc"} {

@@ -104,6 +104,7 @@ func (w *Workspace) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 	if err := init(ctx, w.Env.Terraform.Backend); err != nil {
 		return nil, fmt.Errorf("init %s: %w", w.Env.Terraform.Root, err)
 	}
+	w.removePlans()
 	file := filepath.Join(w.StateDir, time.Now().UTC().Format("20060102T150405Z")+".tfplan")
 	fmt.Fprintf(w.Out, "==> terraform plan -out=%s\n", file)
 	changes, err := w.TF.Plan(ctx, file, w.varFiles())
@@ -124,6 +125,33 @@ func (w *Workspace) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 		fmt.Fprintf(w.Out, "WARNING (-force): %v\n", err)
 	}
 	return p, nil
+}
+
+// FailedPlan is where the plan of the last failed run is kept.
+const FailedPlan = "last-failed.tfplan"
+
+// removePlans deletes saved plans of earlier runs (the last failed one
+// stays for inspection): a day's use must not pile them up.
+func (w *Workspace) removePlans() {
+	old, _ := filepath.Glob(filepath.Join(w.StateDir, "*.tfplan"))
+	for _, f := range old {
+		if filepath.Base(f) != FailedPlan {
+			_ = os.Remove(f)
+		}
+	}
+}
+
+// KeepFailedPlan keeps p as the last failed plan, replacing the one
+// before, so the failure can be inspected with terraform show.
+func (w *Workspace) KeepFailedPlan(p *Plan) string {
+	if p == nil || p.File == "" {
+		return ""
+	}
+	kept := filepath.Join(w.StateDir, FailedPlan)
+	if err := os.Rename(p.File, kept); err != nil {
+		return ""
+	}
+	return kept
 }
 
 // Apply applies exactly the saved plan, then removes the plan file.

@@ -47,11 +47,21 @@ func (f DeployFlags) options() (release.Options, error) {
 
 // Deploy runs the whole pipeline for the current commit.
 func Deploy(ctx context.Context, f DeployFlags) error {
+	if err := checkArgs(osArgs(), "deploy", "dirty", "dryrun", "force"); err != nil {
+		return err
+	}
+	ctx, stop := withSIGTERM(ctx)
+	defer stop()
 	return osConsole().deploy(ctx, f, false)
 }
 
 // Rollback returns an environment to an earlier successful release.
 func Rollback(ctx context.Context, f DeployFlags) error {
+	if err := checkArgs(osArgs(), "rollback", "dirty", "dryrun", "force"); err != nil {
+		return err
+	}
+	ctx, stop := withSIGTERM(ctx)
+	defer stop()
 	return osConsole().deploy(ctx, f, true)
 }
 
@@ -169,6 +179,16 @@ func LockRelease(ctx context.Context, env *string, force *bool) error {
 		return err
 	}
 	defer stop()
+	if flag(force) {
+		// A journal from another machine is repaired only when asked.
+		did, err := d.Repair(ctx, true)
+		if err != nil {
+			return err
+		}
+		if did != "" {
+			fmt.Fprintf(c.out, "==> %s\n", did)
+		}
+	}
 	if err := release.ReleaseLock(ctx, d.Store, d.Who, flag(force)); err != nil {
 		return err
 	}

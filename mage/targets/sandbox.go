@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 
 	"github.com/railsecs/deploykit/mage/awsfake"
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // SandboxServe serves the AWS double, printing its endpoint URL first.
@@ -35,4 +37,35 @@ func SandboxServe(ctx context.Context, addr *string) error {
 	defer cancel()
 	<-ctx.Done()
 	return srv.Close()
+}
+
+// SandboxDown stops the sandbox's docker-registry; with wipe it also
+// deletes the sandbox's state: the double's, terraform's, the lock and
+// history, saved plans and the registry's images.
+func SandboxDown(ctx context.Context, wipe *bool) error {
+	c := osConsole()
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	regDir := filepath.Join(cfg.Dir, ".deploykit", "registry")
+	pid, err := image.StopLocalRegistry(regDir)
+	if err != nil {
+		return err
+	}
+	if pid == 0 {
+		fmt.Fprintln(c.out, "sandbox: no docker-registry of this checkout is running")
+	} else {
+		fmt.Fprintf(c.out, "sandbox: stopped docker-registry (pid %d)\n", pid)
+	}
+	if !flag(wipe) {
+		return nil
+	}
+	for _, dir := range []string{filepath.Join(cfg.Dir, ".deploykit", DefaultEnv), regDir} {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("wipe %s: %w", dir, err)
+		}
+		fmt.Fprintf(c.out, "sandbox: removed %s\n", dir)
+	}
+	return nil
 }

@@ -130,6 +130,11 @@ func (c console) tfPlan(ctx context.Context, env string, tag *string, force bool
 
 // TfApply plans an environment, shows the summary, asks, and applies that plan.
 func TfApply(ctx context.Context, env, tag *string, force, yes *bool) error {
+	if err := checkArgs(osArgs(), "tf:apply", "force", "yes"); err != nil {
+		return err
+	}
+	ctx, stop := withSIGTERM(ctx)
+	defer stop()
 	return osConsole().tfApply(ctx, envName(env), tag, flag(force), flag(yes))
 }
 

@@ -20,6 +20,11 @@ import (
 // Migrate runs the environment's migration task once, on the image of the
 // current commit or -tag.
 func Migrate(ctx context.Context, env, tag *string, detach *bool, timeout *time.Duration) error {
+	if err := checkArgs(osArgs(), "migrate", "detach"); err != nil {
+		return err
+	}
+	ctx, stop := withSIGTERM(ctx)
+	defer stop()
 	return osConsole().oneOff(ctx, envName(env), tag, flag(detach), timeout, nil)
 }
 
@@ -29,6 +34,8 @@ func Run(ctx context.Context, command string, env, tag *string, detach *bool, ti
 	if err != nil {
 		return err
 	}
+	ctx, stop := withSIGTERM(ctx)
+	defer stop()
 	return osConsole().oneOff(ctx, envName(env), tag, flag(detach), timeout, args)
 }
 

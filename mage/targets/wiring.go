@@ -36,7 +36,7 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 	if err != nil {
 		return nil, nil, err
 	}
-	awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
+	awsCfg, stop, reload, err := c.awsSetup(ctx, cfg, env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -61,6 +61,14 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 	}
 	if image.IsECR(env.Registry) {
 		d.ECR = ecr.NewFromConfig(awsCfg)
+	}
+	d.OnLocked = reload
+	// A run that ended without cleaning up (SIGKILL, a second Ctrl-C, a
+	// lost CI machine) left a journal: put things right before anything else.
+	if did, err := d.Repair(ctx, false); err != nil {
+		fmt.Fprintf(c.out, "WARNING: %v\n", err)
+	} else if did != "" {
+		fmt.Fprintf(c.out, "==> %s\n", did)
 	}
 	return d, stop, nil
 }
@@ -97,24 +105,33 @@ func (c console) who() string {
 // no endpoint is configured, gets the in-process AWS double, with its task
 // definitions and services kept in .deploykit/sandbox between runs.
 func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), error) {
+	awsCfg, stop, _, err := c.awsSetup(ctx, cfg, env)
+	return awsCfg, stop, err
+}
+
+// awsSetup is awsConfig plus, for the sandbox, a function that reloads
+// the double's saved state (called once the deploy lock is held).
+func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), func(context.Context) error, error) {
 	if env.Name != DefaultEnv || c.getenv("AWS_ENDPOINT_URL") != "" {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region))
 		if err != nil {
-			return aws.Config{}, nil, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
+			return aws.Config{}, nil, nil, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
 		}
-		return awsCfg, func() {}, nil
+		return awsCfg, func() {}, nil, nil
 	}
 	fake := awsfake.New()
 	fake.SetTiming(awsfake.SandboxTiming) // AWS's lags and lifecycles, in seconds
 	statePath := sandboxStatePath(cfg)
 	if err := fake.Load(statePath); err != nil {
-		return aws.Config{}, nil, err
+		return aws.Config{}, nil, nil, err
 	}
 	// One-off tasks run for real in the built image when buildah is here.
-	fake.Outcome = sandbox.Outcome(image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER")})
+	// The sandbox's switches (SANDBOX_FAIL=1 fails db:migrate) reach its
+	// tasks from the environment of the command that starts them.
+	fake.Outcome = sandbox.Outcome(image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER"), RunEnv: sandboxSwitches(c.getenv)})
 	url, srv, err := fake.Listen("127.0.0.1:0")
 	if err != nil {
-		return aws.Config{}, nil, err
+		return aws.Config{}, nil, nil, err
 	}
 	fmt.Fprintf(c.out, "sandbox: AWS double at %s (state in %s)\n", url, statePath)
 	awsCfg := aws.Config{
@@ -124,11 +141,15 @@ func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.
 	}
 	stop := func() {
 		_ = srv.Close()
+		if !fake.Changed() {
+			return // a read-only command: never overwrite what another saved
+		}
 		if err := fake.Save(statePath); err != nil {
 			fmt.Fprintf(c.out, "WARNING: sandbox state not saved: %v\n", err)
 		}
 	}
-	return awsCfg, stop, nil
+	reload := func(context.Context) error { return fake.Reload(statePath) }
+	return awsCfg, stop, reload, nil
 }
 
 func sandboxStatePath(cfg *config.Config) string {
@@ -144,4 +165,15 @@ func endpointEnv(awsCfg aws.Config) []string {
 		return nil
 	}
 	return []string{"AWS_ENDPOINT_URL_ECS=" + *awsCfg.BaseEndpoint, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + *awsCfg.BaseEndpoint}
+}
+
+// sandboxSwitches are the SANDBOX_* variables the stand-in app reads.
+func sandboxSwitches(getenv func(string) string) []string {
+	var env []string
+	for _, name := range []string{"SANDBOX_FAIL"} {
+		if v := getenv(name); v != "" {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
 }

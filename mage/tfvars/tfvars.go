@@ -90,6 +90,9 @@ func (c Change) String() string {
 // outside the replaced expression changes; a missing attribute or key is
 // added. src that does not parse is refused with the HCL diagnostics.
 func Set(src []byte, filename string, path Path, value string) ([]byte, Change, error) {
+	if strings.HasSuffix(filename, ".json") {
+		return nil, Change{}, fmt.Errorf("%s: JSON tfvars are not supported: keep the image tags in an HCL file (e.g. images.auto.tfvars)", filename)
+	}
 	if !utf8.ValidString(value) || !utf8.ValidString(path.Key) {
 		return nil, Change{}, fmt.Errorf("set %s in %s: value and key must be valid UTF-8", path, filename)
 	}

@@ -258,3 +258,11 @@ func TestSetFileAtomicAndUntouchedOnError(t *testing.T) {
 		t.Fatalf("temp files left behind: %v", entries)
 	}
 }
+
+func TestJSONTfvarsRefusedByName(t *testing.T) {
+	p, _ := ParsePath("image_tags.app")
+	_, _, err := Set([]byte(`{"image_tags":{"app":"x"}}`), "terraform/envs/staging/images.auto.tfvars.json", p, "y")
+	if err == nil || !strings.Contains(err.Error(), "images.auto.tfvars.json: JSON tfvars are not supported") {
+		t.Errorf("JSON tfvars: %v", err)
+	}
+}

@@ -1,0 +1,62 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Targets lists every target of the magefile (a repocheck test keeps it
+// equal to `mage -l`), so a stray word after one is caught before it runs.
+var Targets = []string{
+	"build", "config:check", "cron:crontab", "cron:generate", "cron:list", "cron:run", "deploy", "iam:policy",
+	"lock:release", "lock:status", "migrate", "push", "releases", "rollback", "run", "sandbox:down", "sandbox:serve",
+	"status", "test", "tf:apply", "tf:plan", "tfvars:set",
+}
+
+// withSIGTERM makes SIGTERM (CI cancelling a job, `timeout`, a container
+// stop) end ctx as Ctrl-C does, so the cleanup runs instead of the process
+// dying with the lock held. mage itself handles only SIGINT.
+func withSIGTERM(ctx context.Context) (context.Context, func()) {
+	return signal.NotifyContext(ctx, syscall.SIGTERM)
+}
+
+// checkArgs refuses words after target that are neither its flags nor
+// other targets, before any work: `mage deploy staging` (forgot -env=)
+// must not deploy the sandbox and only then say "Unknown target".
+// boolFlags are target's flags that take no value.
+func checkArgs(args []string, target string, boolFlags ...string) error {
+	i := 0
+	for i < len(args) && !strings.EqualFold(args[i], target) {
+		i++
+	}
+	known := map[string]bool{}
+	for _, t := range Targets {
+		known[t] = true
+	}
+	isBool := map[string]bool{}
+	for _, f := range boolFlags {
+		isBool[f] = true
+	}
+	for i++; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && !isBool[name] && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				i++ // the flag's value, given as a separate word
+			}
+			continue
+		}
+		if known[strings.ToLower(a)] {
+			continue
+		}
+		return fmt.Errorf("%s: unexpected argument %q (not a flag, not a target): did you mean -env=%s? usage: go run mage.go %s [-env=NAME] ... (see go run mage.go -h %s)", target, a, a, target, target)
+	}
+	return nil
+}
+
+// osArgs is os.Args without the program name; tests replace it.
+var osArgs = func() []string { return os.Args[1:] }
