@@ -50,6 +50,17 @@ type Server struct {
 	// changed: a call changed state since it was loaded (Save is skipped
 	// otherwise, so a read-only command never overwrites newer state).
 	changed bool
+	// persist, when set, is where the state is saved after every call
+	// that changes it, as AWS keeps what it accepted even if the process
+	// serving it dies the next moment (the sandbox: a SIGKILLed deploy).
+	persist string
+}
+
+// PersistTo saves the state to path after every changing call from now on.
+func (s *Server) PersistTo(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.persist = path
 }
 
 // mutating operations: the ones after which the sandbox must save.
@@ -231,6 +242,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			s.record(op, body, out)
 			s.changed = s.changed || mutating[op]
+			if mutating[op] && s.persist != "" {
+				if perr := s.saveLocked(s.persist); perr != nil {
+					err = &apiError{status: http.StatusInternalServerError, typ: "ServerException", msg: "sandbox state not saved: " + perr.Error()}
+				}
+			}
 		}
 	}
 	s.mu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/atomicfile"
 )
 
 // Rollout scripts what happens when a service switches task definitions.
@@ -381,6 +383,10 @@ const savedTagsKey = "deploykit:tags"
 func (s *Server) Save(path string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.saveLocked(path)
+}
+
+func (s *Server) saveLocked(path string) error {
 	st := savedState{Seq: s.seq, Clusters: s.clusters, LogGroups: s.logGroups, TaskDefs: map[string][]map[string]any{}, Services: s.services}
 	for fam, revs := range s.taskDefs {
 		for _, td := range revs {
@@ -401,11 +407,7 @@ func (s *Server) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // Reload replaces the double's clusters, log groups, task definitions and

@@ -121,10 +121,14 @@ func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.E
 	}
 	fake := awsfake.New()
 	fake.SetTiming(awsfake.SandboxTiming) // AWS's lags and lifecycles, in seconds
+	if c.getenv("DEPLOYKIT_SANDBOX_TIMING") == "fast" {
+		fake.SetTiming(awsfake.TestTiming) // for tests that drive the compiled magefile
+	}
 	statePath := sandboxStatePath(cfg)
 	if err := fake.Load(statePath); err != nil {
 		return aws.Config{}, nil, nil, err
 	}
+	fake.PersistTo(statePath)
 	// One-off tasks run for real in the built image when buildah is here.
 	// The sandbox's switches (SANDBOX_FAIL=1 fails db:migrate) reach its
 	// tasks from the environment of the command that starts them.

@@ -13,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/railsecs/deploykit/mage/internal/circleci"
+	"github.com/railsecs/deploykit/mage/targets"
 
 	"sigs.k8s.io/yaml"
 )
@@ -72,6 +73,16 @@ func TestCircleCICallsOnlyExistingTargets(t *testing.T) {
 		if !strings.Contains(string(out), "  "+c[1]+" ") {
 			t.Errorf("config.yml runs mage target %q, which mage -l does not list", c[1])
 		}
+	}
+	// targets.Targets (which refuses stray words) lists exactly these.
+	var listed []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "  ") && strings.TrimSpace(line) != "" {
+			listed = append(listed, strings.Fields(line)[0])
+		}
+	}
+	if strings.Join(listed, " ") != strings.Join(targets.Targets, " ") {
+		t.Errorf("targets.Targets = %v\nmage -l lists %v", targets.Targets, listed)
 	}
 	if strings.Contains(string(data), "AWS_SECRET_ACCESS_KEY") {
 		t.Error("config.yml uses long-lived AWS keys; use OIDC")

@@ -1,0 +1,441 @@
+// Package e2e drives the compiled magefile as a process, the way a person
+// or CI does: signals to its process group, SIGKILL, stray arguments,
+// queued deploys, corrupt locks, and checks the lock, the tfvars bytes, the
+// release record and the report text each leaves behind.
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+)
+
+var compiled struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// magefile compiles the repository's magefile once per test binary.
+func magefile(t *testing.T) string {
+	t.Helper()
+	root := testtools.RepoRoot(t)
+	compiled.once.Do(func() {
+		dir, err := os.MkdirTemp("", "deploykit-e2e-")
+		if err != nil {
+			compiled.err = err
+			return
+		}
+		compiled.bin = filepath.Join(dir, "mage")
+		cmd := exec.Command("go", "run", "mage.go", "-compile", compiled.bin)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			compiled.err = fmt.Errorf("compile the magefile: %v\n%s", err, out)
+		}
+	})
+	if compiled.err != nil {
+		t.Fatal(compiled.err)
+	}
+	return compiled.bin
+}
+
+type repo struct {
+	t    *testing.T
+	dir  string
+	env  []string
+	orig string // the tfvars as committed
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if info.IsDir() {
+			if info.Name() == ".terraform" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if strings.HasSuffix(p, ".tfstate") || strings.Contains(p, ".tfstate.") || info.Name() == "busybox" {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// newRepo lays out a repository like this one with the sandbox in git, a
+// real docker-registry, buildah and a terraform that is tofu behind a
+// wrapper: before an apply it waits DEPLOYKIT_TEST_APPLY_DELAY seconds,
+// and on SIGINT it takes 2 s to shut down, as a real apply can.
+func newRepo(t *testing.T) *repo {
+	t.Helper()
+	testtools.Integration(t)
+	for _, tool := range []string{"buildah", "docker-registry", "curl"} {
+		testtools.Need(t, tool)
+	}
+	root := testtools.RepoRoot(t)
+	dir := t.TempDir()
+	copyTree(t, filepath.Join(root, "terraform", "envs", "sandbox"), filepath.Join(dir, "terraform", "envs", "sandbox"))
+	copyTree(t, filepath.Join(root, "examples", "sandbox-app"), filepath.Join(dir, "examples", "sandbox-app"))
+	for _, f := range []string{"deploy.hcl", ".gitignore"} {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "add", ".")
+	git(t, dir, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-qm", "sandbox")
+
+	wrapper := filepath.Join(t.TempDir(), "slow-terraform")
+	script := fmt.Sprintf(`#!/bin/sh
+case "$1" in
+  apply)
+    echo "wrapper: apply starting slowly" >&2
+    sleep "${DEPLOYKIT_TEST_APPLY_DELAY:-0}" &
+    pid=$!
+    trap 'kill $pid 2>/dev/null; echo "wrapper: interrupted, shutting down slowly" >&2; sleep 2; exit 130' INT
+    wait $pid
+    trap - INT
+    ;;
+esac
+exec %q "$@"
+`, testtools.Tofu(t))
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("pkill", "-f", wrapper).Run() })
+	env := append(os.Environ(),
+		"SANDBOX_REGISTRY="+testtools.Registry(t),
+		"DEPLOYKIT_TERRAFORM="+wrapper,
+		"TF_CLI_CONFIG_FILE=/dev/null",
+		"CIRCLE_BRANCH=main",
+		"USER=alice",
+		"DEPLOYKIT_SANDBOX_TIMING=fast",
+		"CI=true",
+	)
+	r := &repo{t: t, dir: dir, env: env}
+	r.orig = r.tfvars()
+	return r
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	out  *testtools.Buffer
+	done chan struct{}
+	code int
+}
+
+// start runs the compiled magefile in its own process group, as a shell
+// runs a foreground job.
+func (r *repo) start(extraEnv []string, args ...string) *proc {
+	r.t.Helper()
+	cmd := exec.Command(magefile(r.t), args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(append([]string{}, r.env...), extraEnv...)
+	out := &testtools.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// terraform runs in its own process group and may outlive a killed
+	// mage holding the output pipe: do not wait for it.
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		err := cmd.Wait()
+		p.code = 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			p.code = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				p.code = 128 + int(ws.Signal())
+			}
+		}
+		close(p.done)
+	}()
+	r.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) waitFor(t *testing.T, text string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(p.out.String(), text) {
+		select {
+		case <-p.done:
+			t.Fatalf("exited (%d) before printing %q:\n%s", p.code, text, p.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within %s:\n%s", text, within, p.out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// signal sends sig to the process group, as a terminal's Ctrl-C does.
+func (p *proc) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(-p.cmd.Process.Pid, sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *proc) wait(t *testing.T, within time.Duration) (int, string) {
+	// (see WaitDelay in start: a killed mage's terraform may keep its pipe)
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code, p.out.String()
+	case <-time.After(within):
+		t.Fatalf("still running after %s:\n%s", within, p.out)
+	}
+	return 0, ""
+}
+
+func (r *repo) run(extraEnv []string, args ...string) (int, string) {
+	r.t.Helper()
+	return r.start(extraEnv, args...).wait(r.t, 3*time.Minute)
+}
+
+func (r *repo) tfvars() string {
+	data, err := os.ReadFile(filepath.Join(r.dir, "terraform", "envs", "sandbox", "images.auto.tfvars"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(data)
+}
+
+func (r *repo) store(name string) string { return filepath.Join(r.dir, ".deploykit", "sandbox", "store", name) }
+
+func (r *repo) exists(name string) bool {
+	_, err := os.Stat(r.store(name))
+	return err == nil
+}
+
+// releases reads the recorded releases, newest first.
+func (r *repo) releases() []map[string]any {
+	files, _ := filepath.Glob(r.store("releases/*.json"))
+	sort.Sort(sort.Reverse(sort.StringSlice(files)))
+	var recs []map[string]any
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		var rec map[string]any
+		if json.Unmarshal(data, &rec) == nil {
+			recs = append(recs, rec)
+		}
+	}
+	return recs
+}
+
+func (r *repo) head() string {
+	out, err := exec.Command("git", "-C", r.dir, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *repo) assertClean(when string) {
+	r.t.Helper()
+	if r.exists("lock.json") {
+		r.t.Errorf("%s: the lock is still held", when)
+	}
+	if r.exists("journal.json") {
+		r.t.Errorf("%s: the journal is still there", when)
+	}
+}
+
+func TestStrayWordIsRefusedBeforeAnyWork(t *testing.T) {
+	r := newRepo(t)
+	code, out := r.run(nil, "deploy", "staging")
+	if code == 0 || !strings.Contains(out, `unexpected argument "staging"`) || !strings.Contains(out, "-env=staging") {
+		t.Fatalf("deploy staging: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, "=== preflight") || len(r.releases()) != 0 || r.exists("lock.json") {
+		t.Errorf("work started before the refusal:\n%s", out)
+	}
+}
+
+func TestSIGTERMDuringApplyCleansUp(t *testing.T) {
+	r := newRepo(t)
+	p := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=30"}, "deploy")
+	p.waitFor(t, "wrapper: apply starting slowly", 2*time.Minute)
+	p.signal(t, syscall.SIGTERM)
+	code, out := p.wait(t, time.Minute)
+	if code == 0 || !strings.Contains(out, "interrupted at apply") || !strings.Contains(out, "terraform applied nothing") ||
+		!strings.Contains(out, "restored (nothing was applied)") {
+		t.Fatalf("SIGTERM during apply: exit %d\n%s", code, out)
+	}
+	if r.tfvars() != r.orig {
+		t.Errorf("tfvars after SIGTERM:\n%s", r.tfvars())
+	}
+	r.assertClean("after SIGTERM")
+	if recs := r.releases(); len(recs) != 1 || recs[0]["result"] != "interrupted" {
+		t.Errorf("releases after SIGTERM = %v", recs)
+	}
+	if !strings.Contains(out, "wrapper: interrupted, shutting down slowly") {
+		t.Errorf("terraform was not given its graceful shutdown:\n%s", out)
+	}
+}
+
+// SIGKILL (or a second Ctrl-C, which makes mage exit at once) leaves the
+// journal; the next command repairs from it.
+func TestKilledDeployIsRepairedByTheNextCommand(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kill func(t *testing.T, p *proc)
+	}{
+		{"SIGKILL", func(t *testing.T, p *proc) { p.signal(t, syscall.SIGKILL) }},
+		{"second Ctrl-C", func(t *testing.T, p *proc) {
+			p.signal(t, syscall.SIGINT)
+			time.Sleep(300 * time.Millisecond)
+			p.signal(t, syscall.SIGINT)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRepo(t)
+			p := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=60"}, "deploy")
+			p.waitFor(t, "wrapper: apply starting slowly", 2*time.Minute)
+			tc.kill(t, p)
+			p.wait(t, 30*time.Second)
+			_ = exec.Command("pkill", "-f", "slow-terraform").Run() // the orphaned apply
+			if !r.exists("lock.json") || !r.exists("journal.json") || r.tfvars() == r.orig {
+				t.Fatalf("after %s: lock %v, journal %v, tfvars changed %v", tc.name, r.exists("lock.json"), r.exists("journal.json"), r.tfvars() != r.orig)
+			}
+			code, out := r.run(nil, "lock:status")
+			if code != 0 || !strings.Contains(out, "repaired alice@") || !strings.Contains(out, `stage "applying"`) ||
+				!strings.Contains(out, "restored to what it was before") || !strings.Contains(out, "released its lock") {
+				t.Fatalf("lock:status after %s: exit %d\n%s", tc.name, code, out)
+			}
+			if r.tfvars() != r.orig {
+				t.Errorf("tfvars not restored:\n%s", r.tfvars())
+			}
+			r.assertClean("after the repair")
+			if recs := r.releases(); len(recs) != 1 || recs[0]["result"] != "interrupted" {
+				t.Errorf("releases after the repair = %v", recs)
+			}
+			if code, out := r.run(nil, "deploy"); code != 0 {
+				t.Errorf("deploy after the repair: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+// After a rollout-wait timeout the report says what runs and the tfvars
+// keep what terraform applied, so the next deploy's plan is clean.
+func TestRolloutTimeoutKeepsTheTruth(t *testing.T) {
+	r := newRepo(t)
+	if code, out := r.run(nil, "deploy"); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	os.WriteFile(filepath.Join(r.dir, "examples", "sandbox-app", "app", "models", "order.rb"), []byte("class Order; end\n"), 0o644)
+	git(t, r.dir, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-qam", "change")
+	code, out := r.run(nil, "deploy", "-timeout=1ns")
+	tag := r.head()
+	if code == 0 || !strings.Contains(out, "terraform applied "+tag) || !strings.Contains(out, "keeps "+tag+", which terraform applied") {
+		t.Fatalf("deploy -timeout=1ns: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(r.tfvars(), tag) {
+		t.Errorf("tfvars lost the applied tag:\n%s", r.tfvars())
+	}
+	r.assertClean("after the timeout")
+	code, out = r.run(nil, "deploy")
+	if code != 0 || strings.Contains(out, "refusing a plan") {
+		t.Fatalf("the next deploy: exit %d\n%s", code, out)
+	}
+	plans, _ := filepath.Glob(filepath.Join(r.dir, ".deploykit", "sandbox", "*.tfplan"))
+	if len(plans) > 1 {
+		t.Errorf("saved plans pile up: %v", plans)
+	}
+}
+
+// A failing migration on the first deploy (it runs after the apply, since
+// the task definition does not exist before): SANDBOX_FAIL reaches the
+// task, and the report says the apply happened and how the task ended.
+func TestFailedFirstMigrationSaysWhatRuns(t *testing.T) {
+	r := newRepo(t)
+	code, out := r.run([]string{"SANDBOX_FAIL=1"}, "deploy")
+	tag := r.head()
+	if code == 0 || !strings.Contains(out, "Table 'orders' already exists") || !strings.Contains(out, "ran and exited 1") ||
+		!strings.Contains(out, "terraform applied "+tag) || !strings.Contains(out, "web-app runs shop-sandbox-web-app:1 (nginx="+tag) {
+		t.Fatalf("deploy with SANDBOX_FAIL=1: exit %d\n%s", code, out)
+	}
+	r.assertClean("after the failed migration")
+	if recs := r.releases(); len(recs) != 1 || recs[0]["result"] != "failed" || recs[0]["migration_task"] == nil {
+		t.Errorf("releases = %v", recs)
+	}
+}
+
+// A deploy queued with -lockwait reads the sandbox's state once it holds
+// the lock, so it sees what the first one did.
+func TestQueuedDeployReadsStateUnderTheLock(t *testing.T) {
+	r := newRepo(t)
+	first := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=3"}, "deploy")
+	first.waitFor(t, "lock: taken", 2*time.Minute)
+	queued := r.start(nil, "deploy", "-lockwait=3m")
+	if code, out := first.wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	if code, out := queued.wait(t, 3*time.Minute); code != 0 || !strings.Contains(out, "waiting up to") {
+		t.Fatalf("queued deploy: exit %d\n%s", code, out)
+	}
+	code, out := r.run(nil, "status")
+	if code != 0 || !strings.Contains(out, "unicorn="+r.head()) {
+		t.Fatalf("status after both: exit %d\n%s", code, out)
+	}
+	if code, out := r.run(nil, "deploy"); code != 0 {
+		t.Errorf("a third deploy of the commit: exit %d\n%s", code, out)
+	}
+}
+
+func TestCorruptLockIsShownAndRemovable(t *testing.T) {
+	r := newRepo(t)
+	os.MkdirAll(filepath.Dir(r.store("lock.json")), 0o755)
+	os.WriteFile(r.store("lock.json"), []byte(`{"env":"sandbox","hol`), 0o644)
+	code, out := r.run(nil, "lock:status")
+	if code == 0 || !strings.Contains(out, "is corrupt") || !strings.Contains(out, `{\"env\":\"sandbox\",\"hol`) || !strings.Contains(out, "lock:release -force") {
+		t.Fatalf("lock:status on a corrupt lock: exit %d\n%s", code, out)
+	}
+	if code, out := r.run(nil, "deploy"); code == 0 || !strings.Contains(out, "is corrupt") {
+		t.Fatalf("deploy over a corrupt lock: exit %d\n%s", code, out)
+	}
+	if code, out := r.run(nil, "lock:release", "-force"); code != 0 {
+		t.Fatalf("lock:release -force: exit %d\n%s", code, out)
+	}
+	r.assertClean("after lock:release -force")
+}
