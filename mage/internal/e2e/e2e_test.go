@@ -141,6 +141,7 @@ exec %q "$@"
 		"TF_CLI_CONFIG_FILE=/dev/null",
 		"CIRCLE_BRANCH=main",
 		"USER=alice",
+		"CIRCLE_BUILD_URL=", // who is alice@host here, also inside the CircleCI simulation
 		"DEPLOYKIT_SANDBOX_TIMING=fast",
 		"CI=true",
 	)
@@ -240,7 +241,9 @@ func (r *repo) tfvars() string {
 	return string(data)
 }
 
-func (r *repo) store(name string) string { return filepath.Join(r.dir, ".deploykit", "sandbox", "store", name) }
+func (r *repo) store(name string) string {
+	return filepath.Join(r.dir, ".deploykit", "sandbox", "store", name)
+}
 
 func (r *repo) exists(name string) bool {
 	_, err := os.Stat(r.store(name))
