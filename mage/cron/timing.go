@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Whenever's unit lengths in seconds.
@@ -27,6 +28,10 @@ var (
 // clock is a parsed at: time (what Whenever reads from Chronic's Time).
 type clock struct {
 	hour, min, month, day int
+	// noDate: Chronic gave up on the text and Whenever's midnight is right
+	// only for the time; its day and month (the 1st, January) are not the
+	// text's, so frequencies that print them refuse it.
+	noDate bool
 }
 
 // atValue is an at: after parsing: a clock, an integer, a range, or none.
@@ -119,6 +124,8 @@ func parseTime(secs int64, at atValue) (string, error) {
 	case secs < year:
 		f[0], f[1] = "0", "0"
 		switch {
+		case at.isClock && at.clock.noDate && at.clock.day != 1:
+			return "", errNoDate(at)
 		case at.isClock:
 			f[0], f[1] = strconv.Itoa(at.clock.min), strconv.Itoa(at.clock.hour)
 			f[2] = "1"
@@ -136,6 +143,8 @@ func parseTime(secs int64, at atValue) (string, error) {
 	case secs == year:
 		f[0], f[1], f[2] = "0", "0", "1"
 		switch {
+		case at.isClock && at.clock.noDate && (at.clock.day != 1 || at.clock.month != 1):
+			return "", errNoDate(at)
 		case at.isClock:
 			f[0], f[1] = strconv.Itoa(at.clock.min), strconv.Itoa(at.clock.hour)
 			f[3] = "1"
@@ -153,6 +162,10 @@ func parseTime(secs int64, at atValue) (string, error) {
 		return "", fmt.Errorf("a frequency of %d seconds is longer than a year and not a whole year: Whenever cannot express it", secs)
 	}
 	return strings.Join(f, " "), nil
+}
+
+func errNoDate(at atValue) error {
+	return fmt.Errorf("at: %v: with hours24 Chronic cannot read this date and time, and Whenever would silently use the 1st of the month: write the time as 0:00", at.given)
 }
 
 // roundDiv is Ruby's (a / b).round on integers: integer division first.
@@ -247,84 +260,217 @@ func commaSeparated(freq, max, start int64) string {
 func roundHalfUp(f float64) float64 { return float64(int64(f + 0.5)) }
 
 // at readings ---------------------------------------------------------
+//
+// Whenever hands an at: string to Chronic (Chronic.parse(at,
+// chronic_options)) and keeps the hour and minute of the Time it gets
+// (and the day and month, when the text names a month or is d/d). The
+// subset read here, and how each form resolves, follows Chronic 0.10
+// (gitlab-chronic 0.10.5, what Debian's whenever uses):
+//
+//   - Normalizing first, as Chronic's pre_normalize: lower case; "a.m."
+//     and "p.m." become am/pm; every other '.' becomes ':' ("1.15am" is
+//     1:15am, "10.30" is 10:30); commas are spaces; a leading zero before
+//     a pm time is dropped ("04:30pm" is 4:30pm); "noon" is 12:00pm and
+//     "midnight" 24:00; "4a" is 4am; "0430pm" is 04:30pm; "at" is a
+//     separator.
+//   - A time is one to four digits, with ':' between hours, minutes and
+//     seconds ("4", "04", "430", "0430", "16:30", "4:30:15"); three or
+//     four digits without ':' end in the minutes. Seconds are dropped.
+//   - Ambiguity (without hours24): a time is ambiguous when its hour is
+//     written with one digit and is not 0, or is 10, 11 or 12; an
+//     ambiguous 12 counts as 0. A leading zero ("04:30", "09:00") makes
+//     the hour unambiguous: 04:30 is 4:30 in the morning.
+//   - With am/pm, an hour under 12 is moved to the afternoon by pm; 12am
+//     is 0:00 and 12pm 12:00. Without am/pm, an ambiguous time earlier than
+//     6:00 (Chronic's ambiguous_time_range) is in the afternoon: "4:30" is
+//     16:30, "12:30" 12:30, "10:15" 10:15.
+//   - With hours24: true nothing is ambiguous; am times and 12pm read as
+//     written; other pm times are refused (Chronic gives up on them and
+//     Whenever silently schedules midnight), as are "16:30am" and
+//     "0:30pm" without it. 24:xx is xx minutes past midnight.
+//   - Minutes and hours add up as Chronic adds them: 10:60 is 11:00,
+//     25:43 is 1:43. "12 noon" is noon. A text that starts with "at" is
+//     refused: Chronic reads nothing in it.
+//   - A date before or after the time: a weekday ("monday at 4:30"), a
+//     month and day ("march 3 4pm", "3rd of march at 4pm", "march 3rd"),
+//     or d/d ("3/15 4pm"); a date alone means noon.
+//
+// Anything else is refused, naming the line: Chronic reads much more, but
+// for the rest Whenever's crontab depends on the day it runs ("march" is
+// the 16th of March today), or Chronic gives up and Whenever silently
+// writes midnight ("15th at 4am", "25:00").
 
 var (
-	meridianRE = regexp.MustCompile(`(?i)^(\d{1,2})(?::(\d{2}))?\s*(a\.?m\.?|p\.?m\.?|a|p)?$`)
-	monthDayRE = regexp.MustCompile(`(?i)^([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?(?:\s+(?:at\s+)?(.*))?$`)
-	dayMonthRE = regexp.MustCompile(`(?i)^(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\.?(?:\s+(?:at\s+)?(.*))?$`)
-	slashRE    = regexp.MustCompile(`^(\d{1,2})/(\d{1,2})(?:/\d{2,4})?(?:\s+(?:at\s+)?(.*))?$`)
-	weekdayRE  = regexp.MustCompile(`(?i)^(sun|mon|tue|tues|wed|thu|thur|thurs|fri|sat)[a-z]*\.?\s+(?:at\s+)?(.*)$`)
+	timeTokenRE = regexp.MustCompile(`^\d{1,2}(:?\d{1,2})?([:]?\d{1,2}([:]\d{1,6})?)?$`)
+	monthDayRE  = regexp.MustCompile(`^([a-z]{3,9})\s+(\d{1,2})(?:st|nd|rd|th)?(?:\s+(.*))?$`)
+	dayMonthRE  = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})(?:\s+(.*))?$`)
+	slashRE     = regexp.MustCompile(`^(\d{1,2})\s*/\s*(\d{1,2})(?:\s*/\s*\d{2,4})?(?:\s+(.*))?$`)
+	weekdayRE   = regexp.MustCompile(`^(sun|mon|tue|tues|wed|thu|thur|thurs|fri|sat)[a-z]*(?:\s+(.*))?$`)
 )
 
-// parseClock reads an at: string the way Chronic does for the forms
-// schedule files use. With hours24, times written with am/pm are refused:
-// Chronic gives up on them and Whenever would silently use midnight.
-func parseClock(s string, hours24 bool) (clock, error) {
-	in := strings.TrimSpace(s)
-	lower := strings.ToLower(in)
-	var c clock
-	rest := lower
-	if m := monthDayRE.FindStringSubmatch(lower); m != nil && monthIndex(m[1]) > 0 {
-		c.month, c.day = monthIndex(m[1]), atoi(m[2])
-		rest = m[3]
-	} else if m := dayMonthRE.FindStringSubmatch(lower); m != nil && monthIndex(m[2]) > 0 {
-		c.day, c.month = atoi(m[1]), monthIndex(m[2])
-		rest = m[3]
-	} else if m := slashRE.FindStringSubmatch(lower); m != nil {
-		c.month, c.day = atoi(m[1]), atoi(m[2])
-		rest = m[3]
-	} else if m := weekdayRE.FindStringSubmatch(lower); m != nil {
-		rest = m[2]
+// chronicNormalize is the part of Chronic's pre_normalize that at: times use.
+func chronicNormalize(s string) string {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = regexp.MustCompile(`\b([ap])\.m\.?`).ReplaceAllString(t, "${1}m")
+	t = strings.ReplaceAll(t, ".", ":")
+	t = regexp.MustCompile(`([ap]):m:?`).ReplaceAllString(t, "${1}m")
+	t = strings.NewReplacer("'", "", "\"", "", ",", " ").Replace(t)
+	t = regexp.MustCompile(`(?:^|\s)0(\d+:\d+\s*pm?\b)`).ReplaceAllString(t, " ${1}")
+	t = regexp.MustCompile(`\bnoon\b`).ReplaceAllString(t, "12:00pm")
+	t = regexp.MustCompile(`\bmidnight\b`).ReplaceAllString(t, "24:00")
+	t = regexp.MustCompile(`\b\d+:?\d*[ap]\b`).ReplaceAllString(t, "${0}m")
+	t = regexp.MustCompile(`\b(\d{2})(\d{2})(am|pm)\b`).ReplaceAllString(t, "${1}:${2}${3}")
+	t = regexp.MustCompile(`(\d)([ap]m)\b`).ReplaceAllString(t, "${1} ${2}")
+	return strings.Join(strings.Fields(t), " ")
+}
+
+// chronicTime reads a time token as Chronic's RepeaterTime does: seconds
+// since midnight (seconds dropped) and whether it is ambiguous.
+func chronicTime(tok string, hours24 bool) (hour, min int, ambiguous bool, ok bool) {
+	if !timeTokenRE.MatchString(tok) {
+		return 0, 0, false, false
 	}
-	if c.month > 12 || c.day > 31 || (c.month != 0 && c.month < 1) || (c.month != 0 && c.day < 1) {
+	parts := strings.Split(tok, ":")
+	if len(parts) > 4 {
+		return 0, 0, false, false
+	}
+	if len(parts) == 1 && len(parts[0]) > 2 {
+		p := parts[0]
+		if len(p) > 4 {
+			p = p[:len(p)-2] // seconds, dropped
+		}
+		parts = []string{p[:len(p)-2], p[len(p)-2:]}
+	}
+	hour = atoi(parts[0])
+	if !hours24 {
+		ambiguous = (len(parts[0]) == 1 && hour > 0) || (hour >= 10 && hour <= 12)
+		if hour == 12 && ambiguous {
+			hour = 0
+		}
+	}
+	if len(parts) > 1 {
+		min = atoi(parts[1])
+	}
+	return hour, min, ambiguous, true
+}
+
+// parseClock reads an at: string as Chronic does for the forms above.
+func parseClock(s string, hours24 bool) (clock, error) {
+	norm := chronicNormalize(strings.ReplaceAll(strings.ToLower(s), "12 noon", "noon"))
+	if rest, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(s)), "at "); ok {
+		// Chronic returns nothing for a text that starts with "at", and
+		// Whenever silently writes midnight: right only for midnight.
+		if c, err := parseClock(rest, hours24); err == nil && c == (clock{}) {
+			return c, nil
+		}
+		return clock{}, fmt.Errorf("at: %q starts with \"at\", which Chronic cannot read (Whenever would silently schedule midnight): drop it", s)
+	}
+	var c clock
+	rest := norm
+	dated, named := false, false // named: the date has a month name
+	weekday := false
+	if m := monthDayRE.FindStringSubmatch(norm); m != nil && monthIndex(m[1]) > 0 {
+		c.month, c.day, rest, dated, named = monthIndex(m[1]), atoi(m[2]), m[3], true, true
+	} else if m := dayMonthRE.FindStringSubmatch(norm); m != nil && monthIndex(m[2]) > 0 {
+		c.day, c.month, rest, dated, named = atoi(m[1]), monthIndex(m[2]), m[3], true, true
+	} else if m := slashRE.FindStringSubmatch(norm); m != nil {
+		c.month, c.day, rest, dated = atoi(m[1]), atoi(m[2]), m[3], true
+	} else if m := weekdayRE.FindStringSubmatch(norm); m != nil {
+		rest, weekday = m[2], true
+	}
+	if dated && (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31) {
 		return clock{}, fmt.Errorf("at: %q is not a valid date", s)
 	}
-	rest = strings.TrimSpace(rest)
-	switch rest {
-	case "":
-		if c.month == 0 {
+	// "at" separates a date from its time ("March 3 at 0453").
+	atSep := false
+	if after, ok := strings.CutPrefix(rest, "at "); ok {
+		rest, atSep = after, true
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 {
+		if !dated {
 			return clock{}, fmt.Errorf("at: %q is not a time", s)
 		}
 		c.hour = 12 // Chronic: a bare date means noon
 		return c, nil
-	case "midnight":
+	}
+	if !dated && len(fields) > 1 {
+		// a time before a date: "4pm march 3"
+		if m := monthDayRE.FindStringSubmatch(strings.Join(fields[1:], " ")); m != nil && monthIndex(m[1]) > 0 && m[3] == "" && !strings.HasSuffix(fields[1], "m") {
+			c.month, c.day, fields = monthIndex(m[1]), atoi(m[2]), fields[:1]
+		}
+	}
+	hour, min, ambiguous, ok := chronicTime(fields[0], hours24)
+	mer := ""
+	if len(fields) == 2 && (fields[1] == "am" || fields[1] == "pm") {
+		mer = fields[1]
+	} else if len(fields) != 1 {
+		ok = false
+	}
+	unreadable := fmt.Errorf("at: %q is not a time Whenever reads the same way every day (use forms like '4:30 am', '16:30', '04:30', 'noon')", s)
+	if !ok {
+		return clock{}, unreadable
+	}
+	bareAfterDate := named && !atSep && mer == "" && regexp.MustCompile(`^\d{1,4}$`).MatchString(fields[0])
+	if bareAfterDate && atoi(fields[0]) == 0 {
+		c.hour, c.min = 0, 0 // "March 3 0": Chronic and Whenever say midnight too
 		return c, nil
-	case "noon", "12 noon":
-		c.hour = 12
-		return c, nil
 	}
-	m := meridianRE.FindStringSubmatch(rest)
-	if m == nil {
-		return clock{}, fmt.Errorf("at: %q is not a time Whenever can read the same way every day (use forms like '4:30 am', '16:30', 'noon')", s)
-	}
-	h, min := atoi(m[1]), 0
-	if m[2] != "" {
-		min = atoi(m[2])
-	}
-	if min > 59 {
-		return clock{}, fmt.Errorf("at: %q has minute %d", s, min)
-	}
-	mer := strings.ReplaceAll(m[3], ".", "")
+	// Chronic adds the parts up: 10:60 is 11:00, 25:43 is 1:43.
+	tick := hour*60 + min
+	const halfDay, day = 12 * 60, 24 * 60
 	switch {
-	case mer != "" && hours24:
-		return clock{}, fmt.Errorf("at: %q uses am/pm, but chronic_options sets hours24: true, with which Whenever silently schedules it at midnight; write it as 24-hour time", s)
-	case mer != "":
-		if h < 1 || h > 12 {
-			return clock{}, fmt.Errorf("at: %q has hour %d with %s", s, h, m[3])
+	case hours24 && mer == "pm":
+		// Chronic reads only 12 pm; it gives up on the rest, and Whenever
+		// silently schedules midnight.
+		if tick < halfDay || tick >= halfDay+60 {
+			return clock{}, fmt.Errorf("at: %q is a pm time, but chronic_options sets hours24: true, with which Whenever silently schedules it at midnight; write it as 24-hour time", s)
 		}
-		if h == 12 {
-			h = 0
+	case hours24 && mer == "am":
+		switch {
+		case tick == halfDay:
+			// Chronic gives up on "12am" too: Whenever's midnight is right,
+			// its date is not.
+			return clock{noDate: dated, month: c.month, day: c.day}, nil
+		case tick >= halfDay:
+			return clock{}, unreadable
 		}
-		if mer[0] == 'p' {
-			h += 12
+	case mer == "am":
+		if tick >= halfDay {
+			return clock{}, unreadable // "16:30am": Chronic gives up
 		}
-	case h > 23:
-		return clock{}, fmt.Errorf("at: %q has hour %d", s, h)
-	case !hours24 && h >= 1 && h < 6:
-		// Chronic's ambiguous_time_range (6): 1:00-5:59 without am/pm is afternoon.
-		h += 12
+	case mer == "pm":
+		switch {
+		case tick >= day:
+			return clock{}, unreadable
+		case tick < halfDay && !ambiguous:
+			return clock{}, unreadable // "0:30pm": Chronic gives up
+		case tick < halfDay:
+			tick += halfDay
+		}
+	case ambiguous && tick < 6*60:
+		tick += halfDay // Chronic's ambiguous_time_range
 	}
-	c.hour, c.min = h, min
+	if bareAfterDate {
+		// Right after a date with a month name Chronic does not read a
+		// bare number as the time ("March 3 0900", "December 31st 5"):
+		// Whenever schedules noon, right only when the number says noon.
+		if tick%day != halfDay {
+			return clock{}, fmt.Errorf("at: %q: right after a date Chronic does not read %s as a time (Whenever would schedule noon): put \"at\" before it or use am/pm", s, fields[0])
+		}
+	}
+	if tick > day && weekday {
+		// past midnight after a weekday ("sunday at 25"): Chronic gives up
+		return clock{}, unreadable
+	}
+	if tick >= day && c.month != 0 {
+		// 25:00 on March 3 is 1:00 on March 4 (a year without Feb 29).
+		next := time.Date(2027, time.Month(c.month), c.day+tick/day, 0, 0, 0, 0, time.UTC)
+		c.month, c.day = int(next.Month()), next.Day()
+	}
+	tick %= day
+	hour, min = tick/60, tick%60
+	c.hour, c.min = hour, min
 	return c, nil
 }
 

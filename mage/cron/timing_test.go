@@ -137,6 +137,10 @@ func TestParseClock(t *testing.T) {
 		"13:59": {hour: 13, min: 59}, "4 pm": {hour: 16}, "4:30 a.m.": {hour: 4, min: 30},
 		"jan 15 at 3:00pm": {hour: 15, month: 1, day: 15}, "3/15 4:30 am": {hour: 4, min: 30, month: 3, day: 15},
 		"15th of March 4am": {hour: 4, month: 3, day: 15}, "tuesday 4pm": {hour: 16},
+		// Chronic: a leading zero makes the hour unambiguous; dots are colons.
+		"04:30": {hour: 4, min: 30}, "0430": {hour: 4, min: 30}, "430": {hour: 16, min: 30}, "1.15am": {hour: 1, min: 15},
+		"10.30": {hour: 10, min: 30}, "13pm": {hour: 13}, "24:30": {min: 30}, "4:30:15": {hour: 16, min: 30},
+		"25:00": {hour: 1}, "4:75 pm": {hour: 17, min: 15}, "12 noon": {hour: 12},
 	}
 	for in, want := range good {
 		if got, err := parseClock(in, false); err != nil || got != want {
@@ -146,12 +150,15 @@ func TestParseClock(t *testing.T) {
 	if got, _ := parseClock("4:30", true); got.hour != 4 {
 		t.Errorf("hours24 4:30 = %+v", got)
 	}
-	for _, bad := range []string{"4:30 am", "noonish"} {
-		if _, err := parseClock(bad, bad == "4:30 am"); err == nil {
-			t.Errorf("parseClock(%q) accepted", bad)
+	if got, err := parseClock("4:30 am", true); err != nil || got.hour != 4 {
+		t.Errorf("hours24 4:30 am = %+v, %v (Chronic reads am times with hours24)", got, err)
+	}
+	for _, bad := range []string{"3pm", "0:30pm", "12:30am"} {
+		if _, err := parseClock(bad, true); err == nil {
+			t.Errorf("hours24 parseClock(%q) accepted", bad)
 		}
 	}
-	for _, bad := range []string{"soon", "25:00", "4:75 pm", "13pm", "Smarch 3 4pm"} {
+	for _, bad := range []string{"soon", "16:30am", "0:30pm", "Smarch 3 4pm", "noonish", "15th at 4am"} {
 		if _, err := parseClock(bad, false); err == nil {
 			t.Errorf("parseClock(%q) accepted", bad)
 		}
