@@ -220,13 +220,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &apiError{status: http.StatusInternalServerError, typ: "ContractUnavailable", msg: s.contractErr.Error()})
 		return
 	}
-	if s.contract != nil {
-		if v := s.contract.CheckRequest(target, body); len(v) > 0 {
-			s.logContract(op+" request", len(v))
-			writeErr(w, &apiError{status: http.StatusBadRequest, typ: "ValidationException", msg: "request violates the " + op + " model: " + strings.Join(v, "; ")})
-			return
-		}
-		s.logContract(op+" request", 0)
+	if err := s.checkContract(op, "request", s.contract.CheckRequest, target, body); err != nil {
+		writeErr(w, err)
+		return
 	}
 	s.mu.Lock()
 	s.calls[op]++
@@ -259,17 +255,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if s.contract != nil {
-		if v := s.contract.CheckResponse(target, data); len(v) > 0 {
-			s.logContract(op+" response", len(v))
-			writeErr(w, &apiError{status: http.StatusInternalServerError, typ: "ContractViolation", msg: "the double's answer violates the " + op + " model: " + strings.Join(v, "; ")})
-			return
-		}
-		s.logContract(op+" response", 0)
+	if err := s.checkContract(op, "response", s.contract.CheckResponse, target, data); err != nil {
+		writeErr(w, err)
+		return
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.Header().Set("X-Amzn-Requestid", fmt.Sprintf("fake-%d", time.Now().UnixNano()))
 	_, _ = w.Write(append(data, '\n'))
+}
+
+// checkContract validates one side of an exchange when a contract is set:
+// a bad request is the caller's ValidationException, a bad answer the
+// double's own ContractViolation.
+func (s *Server) checkContract(op, side string, check func(string, []byte) []string, target string, body []byte) error {
+	if s.contract == nil {
+		return nil
+	}
+	v := check(target, body)
+	s.logContract(op+" "+side, len(v))
+	switch {
+	case len(v) == 0:
+		return nil
+	case side == "request":
+		return &apiError{status: http.StatusBadRequest, typ: "ValidationException", msg: "request violates the " + op + " model: " + strings.Join(v, "; ")}
+	default:
+		return &apiError{status: http.StatusInternalServerError, typ: "ContractViolation", msg: "the double's answer violates the " + op + " model: " + strings.Join(v, "; ")}
+	}
 }
 
 func writeErr(w http.ResponseWriter, err error) {
