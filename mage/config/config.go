@@ -103,11 +103,16 @@ type BuildSettings struct {
 	// WriteCacheOn lists the branches whose builds write the cache ("*" for
 	// all); others only read it.
 	WriteCacheOn []string `hcl:"write_cache_on,optional"`
+	// Platforms the images are built for (default linux/amd64, what
+	// Fargate runs unless a task definition sets runtime_platform): an
+	// Apple-silicon laptop would otherwise build arm64 images that die
+	// with "exec format error".
+	Platforms []string `hcl:"platforms,optional"`
 }
 
 // BuildOrDefault returns the build settings with defaults filled in.
 func (c *Config) BuildOrDefault() BuildSettings {
-	b := BuildSettings{Builder: "auto", Tag: "short", WriteCacheOn: []string{"main"}}
+	b := BuildSettings{Builder: "auto", Tag: "short", WriteCacheOn: []string{"main"}, Platforms: []string{"linux/amd64"}}
 	if c.Build != nil {
 		if c.Build.Builder != "" {
 			b.Builder = c.Build.Builder
@@ -118,6 +123,9 @@ func (c *Config) BuildOrDefault() BuildSettings {
 		b.CacheRepository = c.Build.CacheRepository
 		if c.Build.WriteCacheOn != nil {
 			b.WriteCacheOn = c.Build.WriteCacheOn
+		}
+		if len(c.Build.Platforms) > 0 {
+			b.Platforms = c.Build.Platforms
 		}
 	}
 	return b
@@ -455,6 +463,11 @@ func (v *validator) check(cfg *Config) {
 		case "", "short", "full":
 		default:
 			v.errorf(v.attrRange(blk.Body, "tag"), `tag %q must be "short" or "full"`, b.Tag)
+		}
+		for _, pl := range b.Platforms {
+			if pl != "linux/amd64" && pl != "linux/arm64" {
+				v.errorf(v.attrRange(blk.Body, "platforms"), `platform %q: Fargate runs "linux/amd64" or "linux/arm64"`, pl)
+			}
 		}
 		if b.CacheRepository != "" && !repositoryRE.MatchString(b.CacheRepository) {
 			v.errorf(v.attrRange(blk.Body, "cache_repository"), "cache_repository %q is not a valid repository name", b.CacheRepository)

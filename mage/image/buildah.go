@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 )
 
 // Buildah builds without a daemon.
@@ -74,6 +75,9 @@ func (b Buildah) BuildArgs(spec Spec) []string {
 	args := append(b.global(), "build", "--isolation", isolation, "--layers", "-f", spec.Dockerfile)
 	if spec.Target != "" {
 		args = append(args, "--target", spec.Target)
+	}
+	if len(spec.Platforms) > 0 {
+		args = append(args, "--platform", strings.Join(spec.Platforms, ","))
 	}
 	for _, ref := range spec.Refs {
 		args = append(args, "-t", ref)

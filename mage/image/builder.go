@@ -26,6 +26,9 @@ type Spec struct {
 	Labels             map[string]string
 	BuildArgs          map[string]string
 	Push               bool
+	// Platforms to build for, e.g. "linux/amd64"; empty leaves it to the
+	// builder (the machine's own, wrong on an Apple-silicon laptop).
+	Platforms []string
 }
 
 // Builder builds images and pushes them.

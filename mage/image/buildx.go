@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 )
 
 // Buildx builds with Docker's BuildKit and its registry cache.
@@ -45,6 +46,9 @@ func (x Buildx) BuildArgs(spec Spec) []string {
 	args := []string{x.bin(), "buildx", "build", "-f", spec.Dockerfile}
 	if spec.Target != "" {
 		args = append(args, "--target", spec.Target)
+	}
+	if len(spec.Platforms) > 0 {
+		args = append(args, "--platform", strings.Join(spec.Platforms, ","))
 	}
 	for _, ref := range spec.Refs {
 		args = append(args, "-t", ref)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -112,7 +113,7 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 		todo = append(todo, i)
 	}
 	if len(todo) == 0 {
-		return results, nil
+		return results, p.checkPlatforms(ctx, specs)
 	}
 	if p.DryRun {
 		for _, i := range todo {
@@ -163,7 +164,36 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 			results[i].Digest = digest
 		}
 	}
+	if err := p.checkPlatforms(ctx, specs); err != nil {
+		return nil, err
+	}
 	return results, nil
+}
+
+// checkPlatforms refuses images in the registry that do not run on every
+// platform the specs ask for: an image pushed from an Apple-silicon laptop
+// is arm64, and Fargate (X86_64 unless the task definition says otherwise)
+// would stop its tasks with "exec format error".
+func (p Pipeline) checkPlatforms(ctx context.Context, specs []Spec) error {
+	if p.Registry == nil || p.DryRun {
+		return nil
+	}
+	for _, s := range specs {
+		if !s.Push || len(s.Platforms) == 0 {
+			continue
+		}
+		have, err := p.Registry.Platforms(ctx, s.Refs[0])
+		if err != nil {
+			return fmt.Errorf("image %s: %w", s.Name, err)
+		}
+		for _, want := range s.Platforms {
+			if !slices.Contains(have, want) {
+				return fmt.Errorf("image %s: %s runs on %s, not %s (build.platforms in deploy.hcl): it was built for another machine; delete the tag and build it again, or deploy another commit",
+					s.Name, s.Refs[0], strings.Join(have, ", "), want)
+			}
+		}
+	}
+	return nil
 }
 
 // withOutput gives a builder its own writer so concurrent builds do not

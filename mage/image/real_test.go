@@ -54,6 +54,7 @@ func specs(ctxDir, host, tag string, gemsSeconds int, writeCache bool) []Spec {
 			CacheFrom: host + "/shop/build-cache",
 			Labels:    map[string]string{"org.opencontainers.image.revision": tag},
 			Push:      true,
+			Platforms: []string{"linux/amd64"},
 		}
 		if writeCache {
 			s.CacheTo = s.CacheFrom
@@ -125,6 +126,21 @@ func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 	gemsStep := strings.Index(log, "[app] [2/")
 	if gemsStep < 0 || !strings.Contains(log[gemsStep:], "Cache pulled from remote") {
 		t.Errorf("dependency stage not reused from the registry cache on fresh storage:\n%s", log)
+	}
+
+	// The registry reports each image's platform, and an image built for
+	// another platform than the environment asks for is refused, named.
+	if pl, err := reg.Platforms(ctx, results[0].Ref); err != nil || len(pl) != 1 || pl[0] != "linux/amd64" {
+		t.Errorf("platforms of %s = %v, %v", results[0].Ref, pl, err)
+	}
+	wrong := specs(dir, host, "c0ffee000001", 0, false)
+	for i := range wrong {
+		wrong[i].Platforms = []string{"linux/arm64"}
+	}
+	out.Reset()
+	p = Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
+	if _, err := p.Ensure(ctx, wrong); err == nil || !strings.Contains(err.Error(), "runs on linux/amd64, not linux/arm64") {
+		t.Errorf("an amd64 image for an arm64 environment: %v", err)
 	}
 }
 

@@ -145,3 +145,46 @@ func (c Credentials) WriteAuthFile(dir string) (string, error) {
 	}
 	return path, f.Close()
 }
+
+// Platforms lists the os/arch an image in the registry runs on: every
+// platform of an index, or the image config's one.
+func (r Registry) Platforms(ctx context.Context, image string) ([]string, error) {
+	ref, err := r.ref(image)
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", image, err)
+	}
+	opts := []remote.Option{remote.WithContext(ctx)}
+	if r.Auth != nil {
+		opts = append(opts, remote.WithAuth(r.Auth))
+	}
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s from the registry: %w", image, err)
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, d := range m.Manifests {
+			if d.Platform != nil && d.Platform.OS != "unknown" {
+				out = append(out, d.Platform.OS+"/"+d.Platform.Architecture)
+			}
+		}
+		return out, nil
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("read the config of %s: %w", image, err)
+	}
+	return []string{cfg.OS + "/" + cfg.Architecture}, nil
+}

@@ -160,8 +160,9 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 		}
 		s := image.Spec{
 			Name: img.Name, Dockerfile: cfg.Path(img.Dockerfile), Context: cfg.Path(ctxDir), Target: img.Target,
-			Labels: map[string]string{"org.opencontainers.image.revision": commit.SHA, "org.opencontainers.image.source": cfg.App},
-			Push:   env != nil,
+			Labels:    map[string]string{"org.opencontainers.image.revision": commit.SHA, "org.opencontainers.image.source": cfg.App},
+			Push:      env != nil,
+			Platforms: build.Platforms,
 		}
 		ref := image.Ref{Registry: "localhost", Repository: img.Repository, Tag: commit.Tag}
 		if env != nil {

@@ -67,12 +67,9 @@ var terraformCalls = []call{
 }
 
 // schedulerCalls is what EventBridge Scheduler does with the scheduler role
-// for one job: RunTask of the migrate task definition, tagging the task it
-// creates, passing the task roles, and the dead letter on failure. (A
-// schedule naming the family without a revision is authorized on a
-// revision ARN; the simulator, following the Service Authorization
-// Reference's ARN format, cannot evaluate a revisionless ARN at all, so the
-// policy lists both forms and only the revision form is checked here.)
+// for one job: RunTask of the migrate task definition revision the release
+// applied (schedules are pinned to it), tagging the task it creates,
+// passing the task roles, and the dead letter on failure.
 var schedulerCalls = []call{
 	{"schedule target (revision)", "ecs:RunTask", "arn:aws:ecs:${region}:${account}:task-definition/${name}-migrate:12", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
 	{"schedule tags", "ecs:TagResource", "arn:aws:ecs:${region}:${account}:task/${cluster}/0123456789abcdef0123456789abcdef", map[string]string{"ecs:CreateAction": "RunTask"}},

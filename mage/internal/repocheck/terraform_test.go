@@ -145,6 +145,13 @@ func TestModuleSafetyNets(t *testing.T) {
 				if v, _ := exprValue(a, ok); v != "true" {
 					t.Errorf("%s lacks skip_destroy = true: terraform would deregister old revisions and rollback breaks", addr)
 				}
+				platform := false
+				for _, inner := range b.Body.Blocks {
+					platform = platform || inner.Type == "runtime_platform"
+				}
+				if !platform {
+					t.Errorf("%s has no runtime_platform: Fargate would assume X86_64 whatever the images are", addr)
+				}
 			case "aws_ecs_service":
 				services++
 				var cb *hclsyntax.Block
@@ -174,6 +181,19 @@ func TestModuleSafetyNets(t *testing.T) {
 	}
 	if taskDefs != 4 || services != 3 {
 		t.Errorf("found %d task definitions and %d services, want web-app, sidekiq, migrate, cron and 3 services", taskDefs, services)
+	}
+}
+
+// Schedules run the revision the release applied, never the family's
+// latest: one-off tasks register revisions with other images.
+func TestSchedulesArePinnedToTheReleasedRevision(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repo, "terraform", "modules", "rails-app", "schedules.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	if !strings.Contains(src, "task_definition_arn = aws_ecs_task_definition.migrate.arn\n") || strings.Contains(src, "arn_without_revision") {
+		t.Error("schedules.tf: the schedules' task_definition_arn must be aws_ecs_task_definition.migrate.arn (the released revision), not the family")
 	}
 }
 

@@ -178,7 +178,7 @@ locals {
         Sid       = "RunJobTasks"
         Effect    = "Allow"
         Action    = ["ecs:RunTask"]
-        Resource  = [local.migrate_definitions, "${local.ecs}:task-definition/${local.name}-migrate"]
+        Resource  = [local.migrate_definitions] # schedules name the released revision
         Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
       },
       {

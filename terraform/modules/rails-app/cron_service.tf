@@ -14,6 +14,13 @@ resource "aws_ecs_task_definition" "cron" {
   task_role_arn            = aws_iam_role.task.arn
   skip_destroy             = true
 
+  # The images' platform (build.platforms in deploy.hcl): Fargate runs
+  # X86_64 unless told otherwise, and an arm64 image dies there.
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
   container_definitions = jsonencode([
     {
       name             = "cron"

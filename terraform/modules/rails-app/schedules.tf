@@ -1,6 +1,7 @@
 # Whenever's schedule.rb, generated into var.schedules by `mage cron:generate`:
 # each job is an EventBridge Scheduler schedule that runs the migrate task
-# definition's container ("rails") with the job's command.
+# definition's container ("rails") with the job's command, pinned to the
+# revision the release applied.
 
 resource "aws_scheduler_schedule_group" "this" {
   name = local.name
@@ -24,7 +25,10 @@ resource "aws_scheduler_schedule" "job" {
     role_arn = aws_iam_role.scheduler.arn
 
     ecs_parameters {
-      task_definition_arn = aws_ecs_task_definition.migrate.arn_without_revision
+      # The revision this release applied, never "the latest": every
+      # `mage run` and `mage migrate` registers a revision with its own
+      # checkout's image, and the schedules must not follow it.
+      task_definition_arn = aws_ecs_task_definition.migrate.arn
       launch_type         = "FARGATE"
       task_count          = 1
       tags                = { "deploykit:job" = each.key }

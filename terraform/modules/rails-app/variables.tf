@@ -126,3 +126,13 @@ variable "cron_crontab_path" {
   type        = string
   default     = "/rails/config/crontab.supercronic"
 }
+
+variable "cpu_architecture" {
+  description = "X86_64 or ARM64: the platform the images are built for (build.platforms in deploy.hcl: linux/amd64 or linux/arm64)."
+  type        = string
+  default     = "X86_64"
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "cpu_architecture must be X86_64 or ARM64."
+  }
+}
