@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	robfig "github.com/robfig/cron/v3"
 )
@@ -196,7 +197,7 @@ func Plan(tasks []Task, timezone, mode string, serviceJobs []string) (Generated,
 				name = fmt.Sprintf("%s-%d", t.Name, i+1)
 			}
 			g.Schedules[name] = ScheduleVar{Expression: e, Timezone: timezone, Command: t.Command,
-				Description: fmt.Sprintf("%s %q (schedule.rb line %d)", t.Job.Type, t.Job.Task, t.Job.Line)}
+				Description: Description(t.Job.Type, t.Job.Task, t.Job.Line)}
 		}
 	}
 	g.CronService = len(service) > 0
@@ -228,4 +229,23 @@ func shellJoin(args []string) string {
 		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
+}
+
+// MaxDescription is EventBridge Scheduler's limit on a schedule's
+// description (the AWS provider refuses longer ones at plan time).
+const MaxDescription = 512
+
+// Description says which schedule.rb job a schedule runs, cut to
+// MaxDescription with a marker that keeps the line number readable.
+func Description(jobType, task string, line int) string {
+	d := fmt.Sprintf("%s %q (schedule.rb line %d)", jobType, task, line)
+	if len(d) <= MaxDescription {
+		return d
+	}
+	suffix := fmt.Sprintf("... (cut; schedule.rb line %d)", line)
+	cut := MaxDescription - len(suffix)
+	for cut > 0 && !utf8.RuneStart(d[cut]) {
+		cut-- // never split a character
+	}
+	return d[:cut] + suffix
 }

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const shopSchedule = `set :output, "log/cron.log"
@@ -107,5 +108,16 @@ func TestSundayAsSevenCountsLaunches(t *testing.T) {
 	}
 	if n := tasks[0].LaunchesPerMonth; n < 4 || n > 5 {
 		t.Errorf("every Sunday launches %d times in 30 days", n)
+	}
+}
+
+func TestDescriptionFitsScheduler(t *testing.T) {
+	short := Description("rake", "sitemap:refresh", 7)
+	if short != `rake "sitemap:refresh" (schedule.rb line 7)` {
+		t.Errorf("short description = %q", short)
+	}
+	long := Description("runner", "Reports::Daily.deliver(\""+strings.Repeat("é", 400)+"\")", 42)
+	if len(long) > MaxDescription || !utf8.ValidString(long) || !strings.HasSuffix(long, "... (cut; schedule.rb line 42)") {
+		t.Errorf("long description: %d bytes, valid %v: %q", len(long), utf8.ValidString(long), long)
 	}
 }

@@ -154,6 +154,13 @@ func TestModuleSafetyNets(t *testing.T) {
 				}
 			case "aws_ecs_service":
 				services++
+				for _, inner := range b.Body.Blocks {
+					if inner.Type == "lifecycle" {
+						if _, ok := inner.Body.Attributes["ignore_changes"]; ok {
+							t.Errorf("%s ignores changes (desired_count?) but nothing else (no autoscaling) owns them: changes would be silently dropped", addr)
+						}
+					}
+				}
 				var cb *hclsyntax.Block
 				for _, inner := range b.Body.Blocks {
 					if inner.Type == "deployment_circuit_breaker" {
@@ -181,6 +188,19 @@ func TestModuleSafetyNets(t *testing.T) {
 	}
 	if taskDefs != 4 || services != 3 {
 		t.Errorf("found %d task definitions and %d services, want web-app, sidekiq, migrate, cron and 3 services", taskDefs, services)
+	}
+}
+
+// The app image keeps the gems' bootsnap cache the gems stage builds.
+func TestDockerfileKeepsTheBootsnapCache(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repo, "docker", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	app := src[strings.Index(src, "AS app"):]
+	if strings.Contains(src, "bootsnap precompile --gemfile") && !strings.Contains(app, "COPY --from=gems /rails/tmp/cache/bootsnap") {
+		t.Error("docker/Dockerfile: the gems stage precompiles bootsnap's cache but the app stage does not copy it")
 	}
 }
 

@@ -24,7 +24,6 @@ module "app" {
   cluster_name       = "shop-staging"
   vpc_subnet_ids     = ["subnet-0a1b2c3d4e5f6a7b8", "subnet-1a2b3c4d5e6f7a8b9"]
   security_group_ids = ["sg-0123456789abcdef0"]
-  load_balancer_name = "shop-staging"
   target_group_name  = "shop-staging-web"
   state_bucket       = "shop-terraform-state-123456789012"
 

@@ -53,3 +53,30 @@ resource "aws_iam_role_policy" "scheduler" {
   role   = aws_iam_role.scheduler.id
   policy = module.policies.scheduler_policy_json
 }
+
+# Optional: the role CircleCI assumes through OIDC, with the deploy policy.
+# Trust is limited to this organization's tokens (aud) for one project's
+# jobs (sub); without ci_oidc, create the role yourself with the JSON that
+# `go run mage.go iam:policy -env=ENV` prints.
+resource "aws_iam_role" "ci_deploy" {
+  count = var.ci_oidc == null ? 0 : 1
+  name  = "${local.name}-ci-deploy"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Principal = { Federated = var.ci_oidc.provider_arn }
+      Condition = {
+        StringEquals = { "oidc.circleci.com/org/${var.ci_oidc.org_id}:aud" = var.ci_oidc.org_id }
+        StringLike   = { "oidc.circleci.com/org/${var.ci_oidc.org_id}:sub" = "org/${var.ci_oidc.org_id}/project/${var.ci_oidc.project_id}/user/*" }
+      }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "ci_deploy" {
+  count  = var.ci_oidc == null ? 0 : 1
+  role   = aws_iam_role.ci_deploy[0].id
+  policy = module.policies.deploy_policy_json
+}

@@ -6,8 +6,7 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  name     = "${var.app}-${var.env}"
-  registry = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${data.aws_region.current.name}.amazonaws.com"
+  name = "${var.app}-${var.env}"
 
   app_image   = "${aws_ecr_repository.app.repository_url}:${var.image_tags.app}"
   nginx_image = "${aws_ecr_repository.nginx.repository_url}:${var.image_tags.nginx}"
@@ -170,10 +169,6 @@ resource "aws_ecs_task_definition" "migrate" {
 
 # The existing load balancer and target group, looked up by name: the team
 # switched traffic on an ALB that terraform here does not own.
-data "aws_lb" "existing" {
-  name = var.load_balancer_name
-}
-
 data "aws_lb_target_group" "web" {
   name = var.target_group_name
 }
@@ -206,9 +201,8 @@ resource "aws_ecs_service" "web_app" {
     container_port   = 80
   }
 
-  lifecycle {
-    ignore_changes = [desired_count] # autoscaling owns it once running
-  }
+  # desired_count is terraform's: no autoscaling here. Adding an
+  # aws_appautoscaling_target? Then ignore_changes = [desired_count].
 }
 
 resource "aws_ecs_service" "sidekiq" {
@@ -230,9 +224,5 @@ resource "aws_ecs_service" "sidekiq" {
     subnets          = var.vpc_subnet_ids
     security_groups  = var.security_group_ids
     assign_public_ip = false
-  }
-
-  lifecycle {
-    ignore_changes = [desired_count]
   }
 }

@@ -32,3 +32,8 @@ output "deploy_policy_json" {
   description = "Attach to the role CI assumes for deploys (see DEPLOY_POLICY.md)."
   value       = module.policies.deploy_policy_json
 }
+
+output "ci_deploy_role_arn" {
+  description = "The role CircleCI assumes (when ci_oidc is set): put it in the context's STAGING_DEPLOY_ROLE_ARN / PRODUCTION_DEPLOY_ROLE_ARN."
+  value       = var.ci_oidc == null ? null : aws_iam_role.ci_deploy[0].arn
+}

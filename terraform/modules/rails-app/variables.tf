@@ -47,11 +47,6 @@ variable "security_group_ids" {
   type        = list(string)
 }
 
-variable "load_balancer_name" {
-  description = "Name of the EXISTING application load balancer in front of web-app."
-  type        = string
-}
-
 variable "target_group_name" {
   description = "Name of the EXISTING target group (type ip, port 80) that web-app registers with."
   type        = string
@@ -104,12 +99,6 @@ variable "log_retention_days" {
   default = 30
 }
 
-variable "deploy_role_principal_arns" {
-  description = "Who may assume the deploy role (the CircleCI OIDC role's trust is set where that role is made)."
-  type        = list(string)
-  default     = []
-}
-
 variable "state_bucket" {
   description = "S3 bucket holding terraform state, the deploy lock and the release history."
   type        = string
@@ -135,4 +124,14 @@ variable "cpu_architecture" {
     condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
     error_message = "cpu_architecture must be X86_64 or ARM64."
   }
+}
+
+variable "ci_oidc" {
+  description = "Optional: make the role CircleCI assumes with OIDC, with the deploy policy. provider_arn is the account's oidc.circleci.com/org/ORG_ID provider; only jobs of project_id may assume it."
+  type = object({
+    provider_arn = string
+    org_id       = string
+    project_id   = string
+  })
+  default = null
 }
