@@ -15,6 +15,12 @@ build {
   tag              = "short"             # image tag: 12 hex digits of the commit ("full" for 40)
   cache_repository = "shop/build-cache"  # mutable repository for the layer cache
   write_cache_on   = ["main"]            # branches whose builds refresh the cache
+  platforms        = ["linux/amd64"]     # what Fargate runs (X86_64); the task definitions agree
+  # Build secrets, mounted only in the RUN steps that ask for them
+  # (docker/Dockerfile's bundle install), never in a layer, argv or the log.
+  secrets = {
+    BUNDLE_GITHUB__COM = env("BUNDLE_GITHUB__COM", "")
+  }
 }
 
 cron {

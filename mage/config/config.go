@@ -108,6 +108,10 @@ type BuildSettings struct {
 	// Apple-silicon laptop would otherwise build arm64 images that die
 	// with "exec format error".
 	Platforms []string `hcl:"platforms,optional"`
+	// Secrets are build secrets by id, e.g. { BUNDLE_GITHUB__COM =
+	// env("BUNDLE_GITHUB__COM", "") }: mounted in the RUN steps that ask
+	// (--mount=type=secret,id=ID), never in a layer, argv or the logs.
+	Secrets map[string]string `hcl:"secrets,optional"`
 }
 
 // BuildOrDefault returns the build settings with defaults filled in.
@@ -127,6 +131,7 @@ func (c *Config) BuildOrDefault() BuildSettings {
 		if len(c.Build.Platforms) > 0 {
 			b.Platforms = c.Build.Platforms
 		}
+		b.Secrets = c.Build.Secrets
 	}
 	return b
 }
@@ -407,6 +412,7 @@ type ImageTagPath struct {
 }
 
 var (
+	secretIDRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 	nameRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRE     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -463,6 +469,11 @@ func (v *validator) check(cfg *Config) {
 		case "", "short", "full":
 		default:
 			v.errorf(v.attrRange(blk.Body, "tag"), `tag %q must be "short" or "full"`, b.Tag)
+		}
+		for id := range b.Secrets {
+			if !secretIDRE.MatchString(id) {
+				v.errorf(v.attrRange(blk.Body, "secrets"), "build secret id %q: use letters, digits and _", id)
+			}
 		}
 		for _, pl := range b.Platforms {
 			if pl != "linux/amd64" && pl != "linux/arm64" {

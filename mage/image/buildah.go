@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -79,6 +81,13 @@ func (b Buildah) BuildArgs(spec Spec) []string {
 	if len(spec.Platforms) > 0 {
 		args = append(args, "--platform", strings.Join(spec.Platforms, ","))
 	}
+	for _, id := range spec.secretIDs() {
+		src := spec.secretFiles[id]
+		if src == "" {
+			src = "<a 0600 file holding " + id + ">"
+		}
+		args = append(args, "--secret", "id="+id+",src="+src)
+	}
 	for _, ref := range spec.Refs {
 		args = append(args, "-t", ref)
 	}
@@ -114,6 +123,22 @@ func (b Buildah) Commands(spec Spec) [][]string {
 }
 
 func (b Buildah) Build(ctx context.Context, spec Spec) error {
+	if ids := spec.secretIDs(); len(ids) > 0 {
+		// Each secret goes to the build as a 0600 file, removed after it.
+		dir, err := os.MkdirTemp("", "deploykit-secrets-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		spec.secretFiles = map[string]string{}
+		for _, id := range ids {
+			f := filepath.Join(dir, id)
+			if err := os.WriteFile(f, []byte(spec.Secrets[id]), 0o600); err != nil {
+				return fmt.Errorf("image %s: write build secret %s: %w", spec.Name, id, err)
+			}
+			spec.secretFiles[id] = f
+		}
+	}
 	for _, args := range b.Commands(spec) {
 		if err := run(ctx, orDiscard(b.Out), nil, args); err != nil {
 			return fmt.Errorf("image %s: %w", spec.Name, err)

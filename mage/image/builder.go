@@ -29,6 +29,24 @@ type Spec struct {
 	// Platforms to build for, e.g. "linux/amd64"; empty leaves it to the
 	// builder (the machine's own, wrong on an Apple-silicon laptop).
 	Platforms []string
+	// Secrets are build secrets by id (a private gem source's token):
+	// mounted only in the RUN steps that ask for them
+	// (--mount=type=secret,id=ID), never in argv, a layer or the config.
+	Secrets map[string]string
+	// secretFiles holds each secret in a 0600 file while buildah runs.
+	secretFiles map[string]string
+}
+
+// secretIDs lists the ids of the secrets with a value, in order.
+func (s Spec) secretIDs() []string {
+	var ids []string
+	for id, v := range s.Secrets {
+		if v != "" {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // Builder builds images and pushes them.

@@ -50,6 +50,10 @@ func (x Buildx) BuildArgs(spec Spec) []string {
 	if len(spec.Platforms) > 0 {
 		args = append(args, "--platform", strings.Join(spec.Platforms, ","))
 	}
+	for _, id := range spec.secretIDs() {
+		// BuildKit reads the value from the client's environment.
+		args = append(args, "--secret", "id="+id+",env="+secretEnv(id))
+	}
 	for _, ref := range spec.Refs {
 		args = append(args, "-t", ref)
 	}
@@ -76,8 +80,14 @@ func (x Buildx) Build(ctx context.Context, spec Spec) error {
 	if x.ConfigDir != "" {
 		env = append(env, "DOCKER_CONFIG="+x.ConfigDir)
 	}
+	for _, id := range spec.secretIDs() {
+		env = append(env, secretEnv(id)+"="+spec.Secrets[id])
+	}
 	if err := run(ctx, orDiscard(x.Out), env, x.BuildArgs(spec)); err != nil {
 		return fmt.Errorf("image %s: %w", spec.Name, err)
 	}
 	return nil
 }
+
+// secretEnv is the variable a build secret reaches buildx through.
+func secretEnv(id string) string { return "DEPLOYKIT_BUILD_SECRET_" + id }

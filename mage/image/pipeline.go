@@ -259,3 +259,34 @@ func singleCacheWriter(specs []Spec, todo []int) []Spec {
 	}
 	return out
 }
+
+// Redacting wraps w so that the values of secrets never pass through it;
+// the pipeline writes whole lines, so a value is never split across writes.
+func Redacting(w io.Writer, secrets map[string]string) io.Writer {
+	var values []string
+	for _, v := range secrets {
+		if len(v) >= 4 { // shorter values would mask ordinary text
+			values = append(values, v)
+		}
+	}
+	if len(values) == 0 {
+		return w
+	}
+	return redactor{w: w, values: values}
+}
+
+type redactor struct {
+	w      io.Writer
+	values []string
+}
+
+func (r redactor) Write(p []byte) (int, error) {
+	s := string(p)
+	for _, v := range r.values {
+		s = strings.ReplaceAll(s, v, "<redacted>")
+	}
+	if _, err := io.WriteString(r.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

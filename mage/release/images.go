@@ -79,7 +79,8 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		fmt.Fprintf(out, "layer cache: %s/%s (%s)\n", host, build.CacheRepository, map[bool]string{true: "read and write on branch " + branch, false: "read only on branch " + branch}[writeCache])
 	}
 	fmt.Fprintf(out, "builder: %s\n", builder.Name())
-	p := image.Pipeline{Builder: builder, Registry: access.registry, Out: out, DryRun: opts.DryRun}
+	// Whatever a build step prints, the secrets' values never reach the log.
+	p := image.Pipeline{Builder: builder, Registry: access.registry, Out: image.Redacting(out, build.Secrets), DryRun: opts.DryRun}
 	results, err := p.Ensure(ctx, specs)
 	if err != nil {
 		return Images{}, err
@@ -163,6 +164,7 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 			Labels:    map[string]string{"org.opencontainers.image.revision": commit.SHA, "org.opencontainers.image.source": cfg.App},
 			Push:      env != nil,
 			Platforms: build.Platforms,
+			Secrets:   build.Secrets,
 		}
 		ref := image.Ref{Registry: "localhost", Repository: img.Repository, Tag: commit.Tag}
 		if env != nil {
