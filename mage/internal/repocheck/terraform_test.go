@@ -191,6 +191,25 @@ func TestModuleSafetyNets(t *testing.T) {
 	}
 }
 
+// Nothing is downloaded into an image unchecked: no ADD of a URL (what
+// the supercronic download was); supercronic comes from its Go module with
+// a pinned hash.
+func TestDockerfileDownloadsNothingUnchecked(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repo, "docker", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.EqualFold(f[0], "ADD") && strings.Contains(line, "://") {
+			t.Errorf("docker/Dockerfile:%d: ADD of a URL, unchecked: %s", i+1, line)
+		}
+	}
+	if !strings.Contains(string(data), "SUPERCRONIC_H1=h1:") {
+		t.Error("docker/Dockerfile: supercronic's module hash is not pinned")
+	}
+}
+
 // The app image keeps the gems' bootsnap cache the gems stage builds.
 func TestDockerfileKeepsTheBootsnapCache(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(repo, "docker", "Dockerfile"))
