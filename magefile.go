@@ -161,6 +161,15 @@ func (Cron) Run(ctx context.Context, job string, env *string, timeout *time.Dura
 	return targets.CronRun(ctx, job, env, timeout)
 }
 
+// Verify checks an environment's account read-only: cluster, services, target group, roles, secrets, log groups, repositories.
+//
+// Flags: -env=NAME (default sandbox). One line per check, OK or FAIL with the
+// fix; secret values are never read. deploy runs the cluster and service
+// checks in its preflight.
+func Verify(ctx context.Context, env *string) error {
+	return targets.Verify(ctx, env)
+}
+
 // Iam holds the IAM targets.
 type Iam mg.Namespace
 

@@ -167,6 +167,9 @@ type Environment struct {
 	// differ (a Docker VM has buildx; a daemonless box has buildah), and
 	// guessing from what answers hides a misconfigured executor.
 	Builder string `hcl:"builder,optional"`
+	// CIRole is the role CI assumes for this environment; `mage verify`
+	// checks that the caller can assume it.
+	CIRole string `hcl:"ci_role,optional"`
 }
 
 // BuilderFor is the builder an environment's images are built with: its

@@ -15,6 +15,7 @@ import (
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/verify"
 )
 
 // Deployer runs deploys and rollbacks of one environment.
@@ -115,6 +116,9 @@ func (r *run) deploy(ctx context.Context) error {
 		if last := LastSucceeded(history); last != nil {
 			r.prevTag = last.Tag
 			r.rec.Previous = last.Tag
+		}
+		if err := r.checkServicesExist(ctx, history); err != nil {
+			return err
 		}
 		return r.lock(ctx, "deploy", commit.Tag)
 	}); err != nil {
@@ -312,4 +316,28 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 		r.rec.Migrated = true
 	}
 	return err
+}
+
+// checkServicesExist is verify's cheap subset: the cluster and every
+// configured service exist. Before the first release they may not yet (the
+// apply creates them), so then it only warns.
+func (r *run) checkServicesExist(ctx context.Context, history []Record) error {
+	d := r.d
+	v := verify.Verifier{ECS: d.ECS, Cluster: d.Env.Cluster, Services: d.Env.ServiceNames()}
+	var problems []string
+	for _, res := range v.Cheap(ctx) {
+		if !res.OK {
+			problems = append(problems, res.String())
+		}
+	}
+	switch {
+	case len(problems) == 0:
+		fmt.Fprintf(d.Out, "preflight: cluster %s and its %d services exist\n", d.Env.Cluster, len(d.Env.Services))
+		return nil
+	case LastSucceeded(history) == nil:
+		fmt.Fprintf(d.Out, "preflight: first release, so the apply must create what is missing:\n  %s\n", strings.Join(problems, "\n  "))
+		return nil
+	default:
+		return fmt.Errorf("preflight (mage verify -env=%s checks more):\n  %s", d.Env.Name, strings.Join(problems, "\n  "))
+	}
 }

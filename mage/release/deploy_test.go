@@ -477,3 +477,29 @@ func TestApplyFailureAndNotifications(t *testing.T) {
 		t.Errorf("no warning about the webhook:\n%s", s.out)
 	}
 }
+
+// After the first release, the preflight refuses a deploy to an
+// environment whose configured service does not exist (a typo in
+// deploy.hcl, a service deleted by hand), before taking the lock.
+func TestPreflightRefusesAMissingService(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("first deploy: %v\n%s", err, s.out)
+	}
+	env := *s.d.Env
+	env.Services = append(append([]*config.Service{}, env.Services...), &config.Service{Name: "ghost"})
+	s.d.Env = &env
+	before := s.tfvars(t)
+	s.out.Reset()
+	_, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "failed at preflight") || !strings.Contains(err.Error(), "service ghost: not found in shop-sandbox") {
+		t.Fatalf("deploy with a missing service = %v\n%s", err, s.out)
+	}
+	if s.tfvars(t) != before {
+		t.Error("the refused deploy changed the tfvars")
+	}
+	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+		t.Errorf("lock after the refusal: %v", err)
+	}
+}

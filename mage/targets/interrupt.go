@@ -14,7 +14,7 @@ import (
 var Targets = []string{
 	"build", "config:check", "cron:crontab", "cron:generate", "cron:list", "cron:run", "deploy", "iam:policy",
 	"lock:release", "lock:status", "migrate", "push", "releases", "rollback", "run", "sandbox:down", "sandbox:serve",
-	"status", "test", "tf:apply", "tf:plan", "tfvars:set",
+	"status", "test", "tf:apply", "tf:plan", "tfvars:set", "verify",
 }
 
 // withSIGTERM makes SIGTERM (CI cancelling a job, `timeout`, a container
