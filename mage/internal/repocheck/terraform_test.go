@@ -223,6 +223,20 @@ func TestDockerfileKeepsTheBootsnapCache(t *testing.T) {
 	}
 }
 
+// The release repositories' lifecycle policy never expires a tagged image:
+// every tag is a release someone may roll back to.
+func TestLifecycleNeverExpiresReleases(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repo, "terraform", "modules", "rails-app", "ecr.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	release := src[strings.Index(src, "release_lifecycle"):strings.Index(src, `resource "aws_ecr_lifecycle_policy" "app"`)]
+	if strings.Contains(release, `tagStatus = "any"`) || strings.Contains(release, `tagStatus = "tagged"`) {
+		t.Error("ecr.tf: the release lifecycle policy expires tagged images, which breaks rollbacks")
+	}
+}
+
 // Schedules run the revision the release applied, never the family's
 // latest: one-off tasks register revisions with other images.
 func TestSchedulesArePinnedToTheReleasedRevision(t *testing.T) {

@@ -26,19 +26,16 @@ resource "aws_ecr_repository" "cache" {
 }
 
 locals {
-  # Keep enough releases to roll back to; untagged layers go quickly.
+  # Untagged layers go after a week. Release images (tagged with their
+  # commit) never expire by count or age here: a "keep the newest N" rule
+  # is how rollbacks break. `mage prune` removes releases no rollback can
+  # reach (issue: retention), knowing which ones are live.
   release_lifecycle = jsonencode({
     rules = [
       {
         rulePriority = 1
         description  = "expire untagged images after 7 days"
         selection    = { tagStatus = "untagged", countType = "sinceImagePushed", countUnit = "days", countNumber = 7 }
-        action       = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "keep the newest 200 tagged releases"
-        selection    = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 200 }
         action       = { type = "expire" }
       },
     ]
