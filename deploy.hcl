@@ -63,6 +63,7 @@ environment "sandbox" {
   cluster  = "shop-sandbox"
   registry = env("SANDBOX_REGISTRY", "127.0.0.1:5000")
 
+  local   = true      # the AWS double, a loopback registry, state in .deploykit/sandbox
   builder = "buildah" # daemonless, as on this machine
 
   # The sandbox builds a stand-in app on busybox (no base image can be
@@ -97,6 +98,44 @@ environment "sandbox" {
 
   migrate {
     task_definition = "shop-sandbox-migrate"
+    container       = "rails"
+    command         = ["bin/rails", "db:migrate"]
+    network_from    = "web-app"
+    paths           = ["examples/sandbox-app/db/migrate", "examples/sandbox-app/db/schema.rb"]
+  }
+}
+
+environment "sandbox-production" {
+  # A second local environment, "another account": its own double, its own
+  # loopback registry and state. It never builds: it promotes by digest
+  # what the sandbox verified, as production does with staging.
+  account      = "000000000000"
+  region       = "us-east-1"
+  cluster      = "shop-sandbox-production"
+  registry     = env("SANDBOX_PRODUCTION_REGISTRY", "127.0.0.1:5001")
+  local        = true
+  builder      = "buildah"
+  promote_from = "sandbox"
+
+  service "web-app" {
+    containers = { nginx = "nginx", unicorn = "app" }
+  }
+  service "sidekiq" {
+    containers = { sidekiq = "app" }
+  }
+
+  terraform {
+    root    = "terraform/envs/sandbox-production"
+    backend = { path = "../../../.deploykit/sandbox-production/terraform.tfstate" }
+    tfvars  = "terraform/envs/sandbox-production/images.auto.tfvars"
+    image_tags = {
+      app   = "image_tags.app"
+      nginx = "image_tags.nginx"
+    }
+  }
+
+  migrate {
+    task_definition = "shop-sandbox-production-migrate"
     container       = "rails"
     command         = ["bin/rails", "db:migrate"]
     network_from    = "web-app"

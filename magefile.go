@@ -107,6 +107,22 @@ func Deploy(ctx context.Context, env, migrate, json *string, dirty, dryrun, forc
 	return targets.Deploy(ctx, targets.DeployFlags{Env: env, Migrate: migrate, JSON: json, Dirty: dirty, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
 }
 
+// Promote deploys another environment's tested release by digest: copies its images here, builds nothing.
+//
+// Flags: -from=ENV (default: promote_from in deploy.hcl); -env=NAME;
+// -commit=SHA|TAG (default: the newest successful release of -from);
+// -migrate, -dryrun, -force, -timeout, -lockwait, -json as for deploy.
+func Promote(ctx context.Context, from, env, migrate, commit, json *string, dryrun, force *bool, timeout, lockwait *time.Duration) error {
+	return targets.Promote(ctx, deref(from), targets.DeployFlags{Env: env, Migrate: migrate, Commit: commit, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 // Rollback returns an environment to the previous successful release (or -commit=SHA): no build, no migration.
 //
 // Flags: -env=NAME (default sandbox); -commit=SHA|TAG; -dryrun; -force;

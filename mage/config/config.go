@@ -170,6 +170,13 @@ type Environment struct {
 	// CIRole is the role CI assumes for this environment; `mage verify`
 	// checks that the caller can assume it.
 	CIRole string `hcl:"ci_role,optional"`
+	// Local environments run on this machine: the AWS double, a loopback
+	// registry, local state under .deploykit/NAME (the sandbox and
+	// sandbox-production).
+	Local bool `hcl:"local,optional"`
+	// PromoteFrom names the environment whose tested release a deploy here
+	// promotes by digest (copying the images, building nothing).
+	PromoteFrom string `hcl:"promote_from,optional"`
 }
 
 // BuilderFor is the builder an environment's images are built with: its

@@ -188,3 +188,48 @@ func (r Registry) Platforms(ctx context.Context, image string) ([]string, error)
 	}
 	return []string{cfg.OS + "/" + cfg.Architecture}, nil
 }
+
+func (r Registry) options(ctx context.Context) []remote.Option {
+	opts := []remote.Option{remote.WithContext(ctx)}
+	if r.Auth != nil {
+		opts = append(opts, remote.WithAuth(r.Auth))
+	}
+	return opts
+}
+
+// Copy copies the manifest srcRef names (an image, or an index with every
+// platform), with all its layers, to dstRef in another registry, and
+// returns the digest dstRef has there: the same one, since the manifest
+// bytes travel unchanged.
+func Copy(ctx context.Context, src *Registry, srcRef string, dst *Registry, dstRef string) (string, error) {
+	from, err := src.ref(srcRef)
+	if err != nil {
+		return "", fmt.Errorf("image reference %q: %w", srcRef, err)
+	}
+	to, err := dst.ref(dstRef)
+	if err != nil {
+		return "", fmt.Errorf("image reference %q: %w", dstRef, err)
+	}
+	desc, err := remote.Get(from, src.options(ctx)...)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", srcRef, err)
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return "", err
+		}
+		if err := remote.WriteIndex(to, idx, dst.options(ctx)...); err != nil {
+			return "", fmt.Errorf("write %s: %w", dstRef, err)
+		}
+	} else {
+		img, err := desc.Image()
+		if err != nil {
+			return "", err
+		}
+		if err := remote.Write(to, img, dst.options(ctx)...); err != nil {
+			return "", fmt.Errorf("write %s: %w", dstRef, err)
+		}
+	}
+	return dst.Digest(ctx, dstRef)
+}

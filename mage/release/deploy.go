@@ -74,6 +74,29 @@ type run struct {
 	tfvars, schedules *fileBackup
 	// journal records each stage in the store, for repair after a crash
 	journal *journal
+	// pins are the tfvars values by image: "tag@sha256:..." once the
+	// digest is known, so a moved tag can never change what runs.
+	pins map[string]string
+}
+
+// pin records an image's reference (with its digest) for the tfvars.
+func (r *run) pin(name, pinnedRef string) {
+	ref, err := image.ParseRef(pinnedRef)
+	if err != nil || ref.Tag == "" || ref.Digest == "" {
+		return
+	}
+	if r.pins == nil {
+		r.pins = map[string]string{}
+	}
+	r.pins[name] = ref.Tag + "@" + ref.Digest
+}
+
+// pinFor is what the tfvars (and the migration task) get for an image.
+func (r *run) pinFor(name, tag string) string {
+	if v, ok := r.pins[name]; ok && strings.HasPrefix(v, tag+"@") {
+		return v
+	}
+	return tag
 }
 
 func (r *run) stage(name string, f func() error) error {
@@ -133,12 +156,21 @@ func (r *run) deploy(ctx context.Context) error {
 		}
 		for _, res := range imgs.Results {
 			r.rec.Images[res.Name] = res.Pinned()
+			r.pin(res.Name, res.Pinned())
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
 
+	return r.migrateAndSwitch(ctx, history, commit)
+}
+
+// migrateAndSwitch is the part every release shares once its images are
+// in the environment's registry: the migration (before or after), the
+// tfvars, plan, apply and the rollout wait.
+func (r *run) migrateAndSwitch(ctx context.Context, history []Record, commit git.Commit) error {
+	d, opts := r.d, r.opts
 	runMigration, why := r.migrationGate(ctx, history, commit)
 	order := opts.Order
 	if order == "" && d.Env.Migrate != nil {
@@ -304,7 +336,7 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 	}
 	runner := &ecs.Runner{ECS: d.ECS, Logs: d.Logs, Out: d.Out}
 	r.journal.stage(ctx, StageMigrating, nil)
-	arn, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: tag, Who: d.Who}, ecs.RunOptions{})
+	arn, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: r.pinFor(m.ImageName(), tag), Who: d.Who}, ecs.RunOptions{})
 	r.migrationTask, r.migrationErr = arn, err
 	if arn != "" {
 		// It ran, so it may have applied migrations even when it failed.

@@ -150,8 +150,7 @@ func (s *sandbox) serviceTag(t testing.TB, service string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := aws.ToString(td.TaskDefinition.ContainerDefinitions[len(td.TaskDefinition.ContainerDefinitions)-1].Image)
-	return img[strings.LastIndexByte(img, ':')+1:]
+	return image.TagOf(aws.ToString(td.TaskDefinition.ContainerDefinitions[len(td.TaskDefinition.ContainerDefinitions)-1].Image))
 }
 
 func (s *sandbox) tfvars(t testing.TB) string {
@@ -198,8 +197,11 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 	if !rec.Migrated || !strings.Contains(s.out.String(), "first deploy") {
 		t.Errorf("first deploy did not migrate after the apply:\n%s", s.out)
 	}
-	if !strings.Contains(s.tfvars(t), `app   = "`+first+`"`) || !strings.Contains(s.tfvars(t), "# unicorn, sidekiq and the migrate task run this image") {
-		t.Errorf("tfvars not rewritten in place:\n%s", s.tfvars(t))
+	// The tfvars pin each image to its digest: a moved tag cannot change
+	// what runs.
+	appRef, _ := image.ParseRef(rec.Images["app"])
+	if appRef.Digest == "" || !strings.Contains(s.tfvars(t), `app   = "`+first+"@"+appRef.Digest+`"`) || !strings.Contains(s.tfvars(t), "# unicorn, sidekiq and the migrate task run this image") {
+		t.Errorf("tfvars not rewritten in place with the digest %s:\n%s", appRef.Digest, s.tfvars(t))
 	}
 
 	// Same commit again: no build, no migration.

@@ -191,7 +191,7 @@ func connectRegistry(ctx context.Context, cfg *config.Config, env *config.Enviro
 	reg := &image.Registry{Host: host}
 	switch {
 	case image.Loopback(host):
-		if err := image.StartLocalRegistry(ctx, host, filepath.Join(cfg.Dir, ".deploykit", "registry"), out); err != nil {
+		if err := image.StartLocalRegistry(ctx, host, RegistryDir(cfg, host), out); err != nil {
 			return nil, nil, err
 		}
 	case image.IsECR(host) && ecrAPI != nil:
@@ -203,4 +203,11 @@ func connectRegistry(ctx context.Context, cfg *config.Config, env *config.Enviro
 		return reg, &creds, nil
 	}
 	return reg, nil, nil
+}
+
+// RegistryDir is where a local environment's registry on host keeps its
+// images and pid: one directory per host:port, so environments on other
+// ports (sandbox-production) never share storage.
+func RegistryDir(cfg *config.Config, host string) string {
+	return filepath.Join(cfg.Dir, ".deploykit", "registry", strings.NewReplacer(":", "_", "/", "_").Replace(host))
 }

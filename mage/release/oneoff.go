@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -30,7 +31,10 @@ func MigrateImageRef(cfg *config.Config, env *config.Environment, tag string) (s
 	if !ok {
 		return "", fmt.Errorf("migrate image %q is not declared in %s", env.Migrate.ImageName(), cfg.File)
 	}
-	return image.Ref{Registry: env.Registry, Repository: img.Repository, Tag: tag}.String(), nil
+	// tag may carry its digest ("tag@sha256:..."): the task then runs
+	// exactly the release's image.
+	t, digest, _ := strings.Cut(tag, "@")
+	return image.Ref{Registry: env.Registry, Repository: img.Repository, Tag: t, Digest: digest}.String(), nil
 }
 
 // RunOneOff starts the task on runner and, unless opts.Detach, waits for it.

@@ -64,8 +64,12 @@ func (r *run) rollback(ctx context.Context) error {
 			if digest == "" {
 				return fmt.Errorf("%s is no longer in the registry (lifecycle policy?): cannot roll back to %s", ref, target.Tag)
 			}
+			if was, err := image.ParseRef(target.Images[img.Name]); err == nil && was.Digest != "" && was.Digest != digest {
+				return fmt.Errorf("%s now points at %s, but release %s ran %s: the tag moved; not rolling back to other bytes than were released", ref, digest, target.Tag, was.Digest)
+			}
 			fmt.Fprintf(d.Out, "%s: %s present (%s)\n", img.Name, ref, digest)
 			r.rec.Images[img.Name] = ref.WithDigest(digest).String()
+			r.pin(img.Name, r.rec.Images[img.Name])
 		}
 		return nil
 	}); err != nil {

@@ -66,6 +66,46 @@ func Rollback(ctx context.Context, f DeployFlags) error {
 }
 
 func (c console) deploy(ctx context.Context, f DeployFlags, rollback bool) error {
+	return c.release(ctx, f, func(ctx context.Context, d *release.Deployer, opts release.Options) (release.Record, error) {
+		if rollback {
+			return d.Rollback(ctx, opts)
+		}
+		if from := d.Env.PromoteFrom; from != "" {
+			// This environment only runs what another one tested.
+			src, err := c.source(ctx, d.Config, from)
+			if err != nil {
+				return release.Record{}, err
+			}
+			return d.Promote(ctx, src, opts)
+		}
+		return d.Deploy(ctx, opts)
+	})
+}
+
+// Promote deploys another environment's tested release by digest.
+func Promote(ctx context.Context, from string, f DeployFlags) error {
+	if err := checkArgs(osArgs(), "promote", "dirty", "dryrun", "force"); err != nil {
+		return err
+	}
+	ctx, stop := withSIGTERM(ctx)
+	defer stop()
+	c := osConsole()
+	return c.release(ctx, f, func(ctx context.Context, d *release.Deployer, opts release.Options) (release.Record, error) {
+		if from == "" {
+			from = d.Env.PromoteFrom
+		}
+		if from == "" || from == d.Env.Name {
+			return release.Record{}, fmt.Errorf("promote to %s: name the environment to promote from with -from=NAME (or promote_from in deploy.hcl)", d.Env.Name)
+		}
+		src, err := c.source(ctx, d.Config, from)
+		if err != nil {
+			return release.Record{}, err
+		}
+		return d.Promote(ctx, src, opts)
+	})
+}
+
+func (c console) release(ctx context.Context, f DeployFlags, do func(context.Context, *release.Deployer, release.Options) (release.Record, error)) error {
 	opts, err := f.options()
 	if err != nil {
 		return err
@@ -75,12 +115,7 @@ func (c console) deploy(ctx context.Context, f DeployFlags, rollback bool) error
 		return err
 	}
 	defer stop()
-	var rec release.Record
-	if rollback {
-		rec, err = d.Rollback(ctx, opts)
-	} else {
-		rec, err = d.Deploy(ctx, opts)
-	}
+	rec, err := do(ctx, d, opts)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func SandboxServe(ctx context.Context, addr *string) error {
 	}
 	fake := awsfake.New()
 	fake.SetTiming(awsfake.SandboxTiming)
-	if err := fake.Load(sandboxStatePath(cfg)); err != nil {
+	if err := fake.Load(sandboxStatePath(cfg, DefaultEnv)); err != nil {
 		return err
 	}
 	listen := "127.0.0.1:0"
@@ -48,20 +48,32 @@ func SandboxDown(ctx context.Context, wipe *bool) error {
 	if err != nil {
 		return err
 	}
-	regDir := filepath.Join(cfg.Dir, ".deploykit", "registry")
-	pid, err := image.StopLocalRegistry(regDir)
-	if err != nil {
-		return err
+	regRoot := filepath.Join(cfg.Dir, ".deploykit", "registry")
+	dirs, _ := filepath.Glob(filepath.Join(regRoot, "*"))
+	stopped := 0
+	for _, dir := range dirs {
+		pid, err := image.StopLocalRegistry(dir)
+		if err != nil {
+			return err
+		}
+		if pid != 0 {
+			stopped++
+			fmt.Fprintf(c.out, "sandbox: stopped docker-registry (pid %d, %s)\n", pid, dir)
+		}
 	}
-	if pid == 0 {
+	if stopped == 0 {
 		fmt.Fprintln(c.out, "sandbox: no docker-registry of this checkout is running")
-	} else {
-		fmt.Fprintf(c.out, "sandbox: stopped docker-registry (pid %d)\n", pid)
 	}
 	if !flag(wipe) {
 		return nil
 	}
-	for _, dir := range []string{filepath.Join(cfg.Dir, ".deploykit", DefaultEnv), regDir} {
+	wiped := []string{regRoot}
+	for _, env := range cfg.Environments {
+		if env.Local {
+			wiped = append(wiped, filepath.Join(cfg.Dir, ".deploykit", env.Name))
+		}
+	}
+	for _, dir := range wiped {
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("wipe %s: %w", dir, err)
 		}

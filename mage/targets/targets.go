@@ -168,7 +168,7 @@ func (c console) plan(ctx context.Context, env string, tag *string, force bool) 
 		return nil, nil, err
 	}
 	// The sandbox's terraform calls the AWS double, as real roots call AWS.
-	if ws.Env.Name == DefaultEnv {
+	if ws.Env.Local {
 		awsCfg, stop, err := c.awsConfig(ctx, cfg, ws.Env)
 		if err != nil {
 			return nil, nil, err

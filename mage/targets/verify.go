@@ -41,7 +41,7 @@ func (c console) verify(ctx context.Context, envName string) error {
 		ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
 		Cluster: env.Cluster, Services: env.ServiceNames(), CIRole: env.CIRole, NginxConf: string(nginx),
 	}
-	if env.Name != DefaultEnv {
+	if !env.Local {
 		// The sandbox's double serves ECS and Logs only.
 		v.ELB, v.IAM, v.SSM = elb.NewFromConfig(awsCfg), iam.NewFromConfig(awsCfg), ssm.NewFromConfig(awsCfg)
 		v.Secrets, v.Scheduler, v.STS = secretsmanager.NewFromConfig(awsCfg), scheduler.NewFromConfig(awsCfg), sts.NewFromConfig(awsCfg)

@@ -74,7 +74,7 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 }
 
 func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (release.Store, error) {
-	if env.Name == DefaultEnv {
+	if env.Local {
 		return release.DirStore{Dir: filepath.Join(cfg.Dir, ".deploykit", env.Name, "store")}, nil
 	}
 	bucket := env.Terraform.Backend["bucket"]
@@ -112,7 +112,7 @@ func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.
 // awsSetup is awsConfig plus, for the sandbox, a function that reloads
 // the double's saved state (called once the deploy lock is held).
 func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), func(context.Context) error, error) {
-	if env.Name != DefaultEnv || c.getenv("AWS_ENDPOINT_URL") != "" {
+	if !env.Local || c.getenv("AWS_ENDPOINT_URL") != "" {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region))
 		if err != nil {
 			return aws.Config{}, nil, nil, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
@@ -124,7 +124,7 @@ func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.E
 	if c.getenv("DEPLOYKIT_SANDBOX_TIMING") == "fast" {
 		fake.SetTiming(awsfake.TestTiming) // for tests that drive the compiled magefile
 	}
-	statePath := sandboxStatePath(cfg)
+	statePath := sandboxStatePath(cfg, env.Name)
 	if err := fake.Load(statePath); err != nil {
 		return aws.Config{}, nil, nil, err
 	}
@@ -156,8 +156,8 @@ func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.E
 	return awsCfg, stop, reload, nil
 }
 
-func sandboxStatePath(cfg *config.Config) string {
-	dir := filepath.Join(cfg.Dir, ".deploykit", DefaultEnv)
+func sandboxStatePath(cfg *config.Config, envName string) string {
+	dir := filepath.Join(cfg.Dir, ".deploykit", envName)
 	_ = os.MkdirAll(dir, 0o755)
 	return filepath.Join(dir, "aws-double.json")
 }
@@ -180,4 +180,29 @@ func sandboxSwitches(getenv func(string) string) []string {
 		}
 	}
 	return env
+}
+
+// source is the environment a promotion reads from: its release history
+// and its registry, with the same credentials (cross-account: the role
+// needs read access to that state bucket and registry).
+func (c console) source(ctx context.Context, cfg *config.Config, name string) (release.Source, error) {
+	env, err := cfg.Env(name)
+	if err != nil {
+		return release.Source{}, err
+	}
+	var awsCfg aws.Config
+	if !env.Local {
+		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region)); err != nil {
+			return release.Source{}, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
+		}
+	}
+	store, err := storeFor(cfg, env, awsCfg)
+	if err != nil {
+		return release.Source{}, err
+	}
+	src := release.Source{Env: env, Store: store}
+	if image.IsECR(env.Registry) {
+		src.ECR = ecr.NewFromConfig(awsCfg)
+	}
+	return src, nil
 }

@@ -3,7 +3,7 @@
 # plan guard behave the same everywhere.
 
 variable "image_tags" {
-  description = "Immutable image tags (git SHAs) for the app image (unicorn, sidekiq, migrate) and the nginx image. Rewritten by `mage deploy`."
+  description = "Immutable image tags (git SHAs), pinned to their digests (TAG@sha256:...), for the app image (unicorn, sidekiq, migrate) and the nginx image. Rewritten by `mage deploy`."
   type = object({
     app   = string
     nginx = string
@@ -12,9 +12,9 @@ variable "image_tags" {
   validation {
     condition = alltrue([
       for tag in values(var.image_tags) :
-      tag != "latest" && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", tag))
+      split("@", tag)[0] != "latest" && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$", tag))
     ])
-    error_message = "Image tags must be immutable tags in Docker's tag grammar; \"latest\" is refused because it makes rollback impossible."
+    error_message = "Image tags must be immutable tags in Docker's tag grammar, optionally pinned to their digest (TAG@sha256:...); \"latest\" is refused because it makes rollback impossible."
   }
 }
 

@@ -1,0 +1,7 @@
+# sandbox-production is the sandbox's root (main.tf and variables.tf are
+# links to ../sandbox) with other names: another "account" on this machine.
+locals {
+  env      = "sandbox-production"
+  cluster  = "shop-sandbox-production"
+  registry = "127.0.0.1:5001"
+}

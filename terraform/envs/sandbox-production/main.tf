@@ -1,0 +1,1 @@
+../sandbox/main.tf
