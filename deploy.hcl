@@ -185,7 +185,10 @@ environment "production" {
   region   = "ap-northeast-1"
   cluster  = "shop-production"
   registry = "210987654321.dkr.ecr.ap-northeast-1.amazonaws.com"
-  builder  = "buildx" # CircleCI's machine executor: Docker with buildx
+  builder  = "buildx" # only if a release must be built here; promotion builds nothing
+  # Production runs exactly what staging tested: a deploy copies staging's
+  # newest successful release by digest (mage promote), building nothing.
+  promote_from = "staging"
 
   service "web-app" {
     containers = { nginx = "nginx", unicorn = "app" }

@@ -105,6 +105,7 @@ func newRepo(t *testing.T) *repo {
 	root := testtools.RepoRoot(t)
 	dir := t.TempDir()
 	copyTree(t, filepath.Join(root, "terraform", "envs", "sandbox"), filepath.Join(dir, "terraform", "envs", "sandbox"))
+	copyTree(t, filepath.Join(root, "terraform", "envs", "sandbox-production"), filepath.Join(dir, "terraform", "envs", "sandbox-production"))
 	copyTree(t, filepath.Join(root, "examples", "sandbox-app"), filepath.Join(dir, "examples", "sandbox-app"))
 	for _, f := range []string{"deploy.hcl", ".gitignore"} {
 		data, err := os.ReadFile(filepath.Join(root, f))
@@ -137,6 +138,7 @@ exec %q "$@"
 	t.Cleanup(func() { _ = exec.Command("pkill", "-f", wrapper).Run() })
 	env := append(os.Environ(),
 		"SANDBOX_REGISTRY="+testtools.Registry(t),
+		"SANDBOX_PRODUCTION_REGISTRY="+testtools.Registry(t),
 		"DEPLOYKIT_TERRAFORM="+wrapper,
 		"TF_CLI_CONFIG_FILE=/dev/null",
 		"CIRCLE_BRANCH=main",
@@ -441,4 +443,41 @@ func TestCorruptLockIsShownAndRemovable(t *testing.T) {
 		t.Fatalf("lock:release -force: exit %d\n%s", code, out)
 	}
 	r.assertClean("after lock:release -force")
+}
+
+// Build once, promote by digest: the second environment gets the first
+// one's exact images, in its own registry and task definitions, and
+// builds nothing.
+func TestPromoteDeploysTheSameDigests(t *testing.T) {
+	r := newRepo(t)
+	if code, out := r.run(nil, "deploy"); code != 0 {
+		t.Fatalf("deploy to sandbox: exit %d\n%s", code, out)
+	}
+	code, out := r.run(nil, "promote", "-from=sandbox", "-env=sandbox-production")
+	tag := r.head()
+	if code != 0 || !strings.Contains(out, "nothing built for sandbox-production") || strings.Contains(out, "STEP") {
+		t.Fatalf("promote: exit %d\n%s", code, out)
+	}
+	recs := r.releases() // the sandbox's
+	if len(recs) != 1 {
+		t.Fatalf("sandbox releases = %v", recs)
+	}
+	sandboxImages := recs[0]["images"].(map[string]any)
+	state, err := os.ReadFile(filepath.Join(r.dir, ".deploykit", "sandbox-production", "aws-double.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ref := range sandboxImages {
+		digest := ref.(string)[strings.Index(ref.(string), "@")+1:]
+		if !strings.Contains(out, name+": ") || !strings.Contains(out, "(same digest "+digest+")") {
+			t.Errorf("%s: the copy of %s is not reported with its digest:\n%s", name, digest, out)
+		}
+		if !strings.Contains(string(state), ":"+tag+"@"+digest) {
+			t.Errorf("%s: sandbox-production's task definitions do not run %s@%s", name, tag, digest)
+		}
+	}
+	// A deploy to sandbox-production (promote_from = "sandbox") promotes too.
+	if code, out := r.run(nil, "deploy", "-env=sandbox-production"); code != 0 || !strings.Contains(out, "promoting sandbox's release "+tag) {
+		t.Errorf("deploy -env=sandbox-production: exit %d\n%s", code, out)
+	}
 }

@@ -136,7 +136,7 @@ func validateSchema(t *testing.T, configYAML []byte) {
 // credential hand-off; never deploy logic. A compiled magefile never
 // outlives its sources: no cache holds one.
 var allowedRunLines = []*regexp.Regexp{
-	regexp.MustCompile(`^scripts/setup( (test|push|deploy))?$`),
+	regexp.MustCompile(`^scripts/setup( (test|push|deploy|promote))?$`),
 	regexp.MustCompile(`^go run mage\.go -compile ~/bin/mage$`),
 	regexp.MustCompile(`^~/bin/mage [a-z][a-z:]*( -[a-z]+(=[^ ;&|$()` + "`" + `]+)?)*$`),
 }
