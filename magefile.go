@@ -131,6 +131,15 @@ func Rollback(ctx context.Context, env, commit, json *string, dryrun, force *boo
 	return targets.Rollback(ctx, targets.DeployFlags{Env: env, Commit: commit, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
 }
 
+// Prune deletes old releases' images and deregisters their task definition revisions.
+//
+// Flags: -env=NAME; -keep=N newest successful releases kept (default 10;
+// the live release, its rollback target and anything running are always
+// kept); -dryrun lists what would go and why the rest stays; -lockwait.
+func Prune(ctx context.Context, env *string, keep *int, dryrun *bool, lockwait *time.Duration) error {
+	return targets.Prune(ctx, env, keep, dryrun, lockwait)
+}
+
 // Status shows each service's task definition, image tags, running/desired and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
 	return targets.Status(ctx, env)

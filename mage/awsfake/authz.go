@@ -62,8 +62,10 @@ func (s *Server) record(op string, body []byte, out any) {
 			add("ecs:TagResource", arn, map[string]string{"ecs:CreateAction": "RegisterTaskDefinition"})
 		}
 		passRoles(in)
-	case "DescribeTaskDefinition":
-		add("ecs:DescribeTaskDefinition", "*", nil)
+	case "DescribeTaskDefinition", "ListTaskDefinitions":
+		add("ecs:"+op, "*", nil)
+	case "DeregisterTaskDefinition":
+		add("ecs:DeregisterTaskDefinition", "*", nil) // no resource-level permissions
 	case "RunTask":
 		if td, err := s.lookupTaskDef(str(in, "taskDefinition")); err == nil {
 			add("ecs:RunTask", td.arn, onCluster)

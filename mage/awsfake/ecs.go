@@ -189,7 +189,13 @@ func (s *Server) lookupTaskDef(ref string) (*taskDefinition, error) {
 		return nil, clientErr("ClientException", "Unable to describe task definition.")
 	}
 	if !hasRev {
-		return revs[len(revs)-1], nil
+		// A family alone names its latest ACTIVE revision.
+		for i := len(revs) - 1; i >= 0; i-- {
+			if revs[i].active() {
+				return revs[i], nil
+			}
+		}
+		return nil, clientErr("ClientException", "Unable to describe task definition.")
 	}
 	rev, err := strconv.Atoi(revStr)
 	if err != nil || rev < 1 || rev > len(revs) {
@@ -305,6 +311,9 @@ func (s *Server) runTask(body []byte) (any, error) {
 	}
 	td, err := s.lookupTaskDef(in.TaskDefinition)
 	if err != nil {
+		return nil, err
+	}
+	if err := usable(td); err != nil {
 		return nil, err
 	}
 	if td.doc["networkMode"] == "awsvpc" && in.NetworkConfig == nil {

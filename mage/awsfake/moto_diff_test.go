@@ -36,6 +36,8 @@ var motoGaps = map[string]string{
 	".task.stopCode":                                "a stopped task carries stopCode UserInitiated (API reference, Task.stopCode); moto omits it",
 	".task.stoppingAt":                              "set when a task begins stopping; moto omits it",
 	".task.executionStoppedAt":                      "set when the containers stopped; moto omits it",
+	".taskDefinition.deregisteredAt":                "a documented TaskDefinition member, set once a revision is deregistered; moto does not set it",
+	"RunTask run inactive: error":                   "AWS (DeregisterTaskDefinition reference): an INACTIVE revision cannot run new tasks or create services; moto runs it",
 	"RunTask count 11: error":                       "AWS: count is 1-10 (InvalidParameterException); moto starts 11 tasks",
 	"ListTasks startedBy and another filter: error": "AWS: 'When you specify startedBy as the filter, it must be the only filter that you use'; moto does not enforce it",
 }
@@ -111,6 +113,11 @@ func TestDoubleAgreesWithMoto(t *testing.T) {
 
 	netcfg := fmt.Sprintf(`"networkConfiguration":{"awsvpcConfiguration":{"subnets":[%q],"securityGroups":[%q]}}`, subnet, sg)
 	taskArns := map[string]string{}
+	register := func(string) string {
+		return `{"family":"shop-migrate","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512",
+				"containerDefinitions":[{"name":"rails","image":"app:1","essential":true,"memory":512,"logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/shop/migrate","awslogs-region":"us-east-1","awslogs-stream-prefix":"migrate"}}}],
+				"tags":[{"key":"app","value":"shop"}]}`
+	}
 	steps := []struct {
 		name, target string
 		body         func(who string) string
@@ -118,11 +125,7 @@ func TestDoubleAgreesWithMoto(t *testing.T) {
 		{"unknown cluster", "DescribeTasks", func(string) string { return `{"cluster":"nope","tasks":["x"]}` }},
 		{"create cluster", "CreateCluster", func(string) string { return `{"clusterName":"shop"}` }},
 		{"create log group", "logs:CreateLogGroup", func(string) string { return `{"logGroupName":"/ecs/shop/migrate"}` }},
-		{"register", "RegisterTaskDefinition", func(string) string {
-			return `{"family":"shop-migrate","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512",
-				"containerDefinitions":[{"name":"rails","image":"app:1","essential":true,"memory":512,"logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/shop/migrate","awslogs-region":"us-east-1","awslogs-stream-prefix":"migrate"}}}],
-				"tags":[{"key":"app","value":"shop"}]}`
-		}},
+		{"register", "RegisterTaskDefinition", register},
 		{"describe definition", "DescribeTaskDefinition", func(string) string { return `{"taskDefinition":"shop-migrate"}` }},
 		{"describe definition with tags", "DescribeTaskDefinition", func(string) string { return `{"taskDefinition":"shop-migrate","include":["TAGS"]}` }},
 		{"unknown definition", "DescribeTaskDefinition", func(string) string { return `{"taskDefinition":"nope"}` }},
@@ -139,6 +142,15 @@ func TestDoubleAgreesWithMoto(t *testing.T) {
 		}},
 		{"list stopped", "ListTasks", func(string) string { return `{"cluster":"shop","desiredStatus":"STOPPED"}` }},
 		{"describe clusters", "DescribeClusters", func(string) string { return `{"clusters":["shop","nope"]}` }},
+		{"register again", "RegisterTaskDefinition", register},
+		{"list definitions", "ListTaskDefinitions", func(string) string { return `{"familyPrefix":"shop-migrate","sort":"DESC"}` }},
+		{"deregister", "DeregisterTaskDefinition", func(string) string { return `{"taskDefinition":"shop-migrate:1"}` }},
+		{"deregister a family", "DeregisterTaskDefinition", func(string) string { return `{"taskDefinition":"shop-migrate"}` }},
+		{"list inactive", "ListTaskDefinitions", func(string) string { return `{"familyPrefix":"shop-migrate","status":"INACTIVE"}` }},
+		{"describe inactive", "DescribeTaskDefinition", func(string) string { return `{"taskDefinition":"shop-migrate:1"}` }},
+		{"run inactive", "RunTask", func(string) string {
+			return `{"cluster":"shop","taskDefinition":"shop-migrate:1","launchType":"FARGATE",` + netcfg + `}`
+		}},
 		{"count 11", "RunTask", func(string) string {
 			return `{"cluster":"shop","taskDefinition":"shop-migrate","launchType":"FARGATE","count":11,` + netcfg + `}`
 		}},

@@ -270,6 +270,9 @@ func (s *Server) createService(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := usable(td); err != nil {
+		return nil, err
+	}
 	if td.doc["networkMode"] == "awsvpc" && in.Network == nil {
 		return nil, clientErr("InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
 	}
@@ -345,6 +348,9 @@ func (s *Server) updateService(body []byte) (any, error) {
 		if in.TaskDefinition != "" {
 			def, err := s.lookupTaskDef(in.TaskDefinition)
 			if err != nil {
+				return nil, err
+			}
+			if err := usable(def); err != nil {
 				return nil, err
 			}
 			td = def.arn

@@ -233,3 +233,45 @@ func Copy(ctx context.Context, src *Registry, srcRef string, dst *Registry, dstR
 	}
 	return dst.Digest(ctx, dstRef)
 }
+
+// Tags lists the tags of repository (host/path) in the registry.
+func (r Registry) Tags(ctx context.Context, repository string) ([]string, error) {
+	var opts []name.Option
+	if Loopback(r.Host) {
+		opts = append(opts, name.Insecure)
+	}
+	repo, err := name.NewRepository(repository, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("repository %q: %w", repository, err)
+	}
+	tags, err := remote.List(repo, r.options(ctx)...)
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the tags of %s: %w", repository, err)
+	}
+	return tags, nil
+}
+
+// DeleteManifest deletes the manifest image (repository@digest) names,
+// and with it every tag pointing at it: callers make sure no tag they keep
+// shares the digest.
+func (r Registry) DeleteManifest(ctx context.Context, image string) error {
+	ref, err := r.ref(image)
+	if err != nil {
+		return fmt.Errorf("image reference %q: %w", image, err)
+	}
+	if _, ok := ref.(name.Digest); !ok {
+		return fmt.Errorf("delete %s: a manifest is deleted by digest, not by tag", image)
+	}
+	if err := remote.Delete(ref, r.options(ctx)...); err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && terr.StatusCode == http.StatusMethodNotAllowed {
+			return fmt.Errorf("delete %s: the registry refuses deletes (a distribution registry needs storage.delete.enabled): %w", image, err)
+		}
+		return fmt.Errorf("delete %s: %w", image, err)
+	}
+	return nil
+}

@@ -13,7 +13,7 @@ import (
 // equal to `mage -l`), so a stray word after one is caught before it runs.
 var Targets = []string{
 	"build", "config:check", "cron:crontab", "cron:generate", "cron:list", "cron:run", "deploy", "iam:policy",
-	"lock:release", "lock:status", "migrate", "promote", "push", "releases", "rollback", "run", "sandbox:down", "sandbox:serve",
+	"lock:release", "lock:status", "migrate", "promote", "prune", "push", "releases", "rollback", "run", "sandbox:down", "sandbox:serve",
 	"status", "test", "tf:apply", "tf:plan", "tfvars:set", "verify",
 }
 

@@ -230,3 +230,33 @@ func LockRelease(ctx context.Context, env *string, force *bool) error {
 	fmt.Fprintf(c.out, "%s is not locked now\n", d.Env.Name)
 	return nil
 }
+
+// Prune removes old releases' registry images and task definition
+// revisions, keeping the newest keep releases, the live one, its rollback
+// target and whatever runs.
+func Prune(ctx context.Context, env *string, keep *int, dryrun *bool, lockwait *time.Duration) error {
+	if err := checkArgs(osArgs(), "prune", "dryrun"); err != nil {
+		return err
+	}
+	ctx, cancel := withSIGTERM(ctx)
+	defer cancel()
+	c := osConsole()
+	d, stop, err := c.deployer(ctx, envName(env))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	taskDefs, ok := d.ECS.(ecs.TaskDefinitionAPI)
+	if !ok {
+		return fmt.Errorf("prune %s: the ECS client cannot list task definitions", d.Env.Name)
+	}
+	opts := release.PruneOptions{Keep: 10, DryRun: flag(dryrun)}
+	if keep != nil {
+		opts.Keep = *keep
+	}
+	if lockwait != nil {
+		opts.LockWait = *lockwait
+	}
+	_, err = d.Prune(ctx, taskDefs, opts)
+	return err
+}

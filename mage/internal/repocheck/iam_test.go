@@ -147,6 +147,7 @@ func TestDeployPolicyRefusesOutsideItsEnvironment(t *testing.T) {
 		{"tag an existing task definition", "ecs:TagResource", "arn:aws:ecs:${region}:${account}:task-definition/${name}-web-app:7", nil},
 		{"production state", "s3:PutObject", "arn:aws:s3:::${bucket}/production/terraform.tfstate", nil},
 		{"delete a repository", "ecr:DeleteRepository", "arn:aws:ecr:${region}:${account}:repository/shop/app", nil},
+		{"prune another app's images", "ecr:BatchDeleteImage", "arn:aws:ecr:${region}:${account}:repository/billing/app", nil},
 	}
 	reqs := requests(env, "shop-staging-deploy", outside, expand)
 	denied := iamsim.Denied(t, []iamsim.Policy{{Name: "deploy", Policy: policies["deploy"]}}, reqs)

@@ -79,6 +79,19 @@ locals {
         Resource = local.repository_arns
       },
       {
+        # mage prune: old releases' images and task definition revisions.
+        Sid      = "PruneOldImages"
+        Effect   = "Allow"
+        Action   = ["ecr:ListImages", "ecr:BatchDeleteImage"]
+        Resource = local.repository_arns
+      },
+      {
+        Sid      = "PruneOldRevisions"
+        Effect   = "Allow"
+        Action   = ["ecs:DeregisterTaskDefinition"]
+        Resource = "*" # no resource-level permissions exist for this action
+      },
+      {
         Sid      = "RegisterTaskDefinitions"
         Effect   = "Allow"
         Action   = ["ecs:RegisterTaskDefinition"]

@@ -1,0 +1,110 @@
+package release
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/railsecs/deploykit/mage/image"
+)
+
+// Three releases, prune keeping one: the first release's images and task
+// definition revisions go; the live one and the rollback target stay, and
+// a rollback still works afterwards.
+func TestPruneKeepsWhatRollbackNeeds(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	var recs []Record
+	for i := range 3 {
+		if i > 0 {
+			s.commit(t, "examples/sandbox-app/app/release.txt", strings.Repeat("x", i)+"\n")
+		}
+		rec, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+		if err != nil {
+			t.Fatalf("deploy %d: %v\n%s", i, err, s.out)
+		}
+		recs = append(recs, rec)
+	}
+	first, second, third := recs[0].Tag, recs[1].Tag, recs[2].Tag
+	reg := image.Registry{Host: s.env["SANDBOX_REGISTRY"]}
+	appRepo := s.env["SANDBOX_REGISTRY"] + "/" + s.d.Config.Images[0].Repository
+	// A tag no deploy made (pushed by hand) is never ours to delete.
+	if _, err := image.Copy(ctx, &reg, appRepo+":"+second, &reg, appRepo+":hotfix-by-hand"); err != nil {
+		t.Fatal(err)
+	}
+	firstRevision := func() string {
+		out, err := s.ecs.ListTaskDefinitions(ctx, &awsecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("shop-sandbox-web-app"), Sort: "ASC"})
+		if err != nil || len(out.TaskDefinitionArns) == 0 {
+			t.Fatalf("list task definitions: %v", err)
+		}
+		return out.TaskDefinitionArns[0]
+	}
+	oldest := firstRevision()
+
+	s.out.Reset()
+	dry, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 1, DryRun: true})
+	if err != nil {
+		t.Fatalf("prune -dryrun: %v\n%s", err, s.out)
+	}
+	if len(dry.Deregistered) == 0 || len(dry.DeletedImages) == 0 || !strings.Contains(s.out.String(), "would delete") {
+		t.Fatalf("dry run found nothing to prune:\n%s", s.out)
+	}
+	if d, _ := reg.Digest(ctx, appRepo+":"+first); d == "" {
+		t.Fatal("dry run deleted an image")
+	}
+	if firstRevision() != oldest {
+		t.Fatal("dry run deregistered a revision")
+	}
+
+	s.out.Reset()
+	rep, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 1})
+	if err != nil {
+		t.Fatalf("prune: %v\n%s", err, s.out)
+	}
+	t.Logf("prune:\n%s", s.out)
+	if len(rep.Deregistered) != len(dry.Deregistered) || len(rep.DeletedImages) != len(dry.DeletedImages) {
+		t.Errorf("the dry run announced %d/%d, prune did %d/%d", len(dry.Deregistered), len(dry.DeletedImages), len(rep.Deregistered), len(rep.DeletedImages))
+	}
+	if rep.KeptTags[third] != "live release" || rep.KeptTags[second] != "rollback target" {
+		t.Errorf("kept tags %v: want %s live and %s the rollback target", rep.KeptTags, third, second)
+	}
+	for _, img := range s.d.Config.Images {
+		repo := s.env["SANDBOX_REGISTRY"] + "/" + img.Repository
+		if d, _ := reg.Digest(ctx, repo+":"+first); d != "" {
+			t.Errorf("%s:%s survived the prune", repo, first)
+		}
+		for _, kept := range []string{second, third} {
+			if d, _ := reg.Digest(ctx, repo+":"+kept); d == "" {
+				t.Errorf("%s:%s was deleted", repo, kept)
+			}
+		}
+	}
+	// The hand-pushed tag shares the second release's digest: it stays.
+	if d, _ := reg.Digest(ctx, appRepo+":hotfix-by-hand"); d == "" {
+		t.Error("prune deleted a tag no release made")
+	}
+	if firstRevision() == oldest {
+		t.Errorf("%s is still ACTIVE", oldest)
+	}
+	if _, err := s.ecs.RunTask(ctx, &awsecs.RunTaskInput{Cluster: aws.String("shop-sandbox"), TaskDefinition: aws.String(oldest)}); err == nil || !strings.Contains(err.Error(), "inactive") {
+		t.Errorf("RunTask on a deregistered revision = %v, want refused", err)
+	}
+
+	// Rollback to the kept previous release still works.
+	s.out.Reset()
+	if _, err := s.d.Rollback(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("rollback after prune: %v\n%s", err, s.out)
+	}
+	if got := s.serviceTag(t, "web-app"); got != second {
+		t.Errorf("after rollback web-app runs %q, want %q", got, second)
+	}
+	if _, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 0}); err == nil {
+		t.Error("-keep=0 accepted")
+	}
+	// Every call prune made is one the deploy role may make.
+	checkDeployPolicy(t, s)
+}
