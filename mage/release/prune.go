@@ -178,7 +178,9 @@ func (d *Deployer) pruneRevisions(ctx context.Context, api ecs.TaskDefinitionAPI
 		for i, arn := range arns {
 			why := inUse[arn]
 			if why == "" && i == len(arns)-1 {
-				why = "newest revision of " + family + " (terraform's, and the schedules')"
+				// Terraform's (or a one-off's: the revision the schedules
+				// and services name runs the live release, kept by its tag).
+				why = "newest revision of " + family
 			}
 			if why == "" {
 				tags, ok := revisionTags[arn]

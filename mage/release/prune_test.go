@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
 )
 
@@ -107,4 +108,71 @@ func TestPruneKeepsWhatRollbackNeeds(t *testing.T) {
 	}
 	// Every call prune made is one the deploy role may make.
 	checkDeployPolicy(t, s)
+}
+
+// A one-off task on another image registers a new revision of the migrate
+// family; schedules name the revision the release applied (the module's
+// schedules.tf uses aws_ecs_task_definition.migrate.arn, checked by
+// repocheck), so that revision must stay ACTIVE on the release's image,
+// terraform must see nothing to change, and prune must keep it.
+func TestOneOffLeavesTheReleasedRevisionAlone(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	rec, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, s.out)
+	}
+	reg := image.Registry{Host: s.env["SANDBOX_REGISTRY"]}
+	appRepo := s.env["SANDBOX_REGISTRY"] + "/" + s.d.Config.Images[0].Repository
+	const other = "0123456789ab" // another commit's image
+	if _, err := image.Copy(ctx, &reg, appRepo+":"+rec.Tag, &reg, appRepo+":"+other); err != nil {
+		t.Fatal(err)
+	}
+	migrateImage := func(arn string) string {
+		out, err := s.ecs.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.TaskDefinition.ContainerDefinitions[0].Image)
+	}
+	before, err := ecs.ActiveRevisions(ctx, s.ecs, "shop-sandbox-migrate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := before[len(before)-1]
+	if image.TagOf(migrateImage(released)) != rec.Tag {
+		t.Fatalf("%s runs %s, not the release %s", released, migrateImage(released), rec.Tag)
+	}
+
+	runner := &ecs.Runner{ECS: s.ecs, Logs: s.d.Logs, Out: s.out, PollStart: 100 * time.Millisecond}
+	if _, err := RunOneOff(ctx, runner, s.d.Config, s.d.Env, OneOff{Command: []string{"bin/rails", "runner", "puts 1"}, Marker: "test", Tag: other}, ecs.RunOptions{}); err != nil {
+		t.Fatalf("one-off on %s: %v\n%s", other, err, s.out)
+	}
+	after, err := ecs.ActiveRevisions(ctx, s.ecs, "shop-sandbox-migrate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The hazard is real: the family's latest revision now runs the other
+	// image, and anything naming the family would follow it.
+	if latest := after[len(after)-1]; latest == released || image.TagOf(migrateImage(latest)) != other {
+		t.Fatalf("the one-off did not register a new revision on %s: %v", other, after)
+	}
+	if image.TagOf(migrateImage(released)) != rec.Tag {
+		t.Errorf("the released revision %s changed image", released)
+	}
+	plan, err := s.d.WS.Plan(ctx, PlanOptions{})
+	if err != nil {
+		t.Fatalf("plan after the one-off: %v\n%s", err, s.out)
+	}
+	if plan.Changes {
+		t.Errorf("terraform sees changes after a one-off task:\n%s", s.out)
+	}
+	s.out.Reset()
+	rep, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 1})
+	if err != nil {
+		t.Fatalf("prune: %v\n%s", err, s.out)
+	}
+	if why := rep.KeptRevisions[released]; !strings.Contains(why, rec.Tag) {
+		t.Errorf("prune keeps the released revision %s for %q, want: it runs the live release\n%s", released, why, s.out)
+	}
 }
