@@ -714,12 +714,9 @@ func (s *Server) listTasks(body []byte) (any, error) {
 	default:
 		return nil, clientErr("InvalidParameterException", "desiredStatus %q is not valid.", in.DesiredStatus)
 	}
-	limit := 100
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 100 {
-			return nil, clientErr("InvalidParameterException", "maxResults must be between 1 and 100.")
-		}
-		limit = *in.MaxResults
+	limit, err := pageLimit(in.MaxResults, 100)
+	if err != nil {
+		return nil, err
 	}
 	var arns []string
 	for arn, t := range s.tasks {

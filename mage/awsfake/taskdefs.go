@@ -36,12 +36,9 @@ func (s *Server) listTaskDefinitions(body []byte) (any, error) {
 	default:
 		return nil, clientErr("InvalidParameterException", "status %q is not valid.", in.Status)
 	}
-	limit := 100
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 100 {
-			return nil, clientErr("InvalidParameterException", "maxResults must be between 1 and 100.")
-		}
-		limit = *in.MaxResults
+	limit, err := pageLimit(in.MaxResults, 100)
+	if err != nil {
+		return nil, err
 	}
 	var arns []string
 	for family, revs := range s.taskDefs {
@@ -68,21 +65,13 @@ func (s *Server) listTaskDefinitions(body []byte) (any, error) {
 			arns[i], arns[j] = arns[j], arns[i]
 		}
 	}
-	start := 0
-	if in.NextToken != "" {
-		for i, a := range arns {
-			if a == in.NextToken {
-				start = i
-			}
-		}
-		if start == 0 && (len(arns) == 0 || arns[0] != in.NextToken) {
-			return nil, clientErr("InvalidParameterException", "The specified nextToken is invalid.")
-		}
+	page, next, err := paginate(arns, in.NextToken, limit)
+	if err != nil {
+		return nil, err
 	}
-	end := min(start+limit, len(arns))
-	out := map[string]any{"taskDefinitionArns": append([]string{}, arns[start:end]...)}
-	if end < len(arns) {
-		out["nextToken"] = arns[end]
+	out := map[string]any{"taskDefinitionArns": page}
+	if next != "" {
+		out["nextToken"] = next
 	}
 	return out, nil
 }

@@ -3,7 +3,8 @@ package release
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,12 +162,7 @@ func (d *Deployer) families(inUse map[string]string) []string {
 	if d.Env.Migrate != nil {
 		set[ecs.FamilyOf(d.Env.Migrate.TaskDefinition)] = true
 	}
-	var out []string
-	for f := range set {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 func (d *Deployer) pruneRevisions(ctx context.Context, api ecs.TaskDefinitionAPI, inUse map[string]string, revisionTags map[string][]string, rep *PruneReport, dryRun bool) error {
@@ -245,12 +241,7 @@ func (d *Deployer) pruneImages(ctx context.Context, history []Record, rep *Prune
 				doomed[t] = digest
 			}
 		}
-		names := make([]string, 0, len(doomed))
-		for t := range doomed {
-			names = append(names, t)
-		}
-		sort.Strings(names)
-		for _, t := range names {
+		for _, t := range slices.Sorted(maps.Keys(doomed)) {
 			digest := doomed[t]
 			if keptDigests[digest] {
 				rep.KeptTags[t] = "shares its image with a kept tag"
@@ -272,12 +263,7 @@ func (d *Deployer) pruneImages(ctx context.Context, history []Record, rep *Prune
 func (d *Deployer) printPrune(rep PruneReport, dryRun bool) {
 	verb := map[bool]string{true: "would delete", false: "deleted"}[dryRun]
 	deregister := map[bool]string{true: "would deregister", false: "deregistered"}[dryRun]
-	tags := make([]string, 0, len(rep.KeptTags))
-	for t := range rep.KeptTags {
-		tags = append(tags, t)
-	}
-	sort.Strings(tags)
-	for _, t := range tags {
+	for _, t := range slices.Sorted(maps.Keys(rep.KeptTags)) {
 		fmt.Fprintf(d.Out, "keep tag %s: %s\n", t, rep.KeptTags[t])
 	}
 	for _, u := range rep.LeftUnknownTags {
@@ -286,12 +272,7 @@ func (d *Deployer) printPrune(rep PruneReport, dryRun bool) {
 	for _, ref := range rep.DeletedImages {
 		fmt.Fprintf(d.Out, "%s %s\n", verb, ref)
 	}
-	arns := make([]string, 0, len(rep.KeptRevisions))
-	for a := range rep.KeptRevisions {
-		arns = append(arns, a)
-	}
-	sort.Strings(arns)
-	for _, a := range arns {
+	for _, a := range slices.Sorted(maps.Keys(rep.KeptRevisions)) {
 		fmt.Fprintf(d.Out, "keep %s: %s\n", a, rep.KeptRevisions[a])
 	}
 	for _, a := range rep.Deregistered {
