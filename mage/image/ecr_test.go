@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
 	"github.com/railsecs/deploykit/mage/awsfake"
@@ -47,5 +48,42 @@ func TestECRLogin(t *testing.T) {
 				t.Errorf("auth file does not name the registry: %s", data)
 			}
 		})
+	}
+}
+
+// TestECRDeleteDigest deletes an image on moto_server through ECR's API
+// (ECR does not answer the registry DELETE), tags and all.
+func TestECRDeleteDigest(t *testing.T) {
+	ctx := context.Background()
+	client := ecr.NewFromConfig(testaws.Config(testaws.Moto(t)))
+	if _, err := client.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String("shop/app")}); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[]}`
+	put, err := client.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("shop/app"), ImageManifest: aws.String(manifest), ImageTag: aws.String("0123456789ab")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := aws.ToString(put.Image.ImageId.ImageDigest)
+	host := "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+	if err := ECRDeleteDigest(ctx, client, host+"/shop/app@"+digest); err != nil {
+		t.Fatal(err)
+	}
+	images, err := client.ListImages(ctx, &ecr.ListImagesInput{RepositoryName: aws.String("shop/app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(images.ImageIds) != 0 {
+		t.Errorf("after the delete the repository still lists %+v", images.ImageIds)
+	}
+	// Deleting it again reaches the same state: not an error.
+	if err := ECRDeleteDigest(ctx, client, host+"/shop/app@"+digest); err != nil {
+		t.Errorf("second delete: %v", err)
+	}
+	if err := ECRDeleteDigest(ctx, client, host+"/shop/app:0123456789ab"); err == nil {
+		t.Error("a delete by tag was accepted")
+	}
+	if err := ECRDeleteDigest(ctx, client, host+"/nope@"+digest); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("delete in a missing repository = %v, want an error naming it", err)
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -272,6 +274,40 @@ func (r Registry) DeleteManifest(ctx context.Context, image string) error {
 			return fmt.Errorf("delete %s: the registry refuses deletes (a distribution registry needs storage.delete.enabled): %w", image, err)
 		}
 		return fmt.Errorf("delete %s: %w", image, err)
+	}
+	return nil
+}
+
+// ECRDeleteAPI deletes images through ECR's own API: ECR does not answer
+// the registry protocol's DELETE of a manifest.
+type ECRDeleteAPI interface {
+	BatchDeleteImage(ctx context.Context, in *ecr.BatchDeleteImageInput, opts ...func(*ecr.Options)) (*ecr.BatchDeleteImageOutput, error)
+}
+
+// ECRDeleteDigest deletes the image with digest from an ECR repository
+// (all its tags with it); image is registry/repository@digest.
+func ECRDeleteDigest(ctx context.Context, api ECRDeleteAPI, image string) error {
+	ref, err := ParseRef(image)
+	if err != nil {
+		return err
+	}
+	if ref.Digest == "" || !IsECR(ref.Registry) {
+		return fmt.Errorf("delete %s: want an ECR image by digest", image)
+	}
+	account, _, _ := strings.Cut(ref.Registry, ".")
+	out, err := api.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{
+		RegistryId: &account, RepositoryName: &ref.Repository,
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: &ref.Digest}},
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", image, err)
+	}
+	// BatchDeleteImage answers 200 and lists what it could not delete.
+	for _, f := range out.Failures {
+		if f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound {
+			continue // already gone: the goal is reached
+		}
+		return fmt.Errorf("delete %s: %s: %s", image, f.FailureCode, aws.ToString(f.FailureReason))
 	}
 	return nil
 }

@@ -249,7 +249,7 @@ func (d *Deployer) pruneImages(ctx context.Context, history []Record, rep *Prune
 			}
 			ref := repo + ":" + t + "@" + digest
 			if !dryRun {
-				if err := reg.DeleteManifest(ctx, repo+"@"+digest); err != nil {
+				if err := d.deleteImage(ctx, reg, repo+"@"+digest); err != nil {
 					return fmt.Errorf("%w (%d images deleted before it)", err, len(rep.DeletedImages))
 				}
 			}
@@ -258,6 +258,19 @@ func (d *Deployer) pruneImages(ctx context.Context, history []Record, rep *Prune
 		}
 	}
 	return nil
+}
+
+// deleteImage deletes by digest: through ECR's API for ECR (it does not
+// answer the registry protocol's DELETE), through the registry otherwise.
+func (d *Deployer) deleteImage(ctx context.Context, reg *image.Registry, ref string) error {
+	if !image.IsECR(d.Env.Registry) {
+		return reg.DeleteManifest(ctx, ref)
+	}
+	api, ok := d.ECR.(image.ECRDeleteAPI)
+	if !ok {
+		return fmt.Errorf("delete %s: no ECR client that can delete images", ref)
+	}
+	return image.ECRDeleteDigest(ctx, api, ref)
 }
 
 func (d *Deployer) printPrune(rep PruneReport, dryRun bool) {
