@@ -77,6 +77,9 @@ type run struct {
 	// pins are the tfvars values by image: "tag@sha256:..." once the
 	// digest is known, so a moved tag can never change what runs.
 	pins map[string]string
+	// currentStage and lockToken are what hooks are told.
+	currentStage string
+	lockToken    string
 }
 
 // pin records an image's reference (with its digest) for the tfvars.
@@ -101,6 +104,7 @@ func (r *run) pinFor(name, tag string) string {
 
 func (r *run) stage(name string, f func() error) error {
 	fmt.Fprintf(r.d.Out, "\n=== %s\n", name)
+	r.currentStage = name
 	start := time.Now()
 	err := f()
 	r.timings = append(r.timings, timing{name, time.Since(start)})
@@ -148,6 +152,9 @@ func (r *run) deploy(ctx context.Context) error {
 		return err
 	}
 	notify(ctx, d, fmt.Sprintf("%s started deploying %s to %s", d.Who, commit.Tag, d.Env.Name))
+	if err := r.preHook(ctx, HookPreBuild); err != nil {
+		return err
+	}
 
 	if err := r.stage("images", func() error {
 		imgs, err := EnsureImages(ctx, d.Config, ImageOptions{Env: d.Env, Commit: commit, DryRun: opts.DryRun, Getenv: d.Getenv, Out: d.Out, ECR: d.ECR})
@@ -171,6 +178,9 @@ func (r *run) deploy(ctx context.Context) error {
 // tfvars, plan, apply and the rollout wait.
 func (r *run) migrateAndSwitch(ctx context.Context, history []Record, commit git.Commit) error {
 	d, opts := r.d, r.opts
+	if err := r.preHook(ctx, HookPreDeploy); err != nil {
+		return err
+	}
 	runMigration, why := r.migrationGate(ctx, history, commit)
 	order := opts.Order
 	if order == "" && d.Env.Migrate != nil {
@@ -263,11 +273,17 @@ func (r *run) lock(ctx context.Context, action, tag string) error {
 		fmt.Fprintln(d.Out, "lock: free (dry run: not taken)")
 		return nil
 	}
-	release, err := AcquireLock(ctx, d.Store, Lock{Env: d.Env.Name, Holder: d.Who, Commit: tag, Action: action, Started: time.Now().UTC()}, r.opts.LockWait, d.Out)
+	lock := Lock{Env: d.Env.Name, Holder: d.Who, Commit: tag, Action: action, Started: time.Now().UTC()}
+	release, inherited, err := d.takeLock(ctx, lock, r.opts.LockWait)
 	if err != nil {
 		return err
 	}
 	r.releaseLock = release
+	r.lockToken = d.Getenv(LockEnv)
+	if inherited {
+		return nil // the parent run's journal covers the environment
+	}
+	r.lockToken = LockToken(lock)
 	fmt.Fprintf(d.Out, "lock: taken at %s\n", d.Store.Where())
 	host, _ := os.Hostname()
 	r.journal = &journal{store: d.Store, out: d.Out, j: Journal{

@@ -48,7 +48,7 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 	if opts.DryRun {
 		fmt.Fprintln(d.Out, "prune: dry run, nothing is removed")
 	} else {
-		release, err := AcquireLock(ctx, d.Store, Lock{Env: d.Env.Name, Holder: d.Who, Action: "prune", Started: time.Now().UTC()}, opts.LockWait, d.Out)
+		release, _, err := d.takeLock(ctx, Lock{Env: d.Env.Name, Holder: d.Who, Action: "prune", Started: time.Now().UTC()}, opts.LockWait)
 		if err != nil {
 			return rep, err
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -57,6 +59,9 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 			fmt.Fprintf(d.Out, "WARNING: release not recorded: %v\n", serr)
 		}
 		cancel()
+	}
+	if recorded {
+		r.postHooks(ctx, err)
 	}
 	if r.releaseLock != nil {
 		r.releaseLock()
@@ -230,4 +235,30 @@ func scrub(msg string, u *url.URL) string {
 		}
 	}
 	return msg
+}
+
+// postHooks run under the lock, after the release is recorded; they only
+// warn. An interrupted run skips them: mage gives it seconds to clean up.
+func (r *run) postHooks(ctx context.Context, err error) {
+	name := HookPostDeploy
+	switch {
+	case err != nil && ctx.Err() != nil:
+		if _, serr := os.Stat(filepath.Join(HooksDir(r.d.Config.Dir), HookOnFailure)); serr == nil {
+			fmt.Fprintf(r.d.Out, "WARNING: hook %s not run: interrupted\n", HookOnFailure)
+		}
+		return
+	case err != nil:
+		name = HookOnFailure
+	case r.rec.Action == "rollback":
+		name = HookPostRollback
+	}
+	var extra []string
+	if err != nil {
+		extra = append(extra, "DEPLOYKIT_RESULT="+r.rec.Result)
+	} else {
+		extra = append(extra, "DEPLOYKIT_RESULT=succeeded")
+	}
+	if herr := r.runHook(ctx, name, extra...); herr != nil {
+		fmt.Fprintf(r.d.Out, "WARNING: %v (the %s itself %s)\n", herr, r.rec.Action, r.rec.Result)
+	}
 }

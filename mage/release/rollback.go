@@ -75,6 +75,9 @@ func (r *run) rollback(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	if err := r.preHook(ctx, HookPreDeploy); err != nil {
+		return err
+	}
 	return r.switchServices(ctx, target.Tag)
 }
 

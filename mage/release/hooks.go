@@ -1,0 +1,131 @@
+package release
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Hooks are executables in .deploykit/hooks/ next to deploy.hcl, run at
+// fixed points of a release. A failing pre-* hook stops the release before
+// it changes anything; post-* and on-failure hooks only warn.
+const (
+	HookPreBuild     = "pre-build"     // deploy: before images are built or pushed
+	HookPreDeploy    = "pre-deploy"    // deploy, promote, rollback: before the migration and the apply
+	HookPostDeploy   = "post-deploy"   // deploy, promote: after success
+	HookPostRollback = "post-rollback" // rollback: after success
+	HookOnFailure    = "on-failure"    // any release that failed (not one interrupted)
+)
+
+// HooksDir is where an app keeps its hooks (versioned with the app).
+func HooksDir(cfgDir string) string { return filepath.Join(cfgDir, ".deploykit", "hooks") }
+
+// LockEnv carries the held lock's token to a hook's children, so a target
+// a hook runs (mage migrate, mage prune) works under its parent's lock
+// instead of waiting for it forever.
+const LockEnv = "DEPLOYKIT_LOCK"
+
+// LockToken identifies one holding of the lock.
+func LockToken(l Lock) string {
+	return l.Env + "/" + l.Holder + "/" + l.Started.UTC().Format(time.RFC3339Nano)
+}
+
+// takeLock acquires the lock, or inherits it when the environment names
+// the lock a parent run holds (this run is one of its hooks' children).
+func (d *Deployer) takeLock(ctx context.Context, lock Lock, wait time.Duration) (release func(), inherited bool, err error) {
+	if tok := d.Getenv(LockEnv); tok != "" {
+		held, err := ReadLock(ctx, d.Store)
+		if err == nil && LockToken(*held) == tok {
+			fmt.Fprintf(d.Out, "lock: held by the run whose hook started this one (%s of %s by %s)\n", held.Action, held.Commit, held.Holder)
+			return func() {}, true, nil
+		}
+	}
+	release, err = AcquireLock(ctx, d.Store, lock, wait, d.Out)
+	return release, false, err
+}
+
+// runHook runs the named hook when the app has one. DEPLOYKIT_* variables
+// say what runs; its output is streamed with a prefix.
+func (r *run) runHook(ctx context.Context, name string, extra ...string) error {
+	d := r.d
+	path := filepath.Join(HooksDir(d.Config.Dir), name)
+	info, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("hook %s: %w", path, err)
+	}
+	if info.IsDir() || info.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("hook %s is not an executable file (chmod +x it, or remove it)", path)
+	}
+	if r.opts.DryRun {
+		fmt.Fprintf(d.Out, "would run hook %s\n", path)
+		return nil
+	}
+	fmt.Fprintf(d.Out, "==> hook %s\n", name)
+	cmd := exec.CommandContext(ctx, path)
+	cmd.Dir = d.Config.Dir
+	cmd.Env = append(os.Environ(),
+		"DEPLOYKIT_ENV="+d.Env.Name, "DEPLOYKIT_ACTION="+r.rec.Action, "DEPLOYKIT_COMMIT="+r.rec.Commit,
+		"DEPLOYKIT_TAG="+r.rec.Tag, "DEPLOYKIT_PREVIOUS_TAG="+r.prevTag, "DEPLOYKIT_PERFORMER="+d.Who,
+		"DEPLOYKIT_STAGE="+r.currentStage, LockEnv+"="+r.lockToken)
+	cmd.Env = append(cmd.Env, extra...)
+	// Its own process group: Ctrl-C reaches it through our context, once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	pw := prefixed(d.Out, "["+name+"] ")
+	cmd.Stdout, cmd.Stderr = pw, pw
+	err = cmd.Run()
+	pw.Close()
+	if err != nil {
+		return fmt.Errorf("hook %s: %w", path, err)
+	}
+	return nil
+}
+
+// prefixed copies lines to out, each behind prefix.
+func prefixed(out io.Writer, prefix string) io.WriteCloser {
+	pr, pw := io.Pipe()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			fmt.Fprintf(out, "%s%s\n", prefix, sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	return closer{pw, &wg}
+}
+
+type closer struct {
+	*io.PipeWriter
+	wg *sync.WaitGroup
+}
+
+func (c closer) Close() error {
+	err := c.PipeWriter.Close()
+	c.wg.Wait()
+	return err
+}
+
+// preHook runs a pre-* hook as a stage of its own, only when it exists.
+func (r *run) preHook(ctx context.Context, name string) error {
+	if _, err := os.Stat(filepath.Join(HooksDir(r.d.Config.Dir), name)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return r.stage("hook "+name, func() error { return r.runHook(ctx, name) })
+}

@@ -1,0 +1,110 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// addHook commits an executable hook to the sandbox repository.
+func (s *sandbox) addHook(t *testing.T, name, script string) {
+	t.Helper()
+	path := filepath.Join(HooksDir(s.repo), name)
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, s.repo, "add", ".")
+	gitIn(t, s.repo, "commit", "-qm", "hook "+name)
+}
+
+func TestHooks(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	hookLog := filepath.Join(t.TempDir(), "hooks.log")
+	t.Setenv("HOOK_LOG", hookLog)
+	record := `echo "$(basename "$0") env=$DEPLOYKIT_ENV action=$DEPLOYKIT_ACTION tag=$DEPLOYKIT_TAG stage=$DEPLOYKIT_STAGE by=$DEPLOYKIT_PERFORMER result=$DEPLOYKIT_RESULT lock=$DEPLOYKIT_LOCK" >> "$HOOK_LOG"` + "\n"
+
+	// A failing pre-build hook stops the deploy before anything changes.
+	s.addHook(t, HookPreBuild, "echo checking the changelog\necho 'no CHANGELOG entry' >&2\nexit 3\n")
+	s.addHook(t, HookOnFailure, record)
+	_, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "hook pre-build") || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("deploy with a failing pre-build hook = %v", err)
+	}
+	if !strings.Contains(s.out.String(), "[pre-build] checking the changelog") || !strings.Contains(s.out.String(), "[pre-build] no CHANGELOG entry") {
+		t.Errorf("the hook's output is not streamed with its prefix:\n%s", s.out)
+	}
+	if strings.Contains(s.out.String(), "=== images") || s.serviceTag(t, "web-app") != "" {
+		t.Errorf("the deploy went on after the pre-build hook failed:\n%s", s.out)
+	}
+	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+		t.Errorf("lock after the failed hook: %v", err)
+	}
+	log, _ := os.ReadFile(hookLog)
+	if !strings.Contains(string(log), "on-failure env=sandbox action=deploy") || !strings.Contains(string(log), "stage=hook pre-build") || !strings.Contains(string(log), "result=failed") {
+		t.Errorf("on-failure was not told what failed:\n%s", log)
+	}
+
+	// Passing hooks: each runs once, in order, told what runs and the lock.
+	os.Remove(hookLog)
+	gitIn(t, s.repo, "rm", "-q", filepath.Join(".deploykit", "hooks", HookPreBuild))
+	gitIn(t, s.repo, "commit", "-qm", "drop the failing hook")
+	for _, name := range []string{HookPreBuild, HookPreDeploy, HookPostDeploy, HookPostRollback} {
+		s.addHook(t, name, record)
+	}
+	s.out.Reset()
+	first, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, s.out)
+	}
+	s.commit(t, "examples/sandbox-app/app/release.txt", "2\n")
+	if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("second deploy: %v\n%s", err, s.out)
+	}
+	if _, err := s.d.Rollback(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, s.out)
+	}
+	log, _ = os.ReadFile(hookLog)
+	lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+	var order []string
+	for _, l := range lines {
+		order = append(order, strings.Fields(l)[0])
+	}
+	want := "pre-build pre-deploy post-deploy pre-build pre-deploy post-deploy pre-deploy post-rollback"
+	if strings.Join(order, " ") != want {
+		t.Errorf("hooks ran %q, want %q:\n%s", strings.Join(order, " "), want, log)
+	}
+	if !strings.Contains(lines[0], "tag="+first.Tag) || !strings.Contains(lines[0], "by=alice@laptop") || !strings.Contains(lines[0], "lock=sandbox/alice@laptop/") {
+		t.Errorf("pre-build was not told the tag, performer and lock: %s", lines[0])
+	}
+	if !strings.Contains(lines[len(lines)-1], "action=rollback") || !strings.Contains(lines[len(lines)-1], "tag="+first.Tag) {
+		t.Errorf("post-rollback: %s", lines[len(lines)-1])
+	}
+
+	// A target a hook runs inherits the lock through DEPLOYKIT_LOCK rather
+	// than waiting for its own parent; a wrong token still waits.
+	held := Lock{Env: "sandbox", Holder: "alice@laptop", Commit: first.Tag, Action: "deploy", Started: time.Now().UTC()}
+	release, err := AcquireLock(ctx, s.store, held, 0, s.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var locked *LockedError
+	if _, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 5}); !errors.As(err, &locked) {
+		t.Errorf("prune under another run's lock = %v, want LockedError", err)
+	}
+	s.env[LockEnv] = LockToken(held)
+	defer delete(s.env, LockEnv)
+	s.out.Reset()
+	if _, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 5}); err != nil || !strings.Contains(s.out.String(), "held by the run whose hook started this one") {
+		t.Errorf("prune from a hook of the lock's holder = %v\n%s", err, s.out)
+	}
+	if _, err := ReadLock(ctx, s.store); err != nil {
+		t.Errorf("the child released its parent's lock: %v", err)
+	}
+}
