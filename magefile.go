@@ -101,10 +101,12 @@ type Lock mg.Namespace
 // Deploy takes the current commit to an environment: build/push, migrate, rewrite tfvars, plan, apply, wait, record.
 //
 // Flags: -env=NAME (default sandbox); -migrate=auto|always|never; -dryrun
-// (every read and check, the plan, no change); -dirty; -force (image guard);
-// -timeout=DURATION for the rollout; -lockwait=DURATION; -json=FILE summary.
-func Deploy(ctx context.Context, env, migrate, json *string, dirty, dryrun, force *bool, timeout, lockwait *time.Duration) error {
-	return targets.Deploy(ctx, targets.DeployFlags{Env: env, Migrate: migrate, JSON: json, Dirty: dirty, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
+// (every read and check, the plan, no change); -diff (the plan, with every
+// container setting that changes besides the image, then stop); -dirty;
+// -force (image guard); -timeout=DURATION for the rollout;
+// -lockwait=DURATION; -json=FILE summary.
+func Deploy(ctx context.Context, env, migrate, json *string, dirty, dryrun, diff, force *bool, timeout, lockwait *time.Duration) error {
+	return targets.Deploy(ctx, targets.DeployFlags{Env: env, Migrate: migrate, JSON: json, Dirty: dirty, DryRun: dryrun, Diff: diff, Force: force, Timeout: timeout, LockWait: lockwait})
 }
 
 // Promote deploys another environment's tested release by digest: copies its images here, builds nothing.

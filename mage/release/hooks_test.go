@@ -108,3 +108,38 @@ func TestHooks(t *testing.T) {
 		t.Errorf("the child released its parent's lock: %v", err)
 	}
 }
+
+// The plan summary of a real tofu plan shows what changes in a container
+// besides its image; -diff (a dry run) stops there.
+func TestPlanShowsDefinitionChanges(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err != nil {
+		t.Fatalf("deploy: %v\n%s", err, s.out)
+	}
+	mainTF := filepath.Join(s.repo, "terraform", "envs", "sandbox", "main.tf")
+	src, _ := os.ReadFile(mainTF)
+	changed := strings.Replace(string(src), `command          = ["bin/rails", "server"]`,
+		`command          = ["bin/rails", "server", "-p", "3001"]
+          environment      = [{ name = "WEB_CONCURRENCY", value = "3" }]`, 1)
+	if changed == string(src) {
+		t.Fatal("the sandbox's unicorn container definition moved; update this test")
+	}
+	s.commit(t, "terraform/envs/sandbox/main.tf", changed)
+	s.out.Reset()
+	if _, err := s.d.Deploy(ctx, Options{DryRun: true}); err != nil {
+		t.Fatalf("deploy -diff: %v\n%s", err, s.out)
+	}
+	for _, want := range []string{
+		`Container unicorn of terraform_data.task_definition["web_app"] changes besides its image:`,
+		`+ command[2] = "-p"`, `+ command[3] = "3001"`, `+ environment.WEB_CONCURRENCY = "3"`,
+		"dry run: stopping before the first change",
+	} {
+		if !strings.Contains(s.out.String(), want) {
+			t.Errorf("the plan summary lacks %q:\n%s", want, s.out)
+		}
+	}
+	if strings.Contains(s.out.String(), "Container nginx of") {
+		t.Errorf("nginx did not change, yet it is listed:\n%s", s.out)
+	}
+}

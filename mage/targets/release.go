@@ -17,11 +17,14 @@ import (
 type DeployFlags struct {
 	Env, Migrate, JSON, Commit *string
 	Dirty, DryRun, Force       *bool
+	// Diff: show the plan (images and every other container setting that
+	// changes) and stop; a dry run that says it is for the diff.
+	Diff *bool
 	Timeout, LockWait          *time.Duration
 }
 
 func (f DeployFlags) options() (release.Options, error) {
-	o := release.Options{Dirty: flag(f.Dirty), DryRun: flag(f.DryRun), Force: flag(f.Force), Migrate: "auto"}
+	o := release.Options{Dirty: flag(f.Dirty), DryRun: flag(f.DryRun) || flag(f.Diff), Force: flag(f.Force), Migrate: "auto"}
 	if f.Migrate != nil {
 		switch *f.Migrate {
 		case "auto", "always", "never":
@@ -47,7 +50,7 @@ func (f DeployFlags) options() (release.Options, error) {
 
 // Deploy runs the whole pipeline for the current commit.
 func Deploy(ctx context.Context, f DeployFlags) error {
-	if err := checkArgs(osArgs(), "deploy", "dirty", "dryrun", "force"); err != nil {
+	if err := checkArgs(osArgs(), "deploy", "dirty", "dryrun", "diff", "force"); err != nil {
 		return err
 	}
 	ctx, stop := withSIGTERM(ctx)

@@ -16,6 +16,17 @@ import (
 type Summary struct {
 	Add, Change, Destroy int
 	Images               []ImageChange
+	// Definitions are the other container settings a plan changes.
+	Definitions []DefinitionChange
+}
+
+// DefinitionChange is one container whose definition changes in more than
+// its image: environment, secret references, command, sizes, ports,
+// health check, logging. Lines are "- path = value" / "+ path = value".
+type DefinitionChange struct {
+	Resource  string
+	Container string
+	Lines     []string
 }
 
 // ImageChange is one container whose image a plan changes.
@@ -54,6 +65,7 @@ func Summarize(plan *tfjson.Plan) Summary {
 			continue
 		}
 		s.Images = append(s.Images, imageChanges(rc)...)
+		s.Definitions = append(s.Definitions, definitionChanges(rc)...)
 	}
 	return s
 }
@@ -131,6 +143,12 @@ func containerDefsUnknown(v any) bool {
 // Write prints the summary for people.
 func (s Summary) Write(w io.Writer) {
 	fmt.Fprintf(w, "Plan: %d to add, %d to change, %d to destroy.\n", s.Add, s.Change, s.Destroy)
+	for _, d := range s.Definitions {
+		fmt.Fprintf(w, "Container %s of %s changes besides its image:\n", d.Container, d.Resource)
+		for _, l := range d.Lines {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
 	if len(s.Images) == 0 {
 		fmt.Fprintln(w, "No container image changes.")
 		return
