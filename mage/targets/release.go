@@ -19,8 +19,8 @@ type DeployFlags struct {
 	Dirty, DryRun, Force       *bool
 	// Diff: show the plan (images and every other container setting that
 	// changes) and stop; a dry run that says it is for the diff.
-	Diff *bool
-	Timeout, LockWait          *time.Duration
+	Diff              *bool
+	Timeout, LockWait *time.Duration
 }
 
 func (f DeployFlags) options() (release.Options, error) {
