@@ -47,7 +47,7 @@ func TestShippedExampleLoads(t *testing.T) {
 	if web.Name != "web-app" || web.Containers["nginx"] != "nginx" || web.Containers["unicorn"] != "app" {
 		t.Errorf("web-app service = %+v", web)
 	}
-	if _, err := cfg.Env("prod"); err == nil || !strings.Contains(err.Error(), "sandbox, staging, production") {
+	if _, err := cfg.Env("prod"); err == nil || !strings.Contains(err.Error(), "sandbox, sandbox-production, staging, production") {
 		t.Errorf("unknown env error = %v", err)
 	}
 }
