@@ -109,6 +109,12 @@ func TestWaitServicesReportsAFailedDeployment(t *testing.T) {
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "FAILED") || !strings.Contains(err.Error(), "2x Essential container in task exited") {
 		t.Fatalf("err = %v", err)
 	}
+	t.Logf("the wait's output:\n%s", out)
+	// The service's events were shown as they appeared, each once.
+	failed := "sidekiq event "
+	if n := strings.Count(out.String(), "deployment failed: tasks failed to start."); n != 1 || !strings.Contains(out.String(), failed) {
+		t.Errorf("the failure event was shown %d times, want once:\n%s", n, out)
+	}
 }
 
 // More than a hundred tasks: ListTasks is followed to its last page and

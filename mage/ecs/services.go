@@ -80,6 +80,7 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 	started := time.Now()
 	ours := map[string]bool{}   // task definition ARN -> runs our tag
 	seen := map[string]string{} // service -> our deployment id
+	shownEvents := map[string]bool{}
 	lastProgress := time.Time{}
 	for {
 		described, failures, err := DescribeServicesBatched(ctx, api, cluster, services)
@@ -93,6 +94,7 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 		done := 0
 		for _, svc := range described {
 			name := aws.ToString(svc.ServiceName)
+			printNewEvents(out, opts.Terminal, svc, started, shownEvents)
 			var mine *types.Deployment
 			for i := range svc.Deployments {
 				d := &svc.Deployments[i]
@@ -129,7 +131,14 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 				done++
 				status = append(status, fmt.Sprintf("%s: done %d/%d", name, mine.RunningCount, mine.DesiredCount))
 			default:
-				status = append(status, fmt.Sprintf("%s: %d/%d running (%s)", name, mine.RunningCount, mine.DesiredCount, mine.RolloutState))
+				counts := fmt.Sprintf("%d/%d running", mine.RunningCount, mine.DesiredCount)
+				if mine.PendingCount > 0 {
+					counts += fmt.Sprintf(", %d pending", mine.PendingCount)
+				}
+				if mine.FailedTasks > 0 {
+					counts += fmt.Sprintf(", %d failed", mine.FailedTasks)
+				}
+				status = append(status, fmt.Sprintf("%s: %s (%s)", name, counts, mine.RolloutState))
 			}
 		}
 		line := fmt.Sprintf("[%s] %s", time.Since(started).Round(time.Second), strings.Join(status, "; "))
@@ -155,6 +164,27 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 			return ctx.Err()
 		case <-time.After(opts.Poll):
 		}
+	}
+}
+
+// printNewEvents prints each service event from since on once, oldest
+// first, as it appears (ECS lists them newest first); on a terminal it
+// clears the live status line first.
+func printNewEvents(out io.Writer, terminal bool, svc types.Service, since time.Time, shown map[string]bool) {
+	for i := len(svc.Events) - 1; i >= 0; i-- {
+		ev := svc.Events[i]
+		id := aws.ToString(ev.Id)
+		if id == "" && ev.CreatedAt != nil {
+			id = ev.CreatedAt.String() + aws.ToString(ev.Message)
+		}
+		if shown[id] || ev.CreatedAt == nil || ev.CreatedAt.Before(since.Add(-time.Second)) {
+			continue
+		}
+		shown[id] = true
+		if terminal {
+			fmt.Fprint(out, "\r\033[K")
+		}
+		fmt.Fprintf(out, "%s event %s: %s\n", aws.ToString(svc.ServiceName), ev.CreatedAt.Local().Format("15:04:05"), aws.ToString(ev.Message))
 	}
 }
 
