@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // MaxDescribeServices is DescribeServices' limit of services per call.
@@ -29,6 +30,20 @@ type ServiceState struct {
 
 // ContainerImage is one container's image reference.
 type ContainerImage struct{ Container, Image string }
+
+// ImageList shows the containers' images briefly:
+// "nginx=shop/nginx:abc@sha256:1234…,unicorn=…".
+func (s ServiceState) ImageList() string {
+	parts := make([]string, 0, len(s.Images))
+	for _, ci := range s.Images {
+		shown := ci.Image
+		if ref, err := image.ParseRef(ci.Image); err == nil {
+			shown = ref.Short()
+		}
+		parts = append(parts, ci.Container+"="+shown)
+	}
+	return strings.Join(parts, ",")
+}
 
 // DescribeServicesBatched describes any number of services, ten per call
 // as the API allows, and returns the services and failures of every batch.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/railsecs/deploykit/mage/internal/lineprefix"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -136,7 +137,7 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 	for _, i := range todo {
 		s := specs[i]
 		g.Go(func() error {
-			pw := &prefixWriter{w: out, prefix: "[" + s.Name + "] ", mu: &mu}
+			pw := &lineprefix.Writer{W: out, Prefix: "[" + s.Name + "] ", Mu: &mu}
 			b := withOutput(p.Builder, pw)
 			if err := b.Build(gctx, s); err != nil {
 				return err
@@ -208,37 +209,6 @@ func withOutput(b Builder, w io.Writer) Builder {
 		return v
 	}
 	return b
-}
-
-// prefixWriter writes whole lines, each with a prefix.
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-	mu     *sync.Mutex
-	buf    []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.buf = append(p.buf, b...)
-	for {
-		i := strings.IndexByte(string(p.buf), '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		p.mu.Lock()
-		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
-		p.mu.Unlock()
-		p.buf = p.buf[i+1:]
-	}
-}
-
-func (p *prefixWriter) Flush() {
-	if len(p.buf) > 0 {
-		p.mu.Lock()
-		fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf)
-		p.mu.Unlock()
-		p.buf = nil
-	}
 }
 
 // singleCacheWriter lets only the first of the images being built write a

@@ -136,15 +136,7 @@ func (r *run) deploy(ctx context.Context) error {
 		}
 		r.rec.Commit, r.rec.Tag = commit.SHA, commit.Tag
 		fmt.Fprintf(d.Out, "deploying %s (tag %s) to %s as %s\n", commit.SHA, commit.Tag, d.Env.Name, d.Who)
-		history, err = History(ctx, d.Store)
-		if err != nil {
-			return err
-		}
-		if last := LastSucceeded(history); last != nil {
-			r.prevTag = last.Tag
-			r.rec.Previous = last.Tag
-		}
-		if err := r.checkServicesExist(ctx, history); err != nil {
+		if history, err = r.history(ctx); err != nil {
 			return err
 		}
 		return r.lock(ctx, "deploy", commit.Tag)
@@ -369,6 +361,20 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 // checkServicesExist is verify's cheap subset: the cluster and every
 // configured service exist. Before the first release they may not yet (the
 // apply creates them), so then it only warns.
+// history reads the environment's releases, notes the live one as the
+// release this run replaces, and checks the services exist.
+func (r *run) history(ctx context.Context) ([]Record, error) {
+	history, err := History(ctx, r.d.Store)
+	if err != nil {
+		return nil, err
+	}
+	if last := LastSucceeded(history); last != nil {
+		r.prevTag = last.Tag
+		r.rec.Previous = last.Tag
+	}
+	return history, r.checkServicesExist(ctx, history)
+}
+
 func (r *run) checkServicesExist(ctx context.Context, history []Record) error {
 	d := r.d
 	v := verify.Verifier{ECS: d.ECS, Cluster: d.Env.Cluster, Services: d.Env.ServiceNames()}

@@ -1,18 +1,17 @@
 package release
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/lineprefix"
 )
 
 // Hooks are executables in .deploykit/hooks/ next to deploy.hcl, run at
@@ -53,15 +52,23 @@ func (d *Deployer) takeLock(ctx context.Context, lock Lock, wait time.Duration) 
 	return release, false, err
 }
 
+// hook finds the named hook: its path, and whether the app has one
+// (anything there counts; runHook says what is wrong with it).
+func (r *run) hook(name string) (string, bool) {
+	path := filepath.Join(HooksDir(r.d.Config.Dir), name)
+	_, err := os.Stat(path)
+	return path, !errors.Is(err, fs.ErrNotExist)
+}
+
 // runHook runs the named hook when the app has one. DEPLOYKIT_* variables
 // say what runs; its output is streamed with a prefix.
 func (r *run) runHook(ctx context.Context, name string, extra ...string) error {
 	d := r.d
-	path := filepath.Join(HooksDir(d.Config.Dir), name)
-	info, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	path, ok := r.hook(name)
+	if !ok {
 		return nil
 	}
+	info, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("hook %s: %w", path, err)
 	}
@@ -84,47 +91,19 @@ func (r *run) runHook(ctx context.Context, name string, extra ...string) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	pw := prefixed(d.Out, "["+name+"] ")
+	pw := lineprefix.New(d.Out, "["+name+"] ")
 	cmd.Stdout, cmd.Stderr = pw, pw
 	err = cmd.Run()
-	pw.Close()
+	pw.Flush()
 	if err != nil {
 		return fmt.Errorf("hook %s: %w", path, err)
 	}
 	return nil
 }
 
-// prefixed copies lines to out, each behind prefix.
-func prefixed(out io.Writer, prefix string) io.WriteCloser {
-	pr, pw := io.Pipe()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			fmt.Fprintf(out, "%s%s\n", prefix, sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	return closer{pw, &wg}
-}
-
-type closer struct {
-	*io.PipeWriter
-	wg *sync.WaitGroup
-}
-
-func (c closer) Close() error {
-	err := c.PipeWriter.Close()
-	c.wg.Wait()
-	return err
-}
-
 // preHook runs a pre-* hook as a stage of its own, only when it exists.
 func (r *run) preHook(ctx context.Context, name string) error {
-	if _, err := os.Stat(filepath.Join(HooksDir(r.d.Config.Dir), name)); errors.Is(err, fs.ErrNotExist) {
+	if _, ok := r.hook(name); !ok {
 		return nil
 	}
 	return r.stage("hook "+name, func() error { return r.runHook(ctx, name) })

@@ -56,15 +56,7 @@ func (r *run) promote(ctx context.Context, src Source) error {
 		r.rec.Commit, r.rec.Tag = from.Commit, from.Tag
 		fmt.Fprintf(d.Out, "promoting %s's release %s (commit %s, deployed %s by %s) to %s as %s\n",
 			src.Env.Name, from.Tag, from.Commit, from.Started.Format(time.RFC3339), from.Who, d.Env.Name, d.Who)
-		history, err = History(ctx, d.Store)
-		if err != nil {
-			return err
-		}
-		if last := LastSucceeded(history); last != nil {
-			r.prevTag = last.Tag
-			r.rec.Previous = last.Tag
-		}
-		if err := r.checkServicesExist(ctx, history); err != nil {
+		if history, err = r.history(ctx); err != nil {
 			return err
 		}
 		return r.lock(ctx, "promote", from.Tag)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,7 +80,7 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 	}
 	// A release whose migration ran but that failed later may still be
 	// what a task runs; whatever runs is read from ECS below.
-	inUse, err := d.revisionsInUse(ctx)
+	inUse, families, err := d.revisionsInUse(ctx)
 	if err != nil {
 		return rep, err
 	}
@@ -96,7 +95,7 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 			keep(t, why)
 		}
 	}
-	if err := d.pruneRevisions(ctx, taskDefs, inUse, revisionTags, &rep, opts.DryRun); err != nil {
+	if err := d.pruneRevisions(ctx, taskDefs, families, inUse, revisionTags, &rep, opts.DryRun); err != nil {
 		return rep, err
 	}
 	if err := d.pruneImages(ctx, history, &rep, opts.DryRun); err != nil {
@@ -107,32 +106,38 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 }
 
 // revisionsInUse maps each task definition a service deployment or a
-// running task of the cluster uses to why it counts as used.
-func (d *Deployer) revisionsInUse(ctx context.Context) (map[string]string, error) {
+// running task of the cluster uses to why it counts as used, and names
+// the families the environment owns: its services' and its migration's.
+func (d *Deployer) revisionsInUse(ctx context.Context) (map[string]string, []string, error) {
 	used := map[string]string{}
+	owned := map[string]bool{}
+	if d.Env.Migrate != nil {
+		owned[ecs.FamilyOf(d.Env.Migrate.TaskDefinition)] = true
+	}
 	services, _, err := ecs.DescribeServicesBatched(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, s := range services {
 		for _, dep := range s.Deployments {
 			used[aws.ToString(dep.TaskDefinition)] = "service " + aws.ToString(s.ServiceName) + " runs it"
+			owned[ecs.FamilyOf(aws.ToString(dep.TaskDefinition))] = true
 		}
 	}
 	arns, err := ecs.ListTaskArns(ctx, d.ECS, &awsecs.ListTasksInput{Cluster: aws.String(d.Env.Cluster), DesiredStatus: types.DesiredStatusRunning})
 	if err != nil {
-		return nil, fmt.Errorf("list the running tasks of %s: %w", d.Env.Cluster, err)
+		return nil, nil, fmt.Errorf("list the running tasks of %s: %w", d.Env.Cluster, err)
 	}
 	tasks, err := ecs.DescribeTasksBatched(ctx, d.ECS, d.Env.Cluster, arns, false)
 	if err != nil {
-		return nil, fmt.Errorf("describe the running tasks of %s: %w", d.Env.Cluster, err)
+		return nil, nil, fmt.Errorf("describe the running tasks of %s: %w", d.Env.Cluster, err)
 	}
 	for _, t := range tasks {
 		if arn := aws.ToString(t.TaskDefinitionArn); used[arn] == "" {
 			used[arn] = "task " + aws.ToString(t.TaskArn) + " runs it"
 		}
 	}
-	return used, nil
+	return used, slices.Sorted(maps.Keys(owned)), nil
 }
 
 // revisionTags returns the image tags a task definition's containers run.
@@ -143,30 +148,15 @@ func (d *Deployer) revisionTags(ctx context.Context, arn string) ([]string, erro
 	}
 	var tags []string
 	for _, c := range out.TaskDefinition.ContainerDefinitions {
-		if ref, err := image.ParseRef(aws.ToString(c.Image)); err == nil && ref.Tag != "" {
-			tags = append(tags, ref.Tag)
+		if tag := image.TagOf(aws.ToString(c.Image)); tag != "" {
+			tags = append(tags, tag)
 		}
 	}
 	return tags, nil
 }
 
-// families are the task definition families the environment owns: its
-// services' and its migration's.
-func (d *Deployer) families(inUse map[string]string) []string {
-	set := map[string]bool{}
-	for arn, why := range inUse {
-		if strings.HasPrefix(why, "service ") {
-			set[ecs.FamilyOf(arn)] = true
-		}
-	}
-	if d.Env.Migrate != nil {
-		set[ecs.FamilyOf(d.Env.Migrate.TaskDefinition)] = true
-	}
-	return slices.Sorted(maps.Keys(set))
-}
-
-func (d *Deployer) pruneRevisions(ctx context.Context, api ecs.TaskDefinitionAPI, inUse map[string]string, revisionTags map[string][]string, rep *PruneReport, dryRun bool) error {
-	for _, family := range d.families(inUse) {
+func (d *Deployer) pruneRevisions(ctx context.Context, api ecs.TaskDefinitionAPI, families []string, inUse map[string]string, revisionTags map[string][]string, rep *PruneReport, dryRun bool) error {
+	for _, family := range families {
 		arns, err := ecs.ActiveRevisions(ctx, api, family)
 		if err != nil {
 			return err

@@ -8,15 +8,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/ecs"
-	"github.com/railsecs/deploykit/mage/image"
 )
 
 // finish puts the world in a consistent state and says what is live. On
@@ -121,15 +118,7 @@ func describeState(s ecs.ServiceState, tag string) string {
 	if s.Missing != "" {
 		return s.Name + " is missing (" + s.Missing + ")"
 	}
-	var tags []string
-	for _, ci := range s.Images {
-		shown := ci.Image
-		if ref, err := image.ParseRef(ci.Image); err == nil {
-			shown = ref.Short()
-		}
-		tags = append(tags, ci.Container+"="+shown)
-	}
-	line := fmt.Sprintf("%s runs %s (%s), %d/%d running, rollout %s", s.Name, ecs.ShortID(s.TaskDefinition), strings.Join(tags, ","), s.Running, s.Desired, s.Rollout)
+	line := fmt.Sprintf("%s runs %s (%s), %d/%d running, rollout %s", s.Name, ecs.ShortID(s.TaskDefinition), s.ImageList(), s.Running, s.Desired, s.Rollout)
 	if s.Deployments > 1 {
 		line += fmt.Sprintf(", %d deployments (a rollout or rollback is still in progress)", s.Deployments)
 	}
@@ -243,7 +232,7 @@ func (r *run) postHooks(ctx context.Context, err error) {
 	name := HookPostDeploy
 	switch {
 	case err != nil && ctx.Err() != nil:
-		if _, serr := os.Stat(filepath.Join(HooksDir(r.d.Config.Dir), HookOnFailure)); serr == nil {
+		if _, ok := r.hook(HookOnFailure); ok {
 			fmt.Fprintf(r.d.Out, "WARNING: hook %s not run: interrupted\n", HookOnFailure)
 		}
 		return

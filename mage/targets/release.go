@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/railsecs/deploykit/mage/ecs"
-	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/release"
 )
 
@@ -165,15 +163,7 @@ func Status(ctx context.Context, env *string) error {
 			fmt.Fprintf(tw, "%s\t(missing: %s)\t\t\t\n", s.Name, s.Missing)
 			continue
 		}
-		var parts []string
-		for _, ci := range s.Images {
-			shown := ci.Image
-			if ref, err := image.ParseRef(ci.Image); err == nil {
-				shown = ref.Short()
-			}
-			parts = append(parts, ci.Container+"="+shown)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", s.Name, ecs.ShortID(s.TaskDefinition), strings.Join(parts, ","), s.Running, s.Desired, s.Rollout)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", s.Name, ecs.ShortID(s.TaskDefinition), s.ImageList(), s.Running, s.Desired, s.Rollout)
 	}
 	tw.Flush()
 	recs, err := release.History(ctx, d.Store)

@@ -1,7 +1,6 @@
 package terraform
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -99,29 +98,13 @@ func imageChanges(rc *tfjson.ResourceChange) []ImageChange {
 // containerImages finds container_definitions at the top of a resource's
 // attributes or inside terraform_data's input, and returns name -> image.
 func containerImages(v any) (map[string]string, bool) {
-	obj, ok := v.(map[string]any)
+	defs, ok := containerDefinitions(v)
 	if !ok {
-		return nil, false
-	}
-	if input, ok := obj["input"].(map[string]any); ok {
-		if imgs, ok := containerImages(input); ok {
-			return imgs, true
-		}
-	}
-	raw, ok := obj["container_definitions"].(string)
-	if !ok {
-		return nil, false
-	}
-	var defs []struct {
-		Name  string `json:"name"`
-		Image string `json:"image"`
-	}
-	if err := json.Unmarshal([]byte(raw), &defs); err != nil {
 		return nil, false
 	}
 	imgs := make(map[string]string, len(defs))
-	for _, d := range defs {
-		imgs[d.Name] = d.Image
+	for name, d := range defs {
+		imgs[name], _ = d["image"].(string)
 	}
 	return imgs, true
 }
