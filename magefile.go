@@ -104,18 +104,19 @@ type Lock mg.Namespace
 // (every read and check, the plan, no change); -diff (the plan, with every
 // container setting that changes besides the image, then stop); -dirty;
 // -force (image guard); -timeout=DURATION for the rollout;
-// -lockwait=DURATION; -json=FILE summary.
-func Deploy(ctx context.Context, env, migrate, json *string, dirty, dryrun, diff, force *bool, timeout, lockwait *time.Duration) error {
-	return targets.Deploy(ctx, targets.DeployFlags{Env: env, Migrate: migrate, JSON: json, Dirty: dirty, DryRun: dryrun, Diff: diff, Force: force, Timeout: timeout, LockWait: lockwait})
+// -wait=deployed|stable|none (deployed: our deployment completed; stable:
+// and nothing else left running); -lockwait=DURATION; -json=FILE summary.
+func Deploy(ctx context.Context, env, migrate, wait, json *string, dirty, dryrun, diff, force *bool, timeout, lockwait *time.Duration) error {
+	return targets.Deploy(ctx, targets.DeployFlags{Env: env, Migrate: migrate, Wait: wait, JSON: json, Dirty: dirty, DryRun: dryrun, Diff: diff, Force: force, Timeout: timeout, LockWait: lockwait})
 }
 
 // Promote deploys another environment's tested release by digest: copies its images here, builds nothing.
 //
 // Flags: -from=ENV (default: promote_from in deploy.hcl); -env=NAME;
 // -commit=SHA|TAG (default: the newest successful release of -from);
-// -migrate, -dryrun, -force, -timeout, -lockwait, -json as for deploy.
-func Promote(ctx context.Context, from, env, migrate, commit, json *string, dryrun, force *bool, timeout, lockwait *time.Duration) error {
-	return targets.Promote(ctx, deref(from), targets.DeployFlags{Env: env, Migrate: migrate, Commit: commit, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
+// -migrate, -wait, -dryrun, -force, -timeout, -lockwait, -json as for deploy.
+func Promote(ctx context.Context, from, env, migrate, wait, commit, json *string, dryrun, force *bool, timeout, lockwait *time.Duration) error {
+	return targets.Promote(ctx, deref(from), targets.DeployFlags{Env: env, Migrate: migrate, Wait: wait, Commit: commit, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
 }
 
 func deref(s *string) string {
@@ -128,9 +129,32 @@ func deref(s *string) string {
 // Rollback returns an environment to the previous successful release (or -commit=SHA): no build, no migration.
 //
 // Flags: -env=NAME (default sandbox); -commit=SHA|TAG; -dryrun; -force;
-// -timeout=DURATION; -lockwait=DURATION; -json=FILE.
-func Rollback(ctx context.Context, env, commit, json *string, dryrun, force *bool, timeout, lockwait *time.Duration) error {
-	return targets.Rollback(ctx, targets.DeployFlags{Env: env, Commit: commit, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
+// -timeout=DURATION; -wait=deployed|stable|none; -lockwait=DURATION; -json=FILE.
+func Rollback(ctx context.Context, env, commit, wait, json *string, dryrun, force *bool, timeout, lockwait *time.Duration) error {
+	return targets.Rollback(ctx, targets.DeployFlags{Env: env, Commit: commit, Wait: wait, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})
+}
+
+// Logs prints a service's CloudWatch Logs, interleaved by time, each line prefixed with its task and container.
+//
+// Flags: -env=NAME; -service=NAME (required); -container=NAME (default all);
+// -since=DURATION (default 10m); -follow until Ctrl-C; -grep=REGEXP.
+func Logs(ctx context.Context, env, service, container, grep *string, since *time.Duration, follow *bool) error {
+	return targets.Logs(ctx, targets.LogsFlags{Env: env, Service: service, Container: container, Grep: grep, Since: since, Follow: follow})
+}
+
+// Exec runs a command in a running task of a service through ECS Exec: exec "bin/rails runner 'p User.count'".
+//
+// Flags: -env=NAME; -service=NAME (default: the first service running the
+// app image); -container=NAME (default: the container running the app image).
+func Exec(ctx context.Context, command string, env, service, container *string) error {
+	return targets.Exec(ctx, command, targets.ExecFlags{Env: env, Service: service, Container: container})
+}
+
+// Console opens a Rails console (the environment's console command) in a running task through ECS Exec.
+//
+// Flags: -env=NAME; -service=NAME; -container=NAME, as for exec.
+func Console(ctx context.Context, env, service, container *string) error {
+	return targets.Console(ctx, targets.ExecFlags{Env: env, Service: service, Container: container})
 }
 
 // Prune deletes old releases' images and deregisters their task definition revisions.

@@ -95,6 +95,18 @@ func (s *Server) record(op string, body []byte, out any) {
 		}
 	case "ListTasks":
 		add("ecs:ListTasks", "*", onCluster)
+	case "ExecuteCommand":
+		if str(res, "taskArn") == "" {
+			break // refused before authorization mattered
+		}
+		// Authorized on the cluster and on the task, with the container
+		// as a condition key (the service authorization reference).
+		withContainer := map[string]string{"ecs:container-name": str(res, "containerName")}
+		for k, v := range onCluster {
+			withContainer[k] = v
+		}
+		add("ecs:ExecuteCommand", s.clusterArn(clusterName(cluster)), withContainer)
+		add("ecs:ExecuteCommand", str(res, "taskArn"), withContainer)
 	case "CreateService", "UpdateService":
 		name := str(in, "serviceName")
 		if op == "UpdateService" {
@@ -121,6 +133,8 @@ func (s *Server) record(op string, body []byte, out any) {
 		add("ecr:GetAuthorizationToken", "*", nil)
 	case "GetLogEvents":
 		add("logs:GetLogEvents", s.logArn(str(in, "logGroupName"), str(in, "logStreamName")), nil)
+	case "FilterLogEvents":
+		add("logs:FilterLogEvents", s.logArn(str(in, "logGroupName"), ""), nil)
 	case "DescribeLogStreams", "CreateLogGroup":
 		add("logs:"+op, s.logArn(str(in, "logGroupName"), ""), nil)
 	default:

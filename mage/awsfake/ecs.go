@@ -1,9 +1,11 @@
 package awsfake
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"sort"
 	"strconv"
@@ -59,12 +61,18 @@ type task struct {
 	created                                             time.Time
 	outcome                                             Outcome
 	stoppedBy                                           string // StopTask reason
+	stopCode                                            string // "" = UserInitiated
 	stoppedAt                                           time.Time
-	logsWritten                                         int
-	execDone                                            bool
-	execEnd                                             time.Time
-	execExit                                            int
-	execStop                                            context.CancelFunc
+	// service tasks: the service key (cluster/name) whose deployment runs
+	// it, whether ECS Exec is on, and the log lines written per container.
+	service     string
+	execEnabled bool
+	serviceLogs map[string]int
+	logsWritten int
+	execDone    bool
+	execEnd     time.Time
+	execExit    int
+	execStop    context.CancelFunc
 }
 
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -273,6 +281,7 @@ func (s *Server) runTask(body []byte) (any, error) {
 		Overrides      map[string]any `json:"overrides"`
 		Tags           any            `json:"tags"`
 		NetworkConfig  map[string]any `json:"networkConfiguration"`
+		EnableExec     bool           `json:"enableExecuteCommand"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -389,7 +398,7 @@ func (s *Server) runTask(body []byte) (any, error) {
 		t := &task{
 			arn: s.arn("task", cluster+"/"+id), cluster: s.arn("cluster", cluster), taskDef: td.arn,
 			startedBy: in.StartedBy, group: in.Group, launchType: in.LaunchType, containers: containers,
-			overrides: in.Overrides, tags: tags, created: s.now(), outcome: outcome,
+			overrides: in.Overrides, tags: tags, created: s.now(), outcome: outcome, execEnabled: in.EnableExec,
 		}
 		if t.group == "" {
 			t.group = "family:" + td.family
@@ -462,7 +471,11 @@ func (s *Server) state(t *task) (last string, stopped bool) {
 	now := s.now()
 	startAt, stopAt, cause := timeline(t)
 	if t.ran(startAt, stopAt, cause) && !now.Before(startAt) {
-		s.emitLogs(t, now, startAt, stopAt)
+		if t.service != "" {
+			s.emitServiceLogs(t, now, startAt, stopAt)
+		} else {
+			s.emitLogs(t, now, startAt, stopAt)
+		}
 	}
 	switch {
 	case !now.Before(s.stoppedAt(t)):
@@ -487,6 +500,13 @@ func (s *Server) state(t *task) (last string, stopped bool) {
 }
 
 func taskID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// runtimeID is a Fargate container's runtime ID: the task ID and a number.
+func runtimeID(t *task, container string) string {
+	h := fnv.New32a()
+	h.Write([]byte(t.arn + "/" + container))
+	return fmt.Sprintf("%s-%d", taskID(t.arn), h.Sum32())
+}
 
 func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 	last, stopped := s.state(t)
@@ -513,15 +533,22 @@ func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 			"containerArn": s.arn("container", clusterName(t.cluster)+"/"+taskID(t.arn)+"/"+c.Name),
 			"taskArn":      t.arn, "name": c.Name, "image": c.Image, "lastStatus": containerStatus(last),
 		}
+		if containerStatus(last) != "PENDING" {
+			containers[i]["runtimeId"] = runtimeID(t, c.Name)
+		}
+		if t.execEnabled {
+			containers[i]["managedAgents"] = []any{map[string]any{"name": "ExecuteCommandAgent", "lastStatus": containerStatus(last)}}
+		}
 		list[i] = containers[i]
 	}
 	doc["containers"] = list
+	doc["enableExecuteCommand"] = t.execEnabled
 	if t.ran(startAt, stopAt, cause) && !s.now().Before(startAt) {
 		doc["startedAt"] = epoch(startAt)
 	}
 	if t.stoppedBy != "" {
 		doc["desiredStatus"] = "STOPPED"
-		doc["stopCode"] = "UserInitiated"
+		doc["stopCode"] = cmp.Or(t.stopCode, "UserInitiated")
 		doc["stoppedReason"] = t.stoppedBy
 		doc["stoppingAt"] = epoch(t.stoppedAt)
 	}

@@ -1,6 +1,8 @@
 package awsfake
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"sort"
@@ -151,6 +153,9 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 }
 
 func (s *Server) describeLogStreams(body []byte) (any, error) {
+	for _, t := range s.tasks {
+		s.state(t)
+	}
 	var in struct {
 		Group     string `json:"logGroupName"`
 		Prefix    string `json:"logStreamNamePrefix"`
@@ -188,4 +193,184 @@ func (s *Server) describeLogStreams(body []byte) (any, error) {
 		out["nextToken"] = next
 	}
 	return out, nil
+}
+
+// filterLogEvents searches a log group's streams (all, those named, or
+// those with a prefix) for events in [startTime, endTime], in timestamp
+// order across streams. A filter pattern of plain terms matches events
+// that contain every term ("quoted phrases" included), as CloudWatch does
+// for unstructured events. The nextToken is a cursor after the last event
+// returned, absent on the last page.
+func (s *Server) filterLogEvents(body []byte) (any, error) {
+	var in struct {
+		Group     string   `json:"logGroupName"`
+		GroupID   string   `json:"logGroupIdentifier"`
+		Streams   []string `json:"logStreamNames"`
+		Prefix    string   `json:"logStreamNamePrefix"`
+		StartTime *int64   `json:"startTime"`
+		EndTime   *int64   `json:"endTime"`
+		Pattern   string   `json:"filterPattern"`
+		NextToken string   `json:"nextToken"`
+		Limit     *int     `json:"limit"`
+	}
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	group := in.Group
+	if in.GroupID != "" {
+		if in.Group != "" {
+			return nil, clientErr("InvalidParameterException", "LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+		}
+		group = in.GroupID // a name, or the group's ARN
+		if strings.HasPrefix(group, "arn:") {
+			_, group, _ = strings.Cut(strings.TrimSuffix(group, ":*"), ":log-group:")
+		}
+	}
+	if group == "" {
+		return nil, clientErr("InvalidParameterException", "Should provide either name or identifier")
+	}
+	if len(in.Streams) > 0 && in.Prefix != "" {
+		return nil, clientErr("InvalidParameterException", "Cannot specify both logStreamNames and logStreamNamePrefix")
+	}
+	if _, ok := s.logGroups[group]; !ok {
+		return nil, clientErr("ResourceNotFoundException", "The specified log group does not exist.")
+	}
+	limit, err := pageLimit(in.Limit, 10000)
+	if err != nil {
+		return nil, err
+	}
+	terms, err := filterTerms(in.Pattern)
+	if err != nil {
+		return nil, err
+	}
+	var after *filtered
+	if in.NextToken != "" {
+		c, err := decodeCursor(in.NextToken)
+		if err != nil {
+			return nil, clientErr("InvalidParameterException", "The specified nextToken is invalid.")
+		}
+		after = &c
+	}
+	for _, t := range s.tasks {
+		s.state(t)
+	}
+	named := map[string]bool{}
+	for _, n := range in.Streams {
+		named[n] = true
+	}
+	var hits []filtered
+	for key, events := range s.logs {
+		g, stream, _ := strings.Cut(key, "\x00")
+		if g != group || !strings.HasPrefix(stream, in.Prefix) || (len(named) > 0 && !named[stream]) {
+			continue
+		}
+		for i, e := range events {
+			ms := e.ts.UnixMilli()
+			if (in.StartTime != nil && ms < *in.StartTime) || (in.EndTime != nil && ms > *in.EndTime) || !matchesTerms(e.msg, terms) {
+				continue
+			}
+			h := filtered{ms: ms, stream: stream, index: i, msg: e.msg}
+			if after != nil && !after.before(h) {
+				continue
+			}
+			hits = append(hits, h)
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].before(hits[j]) })
+	out := map[string]any{"searchedLogStreams": []any{}}
+	events := []any{}
+	for _, h := range hits[:min(limit, len(hits))] {
+		events = append(events, map[string]any{"logStreamName": h.stream, "timestamp": h.ms, "ingestionTime": h.ms,
+			"message": h.msg, "eventId": h.id()})
+	}
+	out["events"] = events
+	if len(hits) > limit {
+		out["nextToken"] = hits[limit-1].cursor()
+	}
+	return out, nil
+}
+
+// filtered is one event a filter matched, ordered by time, then stream,
+// then position in its stream.
+type filtered struct {
+	ms     int64
+	stream string
+	index  int
+	msg    string
+}
+
+func (f filtered) before(o filtered) bool {
+	if f.ms != o.ms {
+		return f.ms < o.ms
+	}
+	if f.stream != o.stream {
+		return f.stream < o.stream
+	}
+	return f.index < o.index
+}
+
+// id is a 56-digit event ID, as CloudWatch's, stable for the event.
+func (f filtered) id() string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", f.stream, f.index))
+	var b strings.Builder
+	for _, c := range sum[:28] {
+		fmt.Fprintf(&b, "%02d", int(c)%100)
+	}
+	return b.String()
+}
+
+func (f filtered) cursor() string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d\x00%d\x00%s", f.ms, f.index, f.stream))
+}
+
+func decodeCursor(token string) (filtered, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return filtered{}, err
+	}
+	parts := strings.SplitN(string(raw), "\x00", 3)
+	if len(parts) != 3 {
+		return filtered{}, fmt.Errorf("cursor %q", raw)
+	}
+	ms, err1 := strconv.ParseInt(parts[0], 10, 64)
+	index, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return filtered{}, fmt.Errorf("cursor %q", raw)
+	}
+	return filtered{ms: ms, index: index, stream: parts[2]}, nil
+}
+
+// filterTerms reads a pattern of plain terms and "quoted phrases"; the
+// JSON, space-delimited and metric forms are refused rather than
+// misread.
+func filterTerms(pattern string) ([]string, error) {
+	var terms []string
+	rest := strings.TrimSpace(pattern)
+	for rest != "" {
+		if rest[0] == '"' {
+			end := strings.IndexByte(rest[1:], '"')
+			if end < 0 {
+				return nil, clientErr("InvalidParameterException", "Invalid character(s) in term '%s'", rest)
+			}
+			terms = append(terms, rest[1:end+1])
+			rest = strings.TrimSpace(rest[end+2:])
+			continue
+		}
+		term, after, _ := strings.Cut(rest, " ")
+		if strings.ContainsAny(term, "{}[]?") || strings.HasPrefix(term, "%") {
+			return nil, clientErr("InvalidParameterException", "the double reads only plain terms and quoted phrases in filterPattern, not %q", term)
+		}
+		terms = append(terms, term)
+		rest = strings.TrimSpace(after)
+	}
+	return terms, nil
+}
+
+func matchesTerms(msg string, terms []string) bool {
+	for _, t := range terms {
+		if !strings.Contains(msg, t) {
+			return false
+		}
+	}
+	return true
 }

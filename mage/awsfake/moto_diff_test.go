@@ -36,6 +36,10 @@ var motoGaps = map[string]string{
 	".task.stopCode":                                "a stopped task carries stopCode UserInitiated (API reference, Task.stopCode); moto omits it",
 	".task.stoppingAt":                              "set when a task begins stopping; moto omits it",
 	".task.executionStoppedAt":                      "set when the containers stopped; moto omits it",
+	".tasks[].enableExecuteCommand":                 "Task.enableExecuteCommand is in every DescribeTasks answer (false unless ECS Exec was turned on); moto omits it",
+	".task.enableExecuteCommand":                    "as .tasks[].enableExecuteCommand",
+	".tasks[].containers[].runtimeId":               "Container.runtimeId is set once a container runs (the aws CLI's execute-command reads it); moto omits it",
+	".task.containers[].runtimeId":                  "as .tasks[].containers[].runtimeId",
 	".taskDefinition.deregisteredAt":                "a documented TaskDefinition member, set once a revision is deregistered; moto does not set it",
 	"RunTask run inactive: error":                   "AWS (DeregisterTaskDefinition reference): an INACTIVE revision cannot run new tasks or create services; moto runs it",
 	"RunTask count 11: error":                       "AWS: count is 1-10 (InvalidParameterException); moto starts 11 tasks",
@@ -137,6 +141,10 @@ func TestDoubleAgreesWithMoto(t *testing.T) {
 			return fmt.Sprintf(`{"cluster":"shop","tasks":[%q],"include":["TAGS"]}`, taskArns[who])
 		}},
 		{"list by startedBy", "ListTasks", func(string) string { return `{"cluster":"shop","startedBy":"deploykit-migrate"}` }},
+		{"filter logs", "logs:FilterLogEvents", func(string) string {
+			return `{"logGroupName":"/ecs/shop/migrate","logStreamNamePrefix":"migrate/rails/","startTime":0}`
+		}},
+		{"filter logs of a missing group", "logs:FilterLogEvents", func(string) string { return `{"logGroupName":"/ecs/nope"}` }},
 		{"stop", "StopTask", func(who string) string {
 			return fmt.Sprintf(`{"cluster":"shop","task":%q,"reason":"deploykit: interrupted"}`, taskArns[who])
 		}},

@@ -21,6 +21,7 @@ type Server struct {
 	taskDefs map[string][]*taskDefinition // family -> revisions (index = revision-1)
 	tasks    map[string]*task             // task ARN -> task
 	tokens   map[string][]string          // RunTask clientToken -> task ARNs
+	execs    []ExecSession                // ExecuteCommand calls accepted
 	services map[string]*service          // cluster/name -> service
 	logs     map[string][]logEvent        // group + "\x00" + stream -> events
 	seq      int
@@ -193,6 +194,8 @@ var handlers = map[string]handler{
 	"AmazonEC2ContainerServiceV20141113.UpdateService":            (*Server).updateService,
 	"AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken":  (*Server).getAuthorizationToken,
 	"Logs_20140328.GetLogEvents":                                  (*Server).getLogEvents,
+	"Logs_20140328.FilterLogEvents":                               (*Server).filterLogEvents,
+	"AmazonEC2ContainerServiceV20141113.ExecuteCommand":           (*Server).executeCommand,
 	"Logs_20140328.CreateLogGroup":                                (*Server).createLogGroup,
 	"Logs_20140328.DescribeLogStreams":                            (*Server).describeLogStreams,
 	"Logs_20140328.DescribeLogGroups":                             (*Server).describeLogGroups,
@@ -236,6 +239,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if throttled {
 		err = clientErr("ThrottlingException", "Rate exceeded")
 	} else {
+		// Service tasks start and stop with the clock; each call sees them
+		// as they are now (UpdateService must see the old ones to replace).
+		s.syncServiceTasks()
 		out, err = h(s, body)
 		if err == nil {
 			s.record(op, body, out)
@@ -317,9 +323,16 @@ func (s *Server) Listen(addr string) (string, *http.Server, error) {
 	return "http://" + ln.Addr().String(), srv, nil
 }
 
-// TaskCount reports how many tasks were started.
+// TaskCount reports how many tasks RunTask started (services' own tasks
+// are not counted).
 func (s *Server) TaskCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.tasks)
+	n := 0
+	for _, t := range s.tasks {
+		if !strings.HasPrefix(t.group, "service:") {
+			n++
+		}
+	}
+	return n
 }

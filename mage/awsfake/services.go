@@ -37,6 +37,9 @@ type deployment struct {
 	FailedAt   time.Time `json:",omitzero"`
 	RolledBack bool      `json:",omitempty"`
 	Rollout    Rollout
+	// ExecEnabled: the service's enableExecuteCommand when the deployment
+	// started; its tasks keep it (ECS applies a change only to new tasks).
+	ExecEnabled bool `json:",omitempty"`
 }
 
 type service struct {
@@ -47,6 +50,7 @@ type service struct {
 	// FAILED; Rollback then returns to the last COMPLETED one. Without it
 	// ECS keeps replacing failed tasks and the deployment never ends.
 	BreakerEnable, BreakerRollback bool
+	EnableExec                     bool `json:",omitempty"` // enableExecuteCommand
 	Breaker                        bool `json:",omitempty"` // states saved before the split: both
 	Deployments                    []*deployment
 	Events                         []event
@@ -70,7 +74,7 @@ func (s *Server) SetRollout(f func(service, taskDefinition string) Rollout) {
 func (s *Server) newDeployment(svc *service, td string, r Rollout, at time.Time) *deployment {
 	s.seq++
 	return &deployment{ID: fmt.Sprintf("ecs-svc/%019d", s.seq), Status: "PRIMARY", TaskDef: td, RolloutState: "IN_PROGRESS",
-		Desired: svc.Desired, Created: at, VisibleAt: at, Rollout: r}
+		Desired: svc.Desired, Created: at, VisibleAt: at, Rollout: r, ExecEnabled: svc.EnableExec}
 }
 
 func (s *Server) event(svc *service, at time.Time, format string, args ...any) {
@@ -215,6 +219,7 @@ func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 		"serviceArn": s.arn("service", svc.Cluster+"/"+svc.Name), "serviceName": svc.Name, "clusterArn": s.arn("cluster", svc.Cluster),
 		"taskDefinition": taskDef, "desiredCount": svc.Desired, "runningCount": running, "pendingCount": 0,
 		"status": "ACTIVE", "deployments": deps, "events": events, "createdAt": epoch(svc.Created),
+		"enableExecuteCommand": svc.EnableExec,
 		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": svc.BreakerEnable, "rollback": svc.BreakerRollback},
 			"maximumPercent": 200, "minimumHealthyPercent": 100},
 	}
@@ -235,6 +240,7 @@ func (s *Server) createService(body []byte) (any, error) {
 		Desired        *int           `json:"desiredCount"`
 		LaunchType     string         `json:"launchType"`
 		Network        map[string]any `json:"networkConfiguration"`
+		EnableExec     bool           `json:"enableExecuteCommand"`
 		Deployment     struct {
 			Breaker struct {
 				Enable   bool `json:"enable"`
@@ -278,7 +284,7 @@ func (s *Server) createService(body []byte) (any, error) {
 	}
 	svc := &service{Name: in.Name, Cluster: cluster, TaskDef: td.arn, LaunchType: in.LaunchType, Desired: desired,
 		Network: in.Network, BreakerEnable: in.Deployment.Breaker.Enable, BreakerRollback: in.Deployment.Breaker.Enable && in.Deployment.Breaker.Rollback,
-		Created: s.now()}
+		EnableExec: in.EnableExec, Created: s.now()}
 	d := s.newDeployment(svc, td.arn, Rollout{}, s.now())
 	d.RolloutState, d.Running = "COMPLETED", desired
 	svc.Deployments = []*deployment{d}
@@ -324,6 +330,7 @@ func (s *Server) updateService(body []byte) (any, error) {
 		TaskDefinition string `json:"taskDefinition"`
 		Desired        *int   `json:"desiredCount"`
 		Force          bool   `json:"forceNewDeployment"`
+		EnableExec     *bool  `json:"enableExecuteCommand"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -342,6 +349,9 @@ func (s *Server) updateService(body []byte) (any, error) {
 			return nil, clientErr("InvalidParameterException", "desiredCount must be at least 0.")
 		}
 		svc.Desired = *in.Desired
+	}
+	if in.EnableExec != nil {
+		svc.EnableExec = *in.EnableExec // running tasks keep theirs
 	}
 	if in.TaskDefinition != "" || in.Force {
 		td := svc.Deployments[0].TaskDef

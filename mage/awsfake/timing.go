@@ -23,6 +23,9 @@ type Timing struct {
 	// FailedTaskEvery: without the circuit breaker, a failing deployment
 	// replaces a failed task this often and never ends.
 	FailedTaskEvery time.Duration
+	// ServiceLogEvery: each container of a service's running tasks logs a
+	// line this often (a health check answered).
+	ServiceLogEvery time.Duration
 }
 
 // TestTiming keeps every lag and phase observable but short, so tests
@@ -34,6 +37,7 @@ var TestTiming = Timing{
 	Rollout:              300 * time.Millisecond,
 	RollbackAfter:        150 * time.Millisecond,
 	FailedTaskEvery:      100 * time.Millisecond,
+	ServiceLogEvery:      50 * time.Millisecond,
 }
 
 // SandboxTiming is the local sandbox's: seconds, not AWS's minutes, with
@@ -45,6 +49,7 @@ var SandboxTiming = Timing{
 	Rollout:              3 * time.Second,
 	RollbackAfter:        3 * time.Second,
 	FailedTaskEvery:      2 * time.Second,
+	ServiceLogEvery:      5 * time.Second,
 }
 
 // SetTiming replaces the double's timing.

@@ -177,6 +177,35 @@ type Environment struct {
 	// PromoteFrom names the environment whose tested release a deploy here
 	// promotes by digest (copying the images, building nothing).
 	PromoteFrom string `hcl:"promote_from,optional"`
+	// Console is the command `mage console` runs through ECS Exec
+	// (default "bin/rails console"; e.g. "bin/rails console --sandbox").
+	Console string `hcl:"console,optional"`
+}
+
+// ConsoleCommand is the environment's console command.
+func (e *Environment) ConsoleCommand() string {
+	if e.Console != "" {
+		return e.Console
+	}
+	return "bin/rails console"
+}
+
+// AppContainers lists, service by service, the containers that run the
+// "app" image: where exec and console go unless told otherwise.
+func (e *Environment) AppContainers(service string) []string {
+	var out []string
+	for _, s := range e.Services {
+		if s.Name != service {
+			continue
+		}
+		for c, img := range s.Containers {
+			if img == "app" {
+				out = append(out, c)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // BuilderFor is the builder an environment's images are built with: its

@@ -52,17 +52,30 @@ func (e *RolloutError) Error() string {
 type WaitOptions struct {
 	Timeout  time.Duration // default 15 minutes
 	Poll     time.Duration // default 2 s
-	Progress time.Duration // a progress line this often; default 5 s
-	Terminal bool          // rewrite one live line instead of printing lines
+	Progress time.Duration // without a terminal, an unchanged status is repeated this often; default 30 s
+	Terminal bool          // one live table redrawn in place instead of plain lines
+	// Until is what "done" means: UntilDeployed (the default) is our
+	// deployment COMPLETED with running == desired; UntilStable also wants
+	// no other deployment left and the service's running == desired.
+	Until string
 	// VisibleGrace is how long a service may not list the deployment the
 	// apply made (eventual consistency); default 1 minute.
 	VisibleGrace time.Duration
 }
 
+// What WaitOptions.Until accepts.
+const (
+	UntilDeployed = "deployed"
+	UntilStable   = "stable"
+)
+
 // WaitServices waits until every service runs a deployment whose task
 // definition has image tag `tag`, with rolloutState COMPLETED and running
-// equal to desired. The ECS "services stable" waiter would also succeed
-// after a circuit-breaker rollback; this does not.
+// equal to desired (and, with UntilStable, nothing else left running).
+// The ECS "services stable" waiter would also succeed after a
+// circuit-breaker rollback; this does not. On the way it prints each new
+// service event once, the counts when they change, and the first stopped
+// task of each service as soon as it stops.
 func WaitServices(ctx context.Context, api API, cluster string, services []string, tag string, out io.Writer, opts WaitOptions) error {
 	if opts.Timeout == 0 {
 		opts.Timeout = 15 * time.Minute
@@ -71,17 +84,26 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 		opts.Poll = 2 * time.Second
 	}
 	if opts.Progress == 0 {
-		opts.Progress = 5 * time.Second
+		opts.Progress = 30 * time.Second
 	}
 	if opts.VisibleGrace == 0 {
 		opts.VisibleGrace = time.Minute
+	}
+	switch opts.Until {
+	case "":
+		opts.Until = UntilDeployed
+	case UntilDeployed, UntilStable:
+	default:
+		return fmt.Errorf("wait until %q: want %s or %s", opts.Until, UntilDeployed, UntilStable)
 	}
 	deadline := time.Now().Add(opts.Timeout)
 	started := time.Now()
 	ours := map[string]bool{}   // task definition ARN -> runs our tag
 	seen := map[string]string{} // service -> our deployment id
 	shownEvents := map[string]bool{}
-	lastProgress := time.Time{}
+	stoppedShown := map[string]bool{} // service -> its first stopped task was shown
+	view := &liveView{out: out, terminal: opts.Terminal, heartbeat: opts.Progress}
+	defer view.finish()
 	for {
 		described, failures, err := DescribeServicesBatched(ctx, api, cluster, services)
 		if err != nil {
@@ -90,11 +112,11 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 		if len(failures) > 0 {
 			return fmt.Errorf("describe services: %s is missing in cluster %s", aws.ToString(failures[0].Arn), cluster)
 		}
-		var status []string
+		var rows []string
 		done := 0
 		for _, svc := range described {
 			name := aws.ToString(svc.ServiceName)
-			printNewEvents(out, opts.Terminal, svc, started, shownEvents)
+			printNewEvents(view, svc, started, shownEvents)
 			var mine *types.Deployment
 			for i := range svc.Deployments {
 				d := &svc.Deployments[i]
@@ -115,49 +137,35 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 			case mine == nil && time.Since(started) < opts.VisibleGrace:
 				// ECS is eventually consistent: the deployment the apply
 				// just made may not be listed yet.
-				status = append(status, name+": waiting for the new deployment to appear")
+				rows = append(rows, name+": waiting for the new deployment to appear")
 				continue
 			case mine == nil:
 				return rolloutFailure(ctx, api, cluster, svc, started, fmt.Sprintf("no deployment runs image tag %s after %s (did the apply change this service?)", tag, opts.VisibleGrace))
 			}
 			seen[name] = aws.ToString(mine.Id)
-			primary := aws.ToString(mine.Status) == "PRIMARY"
-			switch {
-			case mine.RolloutState == types.DeploymentRolloutStateFailed:
-				return rolloutFailure(ctx, api, cluster, svc, started, "deployment "+aws.ToString(mine.Id)+" FAILED: "+aws.ToString(mine.RolloutStateReason))
-			case !primary:
-				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+aws.ToString(mine.Id)+" is no longer PRIMARY: the deployment circuit breaker rolled it back")
-			case mine.RolloutState == types.DeploymentRolloutStateCompleted && mine.RunningCount == mine.DesiredCount:
+			if mine.FailedTasks > 0 && !stoppedShown[name] {
+				if line := firstStoppedTask(ctx, api, cluster, svc, aws.ToString(mine.Id), started); line != "" {
+					stoppedShown[name] = true
+					view.println(name + ": " + line)
+				}
+			}
+			row, ok, why := judgeDeployment(svc, *mine, opts.Until)
+			if why != "" {
+				return rolloutFailure(ctx, api, cluster, svc, started, why)
+			}
+			if ok {
 				done++
-				status = append(status, fmt.Sprintf("%s: done %d/%d", name, mine.RunningCount, mine.DesiredCount))
-			default:
-				counts := fmt.Sprintf("%d/%d running", mine.RunningCount, mine.DesiredCount)
-				if mine.PendingCount > 0 {
-					counts += fmt.Sprintf(", %d pending", mine.PendingCount)
-				}
-				if mine.FailedTasks > 0 {
-					counts += fmt.Sprintf(", %d failed", mine.FailedTasks)
-				}
-				status = append(status, fmt.Sprintf("%s: %s (%s)", name, counts, mine.RolloutState))
 			}
+			rows = append(rows, row)
 		}
-		line := fmt.Sprintf("[%s] %s", time.Since(started).Round(time.Second), strings.Join(status, "; "))
+		elapsed := time.Since(started).Round(time.Second)
 		if done == len(services) {
-			if opts.Terminal {
-				fmt.Fprintf(out, "\r\033[K%s\n", line)
-			} else {
-				fmt.Fprintln(out, line)
-			}
+			view.final(elapsed, rows)
 			return nil
 		}
-		if opts.Terminal {
-			fmt.Fprintf(out, "\r\033[K%s", line)
-		} else if time.Since(lastProgress) >= opts.Progress {
-			fmt.Fprintln(out, line)
-			lastProgress = time.Now()
-		}
+		view.update(elapsed, rows)
 		if time.Now().After(deadline) {
-			return &RolloutError{Service: strings.Join(services, ", "), Why: fmt.Sprintf("not stable after %s: %s", opts.Timeout, strings.Join(status, "; "))}
+			return &RolloutError{Service: strings.Join(services, ", "), Why: fmt.Sprintf("not %s after %s: %s", opts.Until, opts.Timeout, strings.Join(rows, "; "))}
 		}
 		select {
 		case <-ctx.Done():
@@ -167,10 +175,130 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 	}
 }
 
+// judgeDeployment reads our deployment of a service: its row in the
+// live view, whether it is done by the until rule, or why it failed.
+func judgeDeployment(svc types.Service, mine types.Deployment, until string) (row string, done bool, failed string) {
+	name := aws.ToString(svc.ServiceName)
+	counts := fmt.Sprintf("%d/%d running", mine.RunningCount, mine.DesiredCount)
+	if mine.PendingCount > 0 {
+		counts += fmt.Sprintf(", %d pending", mine.PendingCount)
+	}
+	if mine.FailedTasks > 0 {
+		counts += fmt.Sprintf(", %d failed", mine.FailedTasks)
+	}
+	switch {
+	case mine.RolloutState == types.DeploymentRolloutStateFailed:
+		return "", false, "deployment " + aws.ToString(mine.Id) + " FAILED: " + aws.ToString(mine.RolloutStateReason)
+	case aws.ToString(mine.Status) != "PRIMARY":
+		return "", false, "our deployment " + aws.ToString(mine.Id) + " is no longer PRIMARY: the deployment circuit breaker rolled it back"
+	case mine.RolloutState != types.DeploymentRolloutStateCompleted || mine.RunningCount != mine.DesiredCount:
+		return fmt.Sprintf("%s: %s (%s)", name, counts, mine.RolloutState), false, ""
+	case until == UntilStable && (len(svc.Deployments) > 1 || svc.RunningCount != svc.DesiredCount):
+		return fmt.Sprintf("%s: %s, deployed; %d other deployment(s) left, %d/%d running in all", name, counts, len(svc.Deployments)-1, svc.RunningCount, svc.DesiredCount), false, ""
+	}
+	return fmt.Sprintf("%s: done %d/%d", name, mine.RunningCount, mine.DesiredCount), true, ""
+}
+
+// liveView shows the rollout: on a terminal one table, a row per service,
+// redrawn in place under the lines printed so far; elsewhere (CI, a pipe)
+// plain lines, a status line only when the counts change or, unchanged,
+// every heartbeat so a CI job's no-output timeout never fires.
+type liveView struct {
+	out       io.Writer
+	terminal  bool
+	heartbeat time.Duration
+	drawn     int // table rows on screen (terminal)
+	last      string
+	lastAt    time.Time
+}
+
+// println prints a line above the table.
+func (v *liveView) println(line string) {
+	v.erase()
+	fmt.Fprintln(v.out, line)
+}
+
+func (v *liveView) erase() {
+	if v.terminal && v.drawn > 0 {
+		fmt.Fprintf(v.out, "\033[%dA\033[J", v.drawn)
+		v.drawn = 0
+	}
+}
+
+func (v *liveView) update(elapsed time.Duration, rows []string) {
+	if v.terminal {
+		v.erase()
+		for _, r := range rows {
+			fmt.Fprintf(v.out, "[%s] %s\n", elapsed, r)
+		}
+		v.drawn = len(rows)
+		return
+	}
+	status := strings.Join(rows, "; ")
+	if status != v.last || time.Since(v.lastAt) >= v.heartbeat {
+		fmt.Fprintf(v.out, "[%s] %s\n", elapsed, status)
+		v.last, v.lastAt = status, time.Now()
+	}
+}
+
+// final shows the last state for good: the table stays on screen.
+func (v *liveView) final(elapsed time.Duration, rows []string) {
+	v.last = ""
+	v.update(elapsed, rows)
+	v.drawn = 0
+}
+
+// finish leaves the table where it is, so an error prints below it.
+func (v *liveView) finish() { v.drawn = 0 }
+
+// firstStoppedTask describes the newest task of the service's deployment
+// that stopped since the wait began: its stopped reason and each
+// container's exit code or reason. "" when none can be read yet.
+func firstStoppedTask(ctx context.Context, api API, cluster string, svc types.Service, deploymentID string, since time.Time) string {
+	arns, err := ListTaskArns(ctx, api, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: svc.ServiceName, DesiredStatus: types.DesiredStatusStopped})
+	if err != nil || len(arns) == 0 {
+		return ""
+	}
+	if len(arns) > MaxDescribeTasks {
+		arns = arns[len(arns)-MaxDescribeTasks:]
+	}
+	tasks, err := DescribeTasksBatched(ctx, api, cluster, arns, false)
+	if err != nil {
+		return ""
+	}
+	var first *types.Task
+	for i := range tasks {
+		t := &tasks[i]
+		if aws.ToString(t.StartedBy) != deploymentID || t.StoppedAt == nil || t.StoppedAt.Before(since.Add(-time.Minute)) || t.StopCode == types.TaskStopCodeServiceSchedulerInitiated {
+			continue
+		}
+		if first == nil || t.StoppedAt.Before(*first.StoppedAt) {
+			first = t
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return fmt.Sprintf("task %s stopped: %s", ShortID(aws.ToString(first.TaskArn)), stoppedDetail(*first))
+}
+
+// stoppedDetail is a stopped task's reason with each container's reason
+// or non-zero exit code.
+func stoppedDetail(t types.Task) string {
+	reason := aws.ToString(t.StoppedReason)
+	for _, c := range t.Containers {
+		if r := aws.ToString(c.Reason); r != "" {
+			reason += " (" + aws.ToString(c.Name) + ": " + r + ")"
+		} else if c.ExitCode != nil && *c.ExitCode != 0 {
+			reason += fmt.Sprintf(" (%s exited %d)", aws.ToString(c.Name), *c.ExitCode)
+		}
+	}
+	return reason
+}
+
 // printNewEvents prints each service event from since on once, oldest
-// first, as it appears (ECS lists them newest first); on a terminal it
-// clears the live status line first.
-func printNewEvents(out io.Writer, terminal bool, svc types.Service, since time.Time, shown map[string]bool) {
+// first, as it appears (ECS lists them newest first), above the live view.
+func printNewEvents(view *liveView, svc types.Service, since time.Time, shown map[string]bool) {
 	for i := len(svc.Events) - 1; i >= 0; i-- {
 		ev := svc.Events[i]
 		id := aws.ToString(ev.Id)
@@ -181,10 +309,7 @@ func printNewEvents(out io.Writer, terminal bool, svc types.Service, since time.
 			continue
 		}
 		shown[id] = true
-		if terminal {
-			fmt.Fprint(out, "\r\033[K")
-		}
-		fmt.Fprintf(out, "%s event %s: %s\n", aws.ToString(svc.ServiceName), ev.CreatedAt.Local().Format("15:04:05"), aws.ToString(ev.Message))
+		view.println(fmt.Sprintf("%s event %s: %s", aws.ToString(svc.ServiceName), ev.CreatedAt.Local().Format("15:04:05"), aws.ToString(ev.Message)))
 	}
 }
 
@@ -245,18 +370,10 @@ func rolloutFailure(ctx context.Context, api API, cluster string, svc types.Serv
 		tasks, err := DescribeTasksBatched(ctx, api, cluster, arns, false)
 		if err == nil {
 			for _, t := range tasks {
-				if t.StoppedAt != nil && t.StoppedAt.Before(since.Add(-time.Minute)) {
-					continue
+				if t.StoppedAt != nil && t.StoppedAt.Before(since.Add(-time.Minute)) || t.StopCode == types.TaskStopCodeServiceSchedulerInitiated {
+					continue // long ago, or replaced on purpose: not why the rollout failed
 				}
-				reason := aws.ToString(t.StoppedReason)
-				for _, c := range t.Containers {
-					if r := aws.ToString(c.Reason); r != "" {
-						reason += " (" + aws.ToString(c.Name) + ": " + r + ")"
-					} else if c.ExitCode != nil && *c.ExitCode != 0 {
-						reason += fmt.Sprintf(" (%s exited %d)", aws.ToString(c.Name), *c.ExitCode)
-					}
-				}
-				e.StoppedReasons[reason]++
+				e.StoppedReasons[stoppedDetail(t)]++
 			}
 		}
 	}

@@ -260,7 +260,11 @@ func (r *Runner) Wait(ctx context.Context, cluster, taskArn string) (types.Task,
 		t := out.Tasks[0]
 		status := aws.ToString(t.LastStatus)
 		if status != last {
-			fmt.Fprintf(r.out(), "task %s: %s\n", ShortID(taskArn), status)
+			line := status
+			if status == "STOPPED" {
+				line += ": " + stoppedDetail(t)
+			}
+			fmt.Fprintf(r.out(), "task %s: %s\n", ShortID(taskArn), line)
 			last = status
 		}
 		if status == "STOPPED" {

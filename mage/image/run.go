@@ -59,6 +59,32 @@ func (b Buildah) Run(ctx context.Context, ref, name string, command []string, li
 	err := cmd.Run()
 	pw.Close()
 	wg.Wait()
+	return exitStatus(ref, err)
+}
+
+// RunAttached runs command inside image ref with the caller's stdin and
+// output attached (a terminal when tty), as an interactive session, and
+// returns its exit status.
+func (b Buildah) RunAttached(ctx context.Context, ref, name string, command []string, stdin io.Reader, stdout, stderr io.Writer, tty bool) (int, error) {
+	from, run, rm := b.RunArgs(ref, name, command)
+	if out, err := exec.CommandContext(ctx, from[0], from[1:]...).CombinedOutput(); err != nil {
+		return -1, fmt.Errorf("buildah from %s: %v: %s", ref, err, strings.TrimSpace(string(out)))
+	}
+	defer exec.Command(rm[0], rm[1:]...).Run()
+	if tty {
+		// buildah run [flags] CONTAINER -- CMD: the flag goes before the name.
+		at := len(run) - len(command) - 2
+		run = append(append(append([]string{}, run[:at]...), "--terminal"), run[at:]...)
+	}
+	cmd := exec.CommandContext(ctx, run[0], run[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	err := cmd.Run()
+	return exitStatus(ref, err)
+}
+
+// exitStatus is the command's exit status; an error only when it could
+// not run at all.
+func exitStatus(ref string, err error) (int, error) {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode(), nil

@@ -39,16 +39,23 @@ type Deployer struct {
 
 // Options for Deploy and Rollback.
 type Options struct {
-	Dirty    bool
-	DryRun   bool
-	Force    bool          // override the plan's image guard
-	Migrate  string        // auto, always, never
-	Order    string        // before (default), after: when the migration runs
-	Timeout  time.Duration // for the rollout wait
+	Dirty   bool
+	DryRun  bool
+	Force   bool          // override the plan's image guard
+	Migrate string        // auto, always, never
+	Order   string        // before (default), after: when the migration runs
+	Timeout time.Duration // for the rollout wait
+	// Wait is when the rollout counts as done: "deployed" (default: our
+	// deployment COMPLETED), "stable" (also nothing else left running) or
+	// "none" (do not wait: the services are still rolling out on return).
+	Wait     string
 	LockWait time.Duration
 	JSONFile string
 	Target   string // rollback: commit or tag to return to ("" = previous)
 }
+
+// WaitNone is Options.Wait for "return once the apply is done".
+const WaitNone = "none"
 
 // stage timings for the table at the end.
 type timing struct {
@@ -247,8 +254,12 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 	}); err != nil {
 		return err
 	}
+	if opts.Wait == WaitNone {
+		fmt.Fprintf(d.Out, "not waiting for the rollout (-wait=none): the services are switching to %s now; `mage status -env=%s` shows how far they are\n", tag, d.Env.Name)
+		return nil
+	}
 	return r.stage("wait for services", func() error {
-		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal})
+		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal, Until: opts.Wait})
 	})
 }
 

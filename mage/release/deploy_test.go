@@ -505,3 +505,33 @@ func TestPreflightRefusesAMissingService(t *testing.T) {
 		t.Errorf("lock after the refusal: %v", err)
 	}
 }
+
+// -wait=stable waits for our deployment and nothing else; -wait=none
+// returns once the apply is done, with the services still rolling out.
+func TestDeployWaitModes(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	if _, err := s.d.Deploy(ctx, Options{Wait: ecs.UntilStable, Timeout: time.Minute}); err != nil {
+		t.Fatalf("deploy -wait=stable: %v\n%s", err, s.out)
+	}
+	if !strings.Contains(s.out.String(), "web-app: done 2/2") {
+		t.Errorf("the stable wait did not end with every service done:\n%s", s.out)
+	}
+	s.commit(t, "examples/sandbox-app/app/models/order.rb", "class Order; end\n")
+	s.fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: 3 * time.Second} })
+	s.out.Reset()
+	rec, err := s.d.Deploy(ctx, Options{Wait: WaitNone, Migrate: "never"})
+	if err != nil {
+		t.Fatalf("deploy -wait=none: %v\n%s", err, s.out)
+	}
+	if !strings.Contains(s.out.String(), "not waiting for the rollout (-wait=none)") || strings.Contains(s.out.String(), "wait for services") {
+		t.Errorf("-wait=none still waited:\n%s", s.out)
+	}
+	svc, err := s.ecs.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{"web-app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := svc.Services[0].Deployments; len(d) == 0 || d[0].RolloutState == "COMPLETED" && len(d) == 1 && s.serviceTag(t, "web-app") == rec.Tag {
+		t.Errorf("the rollout had finished before deploy returned: %+v", d)
+	}
+}

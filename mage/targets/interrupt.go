@@ -12,8 +12,8 @@ import (
 // Targets lists every target of the magefile (a repocheck test keeps it
 // equal to `mage -l`), so a stray word after one is caught before it runs.
 var Targets = []string{
-	"build", "config:check", "cron:crontab", "cron:generate", "cron:list", "cron:run", "deploy", "iam:policy",
-	"lock:release", "lock:status", "migrate", "promote", "prune", "push", "releases", "rollback", "run", "sandbox:down", "sandbox:serve",
+	"build", "config:check", "console", "cron:crontab", "cron:generate", "cron:list", "cron:run", "deploy", "exec", "iam:policy",
+	"lock:release", "lock:status", "logs", "migrate", "promote", "prune", "push", "releases", "rollback", "run", "sandbox:down", "sandbox:serve",
 	"status", "test", "tf:apply", "tf:plan", "tfvars:set", "verify",
 }
 

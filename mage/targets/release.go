@@ -14,7 +14,9 @@ import (
 // DeployFlags are the flags of deploy and rollback.
 type DeployFlags struct {
 	Env, Migrate, JSON, Commit *string
-	Dirty, DryRun, Force       *bool
+	// Wait: deployed (default), stable or none.
+	Wait                 *string
+	Dirty, DryRun, Force *bool
 	// Diff: show the plan (images and every other container setting that
 	// changes) and stop; a dry run that says it is for the diff.
 	Diff              *bool
@@ -29,6 +31,14 @@ func (f DeployFlags) options() (release.Options, error) {
 			o.Migrate = *f.Migrate
 		default:
 			return o, fmt.Errorf("-migrate=%s: want auto, always or never", *f.Migrate)
+		}
+	}
+	if f.Wait != nil {
+		switch *f.Wait {
+		case ecs.UntilDeployed, ecs.UntilStable, release.WaitNone:
+			o.Wait = *f.Wait
+		default:
+			return o, fmt.Errorf("-wait=%s: want deployed (our deployment completed), stable (and nothing else left running) or none", *f.Wait)
 		}
 	}
 	if f.JSON != nil {

@@ -481,3 +481,37 @@ func TestPromoteDeploysTheSameDigests(t *testing.T) {
 		t.Errorf("deploy -env=sandbox-production: exit %d\n%s", code, out)
 	}
 }
+
+// The operator's targets on a deployed sandbox: logs of a service's
+// containers, and exec/console through ECS Exec (the sandbox's session
+// runs the command in the container's image with buildah).
+func TestOperatorTargetsInTheSandbox(t *testing.T) {
+	r := newRepo(t)
+	if code, out := r.run(nil, "deploy"); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, out)
+	}
+	code, out := r.run(nil, "logs", "-service=web-app", "-since=1h")
+	if code != 0 || !strings.Contains(out, " nginx | nginx: GET /up 200") || !strings.Contains(out, " unicorn | unicorn: GET /up 200") {
+		t.Errorf("logs: exit %d\n%s", code, out)
+	}
+	code, out = r.run(nil, "logs", "-service=web-app", "-container=unicorn", "-grep=check 1\\)$")
+	if code != 0 || strings.Contains(out, "nginx |") || !strings.Contains(out, "(health check 1)") {
+		t.Errorf("logs -container -grep: exit %d\n%s", code, out)
+	}
+	code, out = r.run(nil, "console")
+	if code != 0 || !strings.Contains(out, `exec: "bin/rails console" in unicorn of task`) || !strings.Contains(out, "bin/rails console") {
+		t.Errorf("console: exit %d\n%s", code, out)
+	}
+	code, out = r.run(nil, "exec", "bin/rails runner Report.send", "-service=sidekiq")
+	if code != 0 || !strings.Contains(out, "in sidekiq of task") || !strings.Contains(out, "runner: Report.send") {
+		t.Errorf("exec: exit %d\n%s", code, out)
+	}
+	code, out = r.run(nil, "exec", "ls", "-service=web-app", "-container=postgres")
+	if code == 0 || !strings.Contains(out, `no container "postgres"`) {
+		t.Errorf("exec in a container the task lacks: exit %d\n%s", code, out)
+	}
+	code, out = r.run(nil, "exec", "-service=sidekiq", "ls")
+	if code == 0 || !strings.Contains(out, "flags go after the command") {
+		t.Errorf("exec with a flag where the command goes: exit %d\n%s", code, out)
+	}
+}

@@ -174,13 +174,14 @@ resource "terraform_data" "service" {
     interpreter = ["/bin/sh", "-c"]
     command     = "${local.ecs_call}\ncall UpdateService \"$UPDATE\" 2>/dev/null || call CreateService \"$CREATE\""
     environment = {
-      UPDATE = jsonencode({ cluster = local.cluster, service = each.key, taskDefinition = local.task_definitions[each.value].family })
+      UPDATE = jsonencode({ cluster = local.cluster, service = each.key, taskDefinition = local.task_definitions[each.value].family, enableExecuteCommand = true })
       CREATE = jsonencode({
-        cluster        = local.cluster
-        serviceName    = each.key
-        taskDefinition = local.task_definitions[each.value].family
-        desiredCount   = 2
-        launchType     = "FARGATE"
+        cluster              = local.cluster
+        serviceName          = each.key
+        taskDefinition       = local.task_definitions[each.value].family
+        desiredCount         = 2
+        launchType           = "FARGATE"
+        enableExecuteCommand = true # mage exec / mage console
         networkConfiguration = {
           awsvpcConfiguration = { subnets = ["subnet-sandbox"], securityGroups = ["sg-sandbox"], assignPublicIp = "DISABLED" }
         }

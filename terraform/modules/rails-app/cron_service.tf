@@ -42,6 +42,10 @@ resource "aws_ecs_service" "cron" {
   desired_count   = 1
   launch_type     = "FARGATE"
 
+  # ECS Exec for mage exec / mage console (the task role has the
+  # ssmmessages permissions the agent needs; rails-app-iam grants them).
+  enable_execute_command = var.enable_execute_command
+
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
 

@@ -180,6 +180,10 @@ resource "aws_ecs_service" "web_app" {
   desired_count   = var.web_desired_count
   launch_type     = "FARGATE"
 
+  # ECS Exec for mage exec / mage console (the task role has the
+  # ssmmessages permissions the agent needs; rails-app-iam grants them).
+  enable_execute_command = var.enable_execute_command
+
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
   health_check_grace_period_seconds  = 60
@@ -211,6 +215,10 @@ resource "aws_ecs_service" "sidekiq" {
   task_definition = aws_ecs_task_definition.sidekiq.arn
   desired_count   = var.sidekiq_desired_count
   launch_type     = "FARGATE"
+
+  # ECS Exec for mage exec / mage console (the task role has the
+  # ssmmessages permissions the agent needs; rails-app-iam grants them).
+  enable_execute_command = var.enable_execute_command
 
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200

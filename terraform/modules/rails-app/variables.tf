@@ -135,3 +135,9 @@ variable "ci_oidc" {
   })
   default = null
 }
+
+variable "enable_execute_command" {
+  description = "ECS Exec on the services, for mage exec and mage console. Audited through CloudTrail (ExecuteCommand); turn off where no shell may be opened."
+  type        = bool
+  default     = true
+}

@@ -1,0 +1,107 @@
+package awsfake
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// A service's running tasks are real tasks in the double: ListTasks,
+// DescribeTasks, the logs and ExecuteCommand see them. They are derived
+// from the deployments' running counts whenever tasks are read, with IDs
+// that depend only on the deployment, so a sandbox reloaded from its saved
+// state shows the same tasks.
+
+// syncServiceTasks brings every service's tasks in line with its
+// deployments.
+func (s *Server) syncServiceTasks() {
+	for _, svc := range s.services {
+		s.advance(svc)
+		s.syncTasks(svc)
+	}
+}
+
+func serviceTaskID(deploymentID string, slot, generation int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%d/%d", deploymentID, slot, generation))
+	return hex.EncodeToString(sum[:16])
+}
+
+// syncTasks starts a task for each running slot of each deployment and
+// stops the tasks of slots that are gone (scaled in, or a deployment
+// replaced), as the service scheduler does.
+func (s *Server) syncTasks(svc *service) {
+	key := svc.Cluster + "/" + svc.Name
+	now := s.now()
+	live := map[string]bool{}
+	for _, d := range svc.Deployments {
+		if d.Running == 0 {
+			continue
+		}
+		td, err := s.lookupTaskDef(d.TaskDef)
+		if err != nil {
+			continue
+		}
+		for i := range d.Running {
+			// A stopped task is replaced by a new one in its slot.
+			gen := 0
+			arn := s.arn("task", svc.Cluster+"/"+serviceTaskID(d.ID, i, gen))
+			for s.tasks[arn] != nil && s.tasks[arn].stoppedBy != "" {
+				gen++
+				arn = s.arn("task", svc.Cluster+"/"+serviceTaskID(d.ID, i, gen))
+			}
+			live[arn] = true
+			if s.tasks[arn] != nil {
+				continue
+			}
+			// Slot i came up i/desired of the way through the rollout.
+			created := d.VisibleAt.Add(d.Rollout.Takes * time.Duration(i) / time.Duration(max(d.Desired, 1)))
+			if latest := now.Add(-s.timing.TaskVisible); created.After(latest) {
+				created = latest // running now, so already visible
+			}
+			s.tasks[arn] = &task{arn: arn, cluster: s.arn("cluster", svc.Cluster), taskDef: td.arn,
+				startedBy: d.ID, group: "service:" + svc.Name, launchType: svc.LaunchType,
+				created: created, containers: td.containers(),
+				outcome: Outcome{RunFor: 100 * 365 * 24 * time.Hour}, service: key, execEnabled: d.ExecEnabled}
+		}
+	}
+	for arn, t := range s.tasks {
+		if t.service == key && !live[arn] && t.stoppedBy == "" {
+			t.stoppedBy, t.stopCode, t.stoppedAt = "Scaling activity initiated by (deployment "+t.startedBy+")", "ServiceSchedulerInitiated", now
+		}
+	}
+}
+
+// serviceLogKeep bounds the lines a long-running task keeps per stream
+// (a sandbox reloaded days later would otherwise write days of lines).
+const serviceLogKeep = 500
+
+// emitServiceLogs writes the lines a service task's containers have
+// logged by now: each container with the awslogs driver a line every
+// Timing.ServiceLogEvery, as a web server answering health checks would.
+func (s *Server) emitServiceLogs(t *task, now, startAt, stopAt time.Time) {
+	if t.serviceLogs == nil {
+		t.serviceLogs = map[string]int{}
+	}
+	end := now
+	if stopAt.Before(end) {
+		end = stopAt
+	}
+	every := max(s.timing.ServiceLogEvery, time.Millisecond)
+	due := int(end.Sub(startAt) / every)
+	for _, c := range t.containers {
+		if c.LogGroup == "" {
+			continue
+		}
+		key := streamKey(t, c)
+		if s.logs[key] == nil {
+			s.logs[key] = []logEvent{}
+		}
+		n := max(t.serviceLogs[c.Name], due-serviceLogKeep)
+		for ; n < due; n++ {
+			at := startAt.Add(time.Duration(n+1) * every)
+			s.logs[key] = append(s.logs[key], logEvent{ts: at, msg: fmt.Sprintf("%s: GET /up 200 (health check %d)", c.Name, n+1)})
+		}
+		t.serviceLogs[c.Name] = n
+	}
+}
