@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -132,6 +133,13 @@ func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.E
 	// One-off tasks run for real in the built image when buildah is here.
 	// The sandbox's switches (SANDBOX_FAIL=1 fails db:migrate) reach its
 	// tasks from the environment of the command that starts them.
+	if c.getenv("SANDBOX_ROLLOUT_FAIL") != "" {
+		// To see a failing rollout: the new tasks keep exiting, the
+		// circuit breaker marks the deployment FAILED and rolls back.
+		fake.SetRollout(func(string, string) awsfake.Rollout {
+			return awsfake.Rollout{Takes: 6 * time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
+		})
+	}
 	fake.Outcome = sandbox.Outcome(image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER"), RunEnv: sandboxSwitches(c.getenv)})
 	url, srv, err := fake.Listen("127.0.0.1:0")
 	if err != nil {
