@@ -123,12 +123,18 @@ func (s *Server) advance(svc *service) {
 				}
 				return
 			}
+			// The tasks fail one after another; the breaker trips with the
+			// last (its threshold), marking the deployment FAILED.
+			n := max(d.Rollout.FailedTasks, 1)
+			due := n
+			if now.Before(done) {
+				due = min(n-1, int(float64(n)*max(now.Sub(start), 0).Seconds()/max(d.Rollout.Takes.Seconds(), 0.001)))
+			}
+			for ; d.Failed < due; d.Failed++ {
+				s.stoppedServiceTask(svc, d, start.Add(d.Rollout.Takes*time.Duration(d.Failed+1)/time.Duration(n)))
+			}
 			if now.Before(done) {
 				return
-			}
-			d.Failed = max(d.Rollout.FailedTasks, 1)
-			for i := 0; i < d.Failed; i++ {
-				s.stoppedServiceTask(svc, d, done)
 			}
 			d.RolloutState, d.FailedAt = "FAILED", done
 			d.Reason = "ECS deployment circuit breaker: tasks failed to start."

@@ -26,6 +26,33 @@ type ServiceState struct {
 	Missing          string // why DescribeServices did not return it
 	Deployments      int    // more than one: a rollout or rollback is going on
 	RolledBack       bool   // the circuit breaker rolled back a deployment
+	// Each deployment with its own counts, PRIMARY first: while there are
+	// several, the service's running tasks may all be an older one's.
+	Split []DeploymentState
+}
+
+// DeploymentState is one deployment of a service.
+type DeploymentState struct {
+	ID, Status, TaskDefinition, Rollout string
+	Running, Desired, Failed            int32
+}
+
+// Where says, when a service has several deployments, which task
+// definitions its running tasks belong to: "shop-web:2 (PRIMARY, FAILED)
+// 0/2 running, 3 failed; shop-web:1 (ACTIVE) 2 running". "" for one.
+func (s ServiceState) Where() string {
+	if len(s.Split) < 2 {
+		return ""
+	}
+	var parts []string
+	for _, d := range s.Split {
+		p := fmt.Sprintf("%s (%s, %s) %d/%d running", ShortID(d.TaskDefinition), d.Status, d.Rollout, d.Running, d.Desired)
+		if d.Failed > 0 {
+			p += fmt.Sprintf(", %d failed", d.Failed)
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // ContainerImage is one container's image reference.
@@ -83,6 +110,10 @@ func ServiceStates(ctx context.Context, api API, cluster string, names []string)
 			s.Rollout = string(svc.Deployments[0].RolloutState)
 		}
 		s.Deployments = len(svc.Deployments)
+		for _, d := range svc.Deployments {
+			s.Split = append(s.Split, DeploymentState{ID: aws.ToString(d.Id), Status: aws.ToString(d.Status), TaskDefinition: aws.ToString(d.TaskDefinition),
+				Rollout: string(d.RolloutState), Running: d.RunningCount, Desired: d.DesiredCount, Failed: d.FailedTasks})
+		}
 		for _, d := range svc.Deployments {
 			if d.RolloutState == types.DeploymentRolloutStateFailed {
 				s.RolledBack = s.RolledBack || aws.ToString(d.Status) != "PRIMARY"

@@ -118,9 +118,14 @@ func describeState(s ecs.ServiceState, tag string) string {
 	if s.Missing != "" {
 		return s.Name + " is missing (" + s.Missing + ")"
 	}
-	line := fmt.Sprintf("%s runs %s (%s), %d/%d running, rollout %s", s.Name, ecs.ShortID(s.TaskDefinition), s.ImageList(), s.Running, s.Desired, s.Rollout)
+	var line string
 	if s.Deployments > 1 {
-		line += fmt.Sprintf(", %d deployments (a rollout or rollback is still in progress)", s.Deployments)
+		// The service's running tasks may all be an older deployment's:
+		// say which runs what.
+		line = fmt.Sprintf("%s has %d deployments (a rollout or rollback is still in progress): %s; the PRIMARY one's images: %s",
+			s.Name, s.Deployments, s.Where(), s.ImageList())
+	} else {
+		line = fmt.Sprintf("%s runs %s (%s), %d/%d running, rollout %s", s.Name, ecs.ShortID(s.TaskDefinition), s.ImageList(), s.Running, s.Desired, s.Rollout)
 	}
 	if s.RolledBack {
 		line += ", rolled back by the circuit breaker"

@@ -176,6 +176,11 @@ func Status(ctx context.Context, env *string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", s.Name, ecs.ShortID(s.TaskDefinition), s.ImageList(), s.Running, s.Desired, s.Rollout)
 	}
 	tw.Flush()
+	for _, s := range states {
+		if w := s.Where(); w != "" {
+			fmt.Fprintf(c.out, "%s has %d deployments: %s\n", s.Name, len(s.Split), w)
+		}
+	}
 	recs, err := release.History(ctx, d.Store)
 	if err != nil {
 		return err
