@@ -112,6 +112,11 @@ type BuildSettings struct {
 	// env("BUNDLE_GITHUB__COM", "") }: mounted in the RUN steps that ask
 	// (--mount=type=secret,id=ID), never in a layer, argv or the logs.
 	Secrets map[string]string `hcl:"secrets,optional"`
+	// BuildxBuilder names the buildx builder to use (one that can export
+	// a registry cache: docker-container, kubernetes or remote). Empty:
+	// the toolkit creates and uses a docker-container builder "deploykit",
+	// since buildx's default docker driver cannot.
+	BuildxBuilder string `hcl:"buildx_builder,optional"`
 }
 
 // BuildOrDefault returns the build settings with defaults filled in.
@@ -132,6 +137,7 @@ func (c *Config) BuildOrDefault() BuildSettings {
 			b.Platforms = c.Build.Platforms
 		}
 		b.Secrets = c.Build.Secrets
+		b.BuildxBuilder = c.Build.BuildxBuilder
 	}
 	return b
 }

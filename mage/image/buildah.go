@@ -88,6 +88,9 @@ func (b Buildah) BuildArgs(spec Spec) []string {
 		}
 		args = append(args, "--secret", "id="+id+",src="+src)
 	}
+	for _, name := range sortedKeys(spec.Contexts) {
+		args = append(args, "--build-context", name+"="+spec.Contexts[name])
+	}
 	for _, ref := range spec.Refs {
 		args = append(args, "-t", ref)
 	}

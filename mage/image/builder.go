@@ -33,6 +33,9 @@ type Spec struct {
 	// mounted only in the RUN steps that ask for them
 	// (--mount=type=secret,id=ID), never in argv, a layer or the config.
 	Secrets map[string]string
+	// Contexts are named build contexts (--build-context NAME=DIR), which
+	// the Dockerfile reads with COPY --from=NAME.
+	Contexts map[string]string
 	// secretFiles holds each secret in a 0600 file while buildah runs.
 	secretFiles map[string]string
 }
@@ -64,10 +67,10 @@ func Detect(ctx context.Context, choice string, b Buildah, x Buildx) (Builder, e
 	case "buildah":
 		return b, b.check()
 	case "buildx":
-		return x, x.check(ctx)
+		return x.Prepare(ctx)
 	case "", "auto":
 		if x.check(ctx) == nil {
-			return x, nil
+			return x.Prepare(ctx)
 		}
 		if err := b.check(); err != nil {
 			return nil, errors.New("no image builder: Docker is not running and buildah is not installed (apt-get install buildah, or start Docker)")
@@ -101,14 +104,18 @@ func orDiscard(w io.Writer) io.Writer {
 
 // flagPairs renders a map as repeated "flag key=value" in key order.
 func flagPairs(flag string, m map[string]string) []string {
+	var args []string
+	for _, k := range sortedKeys(m) {
+		args = append(args, flag, k+"="+m[k])
+	}
+	return args
+}
+
+func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var args []string
-	for _, k := range keys {
-		args = append(args, flag, k+"="+m[k])
-	}
-	return args
+	return keys
 }

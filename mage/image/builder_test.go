@@ -46,7 +46,7 @@ func TestBuildahCommands(t *testing.T) {
 func TestBuildxCommands(t *testing.T) {
 	x := Buildx{ConfigDir: "/tmp/auth"}
 	got := x.Commands(sampleSpec())[0]
-	want := []string{"docker", "buildx", "build", "-f", "docker/Dockerfile", "--target", "app",
+	want := []string{"docker", "buildx", "build", "--progress=plain", "-f", "docker/Dockerfile", "--target", "app",
 		"-t", "123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/app:3f2c1e0abcde",
 		"--label", "org.opencontainers.image.revision=3f2c1e0",
 		"--cache-from", "type=registry,ref=123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/build-cache:app",
@@ -54,6 +54,18 @@ func TestBuildxCommands(t *testing.T) {
 		"--push", "."}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("buildx command:\n%q\nwant\n%q", got, want)
+	}
+	// A standalone buildx on a configured builder and a plain-HTTP
+	// registry: the output and the cache say registry.insecure.
+	x = Buildx{Bin: "/opt/bin/buildx", Builder: "ci", Insecure: true}
+	got = x.Commands(sampleSpec())[0]
+	joined := strings.Join(got, " ")
+	for _, want := range []string{"/opt/bin/buildx build --progress=plain", "--builder ci",
+		`--output type=image,"name=123.dkr.ecr.ap-northeast-1.amazonaws.com/shop/app:3f2c1e0abcde",push=true,registry.insecure=true`,
+		"build-cache:app,registry.insecure=true", "oci-mediatypes=true,registry.insecure=true"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("standalone insecure buildx command lacks %q:\n%s", want, joined)
+		}
 	}
 	for _, a := range got {
 		if strings.Contains(a, "auth") || strings.Contains(a, "password") {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -70,14 +71,56 @@ func freshBuilder(t testing.TB) Buildah {
 	return Buildah{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), Driver: "overlay", Insecure: true}
 }
 
-func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
+// realBuilder is one builder the real tests run: how to get it on fresh
+// storage (a new CI machine), and how its log says the dependency stage
+// came from the registry cache.
+type realBuilder struct {
+	name      string
+	fresh     func(t *testing.T, registry string) Builder
+	cacheUsed func(log string) bool
+}
+
+var buildkitGemsStep = regexp.MustCompile(`(?m)^\[app\] #(\d+) \[gems 2/2\] RUN `)
+
+// buildkitReused: BuildKit shows a step it took from the cache as CACHED,
+// or, when a later step needs its files, as the cached layers extracted;
+// a step that ran shows neither.
+func buildkitReused(log string) bool {
+	m := buildkitGemsStep.FindStringSubmatch(log)
+	if m == nil {
+		return false
+	}
+	return strings.Contains(log, "[app] #"+m[1]+" CACHED\n") || strings.Contains(log, "[app] #"+m[1]+" extracting sha256:")
+}
+
+var realBuilders = []realBuilder{
+	{"buildah", func(t *testing.T, _ string) Builder { return freshBuilder(t) }, func(log string) bool {
+		gemsStep := strings.Index(log, "[app] [2/")
+		return gemsStep >= 0 && strings.Contains(log[gemsStep:], "Cache pulled from remote")
+	}},
+	{"buildx", func(t *testing.T, registry string) Builder {
+		bin, builder := testtools.BuildKit(t, registry)
+		return Buildx{Bin: bin, Builder: builder, Insecure: true}
+	}, buildkitReused},
+}
+
+// Both builders for real, each on fresh storage per run: build and push
+// with digests, skip what the registry holds, reuse the dependency layers
+// from the registry cache, and refuse an image of the wrong platform.
+func TestRealBuildersBuildPushSkipAndCache(t *testing.T) {
+	for _, rb := range realBuilders {
+		t.Run(rb.name, func(t *testing.T) { realBuilderScenario(t, rb) })
+	}
+}
+
+func realBuilderScenario(t *testing.T, rb realBuilder) {
 	ctx := context.Background()
 	host := testtools.Registry(t)
 	dir := fixture(t)
 	reg := &Registry{Host: host}
 
 	var out testtools.Buffer
-	p := Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
+	p := Pipeline{Builder: rb.fresh(t, host), Registry: reg, Out: &out}
 	results, err := p.Ensure(ctx, specs(dir, host, "c0ffee000001", 0, true))
 	if err != nil {
 		t.Fatalf("first build: %v\n%s", err, out.String())
@@ -93,10 +136,13 @@ func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 	if !strings.Contains(out.String(), "[app] ") || !strings.Contains(out.String(), "[nginx] ") {
 		t.Errorf("build output not labelled per image:\n%s", out.String())
 	}
+	if rb.cacheUsed(out.String()) {
+		t.Errorf("the cache check sees a reuse in the cold build, so it proves nothing:\n%s", out.String())
+	}
 
 	// Same commit again, on a fresh machine: nothing is built.
 	out.Reset()
-	p = Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
+	p = Pipeline{Builder: rb.fresh(t, host), Registry: reg, Out: &out}
 	again, err := p.Ensure(ctx, specs(dir, host, "c0ffee000001", 0, true))
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +160,7 @@ func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 	// the registry cache.
 	os.WriteFile(filepath.Join(dir, "app", "order.rb"), []byte("class Order; def total; end; end\n"), 0o644)
 	out.Reset()
-	p = Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
+	p = Pipeline{Builder: rb.fresh(t, host), Registry: reg, Out: &out}
 	changed, err := p.Ensure(ctx, specs(dir, host, "c0ffee000002", 0, false))
 	if err != nil {
 		t.Fatalf("rebuild: %v\n%s", err, out.String())
@@ -122,9 +168,7 @@ func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 	if !changed[0].Built || changed[0].Digest == results[0].Digest {
 		t.Errorf("app not rebuilt: %+v", changed[0])
 	}
-	log := out.String()
-	gemsStep := strings.Index(log, "[app] [2/")
-	if gemsStep < 0 || !strings.Contains(log[gemsStep:], "Cache pulled from remote") {
+	if log := out.String(); !rb.cacheUsed(log) {
 		t.Errorf("dependency stage not reused from the registry cache on fresh storage:\n%s", log)
 	}
 
@@ -138,7 +182,7 @@ func TestRealBuildahBuildPushSkipAndCache(t *testing.T) {
 		wrong[i].Platforms = []string{"linux/arm64"}
 	}
 	out.Reset()
-	p = Pipeline{Builder: freshBuilder(t), Registry: reg, Out: &out}
+	p = Pipeline{Builder: rb.fresh(t, host), Registry: reg, Out: &out}
 	if _, err := p.Ensure(ctx, wrong); err == nil || !strings.Contains(err.Error(), "runs on linux/amd64, not linux/arm64") {
 		t.Errorf("an amd64 image for an arm64 environment: %v", err)
 	}

@@ -535,3 +535,28 @@ func TestDeployWaitModes(t *testing.T) {
 		t.Errorf("the rollout had finished before deploy returned: %+v", d)
 	}
 }
+
+// The sandbox deployed through real BuildKit (buildx with a remote
+// builder) instead of buildah: built, pushed with digests, deployed.
+func TestSandboxDeployWithRealBuildKit(t *testing.T) {
+	s := newSandbox(t)
+	bin, builder := testtools.BuildKit(t, s.env["SANDBOX_REGISTRY"])
+	s.env["DEPLOYKIT_BUILDX"] = bin
+	s.d.Config.Build.BuildxBuilder = builder
+	s.d.Env.Builder = "buildx"
+	rec, err := s.d.Deploy(context.Background(), Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("deploy with buildx: %v\n%s", err, s.out)
+	}
+	if !strings.Contains(s.out.String(), "builder: buildx (builder "+builder+")") || !strings.Contains(s.out.String(), "[app] #") {
+		t.Errorf("not built by BuildKit:\n%s", s.out)
+	}
+	for name, ref := range rec.Images {
+		if !strings.Contains(ref, "@sha256:") {
+			t.Errorf("image %s recorded without a digest: %s", name, ref)
+		}
+	}
+	if got := s.serviceTag(t, "web-app"); got != rec.Tag {
+		t.Errorf("web-app runs %s, want %s", got, rec.Tag)
+	}
+}

@@ -100,7 +100,9 @@ type buildAccess struct {
 // loginForBuild connects to the environment's registry and, for ECR,
 // writes the login to a 0600 auth file both builders read; close removes it.
 func loginForBuild(ctx context.Context, cfg *config.Config, opts ImageOptions) (buildAccess, error) {
-	a := buildAccess{buildah: image.Buildah{Driver: opts.Getenv("DEPLOYKIT_BUILDAH_DRIVER")}, close: func() {}}
+	a := buildAccess{buildah: image.Buildah{Driver: opts.Getenv("DEPLOYKIT_BUILDAH_DRIVER")}, close: func() {},
+		// DEPLOYKIT_BUILDX: a standalone buildx binary instead of `docker buildx`.
+		buildx: image.Buildx{Bin: opts.Getenv("DEPLOYKIT_BUILDX"), Builder: cfg.BuildOrDefault().BuildxBuilder, Out: opts.Out}}
 	if opts.Env == nil {
 		return a, nil
 	}
@@ -110,6 +112,7 @@ func loginForBuild(ctx context.Context, cfg *config.Config, opts ImageOptions) (
 	}
 	a.registry = reg
 	a.buildah.Insecure = image.Loopback(opts.Env.Registry)
+	a.buildx.Insecure = a.buildah.Insecure
 	if creds == nil || opts.DryRun {
 		return a, nil
 	}

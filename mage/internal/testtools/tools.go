@@ -21,6 +21,9 @@ var Install = map[string]string{
 	"moto_server":     "scripts/setup (pip install 'moto[server]')",
 	"node":            "scripts/setup (apt-get install nodejs npm)",
 	"tofu":            "scripts/setup, or: (cd tools && go build -o bin/tofu github.com/opentofu/opentofu/cmd/tofu)",
+	"buildkitd":       "scripts/setup (builds tools/bin/buildkitd, buildctl and buildx from tools/buildkit/go.mod; apt-get install runc)",
+	"buildx":          "scripts/setup (builds tools/bin/buildx from tools/buildkit/go.mod)",
+	"runc":            "scripts/setup (apt-get install runc)",
 }
 
 // Integration marks a test that runs real external tools: -short skips it,
