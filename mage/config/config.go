@@ -117,11 +117,25 @@ type BuildSettings struct {
 	// the toolkit creates and uses a docker-container builder "deploykit",
 	// since buildx's default docker driver cannot.
 	BuildxBuilder string `hcl:"buildx_builder,optional"`
+	// AssetInputs are the paths (relative to each image's context) that
+	// assets:precompile reads; the toolkit passes only these to the
+	// Dockerfile's assets stage (named context assets-src). Default:
+	// defaultAssetInputs. Add app/views (and app/helpers) when
+	// Tailwind scans them for class names.
+	AssetInputs []string `hcl:"asset_inputs,optional"`
+	// AssetsImage is the image that serves the assets (default "nginx"):
+	// it keeps earlier releases' assets, and is not rebuilt when the asset
+	// inputs equal those of the live release's.
+	AssetsImage string `hcl:"assets_image,optional"`
+	// KeepAssetReleases is how many earlier releases' assets the assets
+	// image keeps beside its own (default 2).
+	KeepAssetReleases *int `hcl:"keep_asset_releases,optional"`
 }
 
 // BuildOrDefault returns the build settings with defaults filled in.
 func (c *Config) BuildOrDefault() BuildSettings {
-	b := BuildSettings{Builder: "auto", Tag: "short", WriteCacheOn: []string{"main"}, Platforms: []string{"linux/amd64"}}
+	b := BuildSettings{Builder: "auto", Tag: "short", WriteCacheOn: []string{"main"}, Platforms: []string{"linux/amd64"},
+		AssetInputs: defaultAssetInputs, AssetsImage: "nginx"}
 	if c.Build != nil {
 		if c.Build.Builder != "" {
 			b.Builder = c.Build.Builder
@@ -138,8 +152,35 @@ func (c *Config) BuildOrDefault() BuildSettings {
 		}
 		b.Secrets = c.Build.Secrets
 		b.BuildxBuilder = c.Build.BuildxBuilder
+		if c.Build.AssetInputs != nil {
+			b.AssetInputs = c.Build.AssetInputs
+		}
+		if c.Build.AssetsImage != "" {
+			b.AssetsImage = c.Build.AssetsImage
+		}
+		if c.Build.KeepAssetReleases != nil {
+			b.KeepAssetReleases = c.Build.KeepAssetReleases
+		}
 	}
 	return b
+}
+
+// defaultAssetInputs (build.asset_inputs) is what a Rails app's assets:precompile reads
+// (Sprockets, Propshaft, jsbundling/cssbundling): the asset sources, the
+// configuration and initializers it boots with, the binstubs, and the
+// package manifests and lock files. Missing paths are skipped.
+var defaultAssetInputs = []string{
+	"app/assets", "app/javascript", "vendor/assets", "lib/assets", "config", "bin", "Rakefile", "public",
+	"Gemfile", "Gemfile.lock", "package.json", "yarn.lock", "package-lock.json", "pnpm-lock.yaml", "bun.lockb",
+	"postcss.config.js", "tailwind.config.js", "esbuild.config.mjs", "babel.config.js", "webpack.config.js",
+}
+
+// KeepAssets is build.keep_asset_releases, 2 by default.
+func (b BuildSettings) KeepAssets() int {
+	if b.KeepAssetReleases == nil {
+		return 2
+	}
+	return *b.KeepAssetReleases
 }
 
 // Image is one image built from the repository.

@@ -88,8 +88,13 @@ func (b Buildah) BuildArgs(spec Spec) []string {
 		}
 		args = append(args, "--secret", "id="+id+",src="+src)
 	}
+	imageContext := false
 	for _, name := range sortedKeys(spec.Contexts) {
-		args = append(args, "--build-context", name+"="+spec.Contexts[name])
+		v := spec.Contexts[name]
+		if ref, ok := strings.CutPrefix(v, "docker-image://"); ok {
+			v, imageContext = "docker://"+ref, true // buildah's spelling
+		}
+		args = append(args, "--build-context", name+"="+v)
 	}
 	for _, ref := range spec.Refs {
 		args = append(args, "-t", ref)
@@ -102,7 +107,7 @@ func (b Buildah) BuildArgs(spec Spec) []string {
 	if spec.CacheTo != "" {
 		args = append(args, "--cache-to", spec.CacheTo)
 	}
-	if spec.CacheFrom != "" || spec.CacheTo != "" {
+	if spec.CacheFrom != "" || spec.CacheTo != "" || imageContext {
 		args = append(args, b.registryFlags()...)
 	}
 	return append(args, spec.Context)

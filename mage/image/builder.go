@@ -33,11 +33,23 @@ type Spec struct {
 	// mounted only in the RUN steps that ask for them
 	// (--mount=type=secret,id=ID), never in argv, a layer or the config.
 	Secrets map[string]string
-	// Contexts are named build contexts (--build-context NAME=DIR), which
-	// the Dockerfile reads with COPY --from=NAME.
+	// Contexts are named build contexts (--build-context NAME=DIR, or an
+	// image as ImageContext makes it), which the Dockerfile reads with
+	// COPY --from=NAME or RUN --mount=from=NAME.
 	Contexts map[string]string
+	// Reuse, when set, is an image in the registry to tag as this one
+	// instead of building, if its config has the label Reuse.Label with
+	// the value Reuse.Value (the nginx image of the live release, whose
+	// asset inputs equal this commit's).
+	Reuse *Reuse
 	// secretFiles holds each secret in a 0600 file while buildah runs.
 	secretFiles map[string]string
+}
+
+// Reuse names an image that can stand for a build, and the label that
+// says so.
+type Reuse struct {
+	From, Label, Value string
 }
 
 // secretIDs lists the ids of the secrets with a value, in order.

@@ -18,7 +18,8 @@ import (
 // Result is one image after Ensure.
 type Result struct {
 	Name, Ref, Digest string
-	Built             bool // false when the registry already had it
+	Built             bool   // false when the registry already had it
+	ReusedFrom        string // the image tagged as this one instead of a build
 }
 
 // Pinned is the reference with its digest, what a release records.
@@ -110,6 +111,13 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 				fmt.Fprintf(out, "%s: %s is already in the registry (%s): not building it\n", s.Name, s.Refs[0], digest)
 				continue
 			}
+			reused, err := p.reuse(ctx, s, &results[i])
+			if err != nil {
+				return nil, err
+			}
+			if reused {
+				continue
+			}
 		}
 		todo = append(todo, i)
 	}
@@ -169,6 +177,43 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 		return nil, err
 	}
 	return results, nil
+}
+
+// reuse tags spec.Reuse.From as the spec's refs, registry-side, when its
+// label says it is what a build would make: no builder runs.
+func (p Pipeline) reuse(ctx context.Context, s Spec, r *Result) (bool, error) {
+	if s.Reuse == nil || s.Reuse.From == "" {
+		return false, nil
+	}
+	platform := ""
+	if len(s.Platforms) > 0 {
+		platform = s.Platforms[0]
+	}
+	labels, err := p.Registry.Labels(ctx, s.Reuse.From, platform)
+	if err != nil {
+		// Not fatal: the image may have been pruned; build instead.
+		fmt.Fprintf(orDiscard(p.Out), "%s: cannot read %s (%v): building\n", s.Name, s.Reuse.From, err)
+		return false, nil
+	}
+	if labels[s.Reuse.Label] != s.Reuse.Value {
+		return false, nil
+	}
+	out := orDiscard(p.Out)
+	if p.DryRun {
+		fmt.Fprintf(out, "%s: would tag %s as %s in the registry (%s unchanged): no build\n", s.Name, s.Reuse.From, strings.Join(s.Refs, ", "), s.Reuse.Label)
+		r.ReusedFrom = s.Reuse.From
+		return true, nil
+	}
+	for _, ref := range s.Refs {
+		digest, err := Copy(ctx, p.Registry, s.Reuse.From, p.Registry, ref)
+		if err != nil {
+			return false, fmt.Errorf("%s: tag %s as %s: %w", s.Name, s.Reuse.From, ref, err)
+		}
+		r.Digest = digest
+	}
+	r.ReusedFrom = s.Reuse.From
+	fmt.Fprintf(out, "%s: %s unchanged since %s: tagged it as %s in the registry (%s), not building\n", s.Name, s.Reuse.Label, s.Reuse.From, s.Refs[0], r.Digest)
+	return true, nil
 }
 
 // checkPlatforms refuses images in the registry that do not run on every

@@ -17,6 +17,7 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -310,4 +311,26 @@ func ECRDeleteDigest(ctx context.Context, api ECRDeleteAPI, image string) error 
 		return fmt.Errorf("delete %s: %s: %s", image, f.FailureCode, aws.ToString(f.FailureReason))
 	}
 	return nil
+}
+
+// Labels reads the config labels of an image in the registry; of an
+// index, those of its manifest for platform ("os/arch"), else its first.
+func (r Registry) Labels(ctx context.Context, image, platform string) (map[string]string, error) {
+	ref, err := r.ref(image)
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", image, err)
+	}
+	opts := r.options(ctx)
+	if os, arch, ok := strings.Cut(platform, "/"); ok {
+		opts = append(opts, remote.WithPlatform(v1.Platform{OS: os, Architecture: arch}))
+	}
+	img, err := remote.Image(ref, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s from the registry: %w", image, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("read the config of %s: %w", image, err)
+	}
+	return cfg.Config.Labels, nil
 }

@@ -156,7 +156,11 @@ func (r *run) deploy(ctx context.Context) error {
 	}
 
 	if err := r.stage("images", func() error {
-		imgs, err := EnsureImages(ctx, d.Config, ImageOptions{Env: d.Env, Commit: commit, DryRun: opts.DryRun, Getenv: d.Getenv, Out: d.Out, ECR: d.ECR})
+		var live map[string]string
+		if last := LastSucceeded(history); last != nil {
+			live = last.Images
+		}
+		imgs, err := EnsureImages(ctx, d.Config, ImageOptions{Env: d.Env, Commit: commit, DryRun: opts.DryRun, Getenv: d.Getenv, Out: d.Out, ECR: d.ECR, Live: live})
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -24,6 +25,10 @@ type ImageOptions struct {
 	Out    io.Writer
 	// ECR answers registry logins for ECR registries; nil elsewhere.
 	ECR image.ECRAPI
+	// Live are the images of the environment's live release (name ->
+	// ref@digest): the assets image keeps their assets, or is reused
+	// whole when the asset inputs did not change.
+	Live map[string]string
 }
 
 // Images is the outcome of EnsureImages.
@@ -75,6 +80,14 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		host = opts.Env.Registry
 	}
 	specs := buildSpecs(cfg, opts.Env, commit, writeCache)
+	tmp, err := os.MkdirTemp("", "deploykit-build-")
+	if err != nil {
+		return Images{}, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := addAssetContexts(cfg, specs, opts.Live, tmp); err != nil {
+		return Images{}, err
+	}
 	if host != "" && build.CacheRepository != "" {
 		fmt.Fprintf(out, "layer cache: %s/%s (%s)\n", host, build.CacheRepository, map[bool]string{true: "read and write on branch " + branch, false: "read only on branch " + branch}[writeCache])
 	}
@@ -183,6 +196,53 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 		specs = append(specs, s)
 	}
 	return specs
+}
+
+// addAssetContexts gives every build the named contexts the Dockerfiles
+// read: assets-src (only the asset inputs, so a code change elsewhere
+// reuses the precompile layer), previous-assets (the live release's assets
+// image, whose assets are bridged; an empty one before the first release)
+// and deploykit (the bridge script). The assets image is labelled with the
+// hash of its asset inputs and, when the live release's has the same, is
+// tagged registry-side instead of built.
+func addAssetContexts(cfg *config.Config, specs []image.Spec, live map[string]string, tmp string) error {
+	build := cfg.BuildOrDefault()
+	toolkit, err := image.ToolkitContextDir(tmp, build.KeepAssets())
+	if err != nil {
+		return err
+	}
+	previous := live[build.AssetsImage]
+	if previous == "" {
+		if previous, err = image.EmptyAssetsDir(tmp); err != nil {
+			return err
+		}
+	} else {
+		previous = image.ImageContext(previous)
+	}
+	type staged struct{ dir, hash string }
+	byContext := map[string]staged{}
+	for i := range specs {
+		s := &specs[i]
+		st, ok := byContext[s.Context]
+		if !ok {
+			inputs := append(append([]string{}, build.AssetInputs...), image.TailwindInputs(s.Context)...)
+			dir, hash, err := image.StageAssetInputs(s.Context, inputs, tmp)
+			if err != nil {
+				return fmt.Errorf("image %s: %w", s.Name, err)
+			}
+			st = staged{dir, hash}
+			byContext[s.Context] = st
+		}
+		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit}
+		if s.Name == build.AssetsImage {
+			s.BuildArgs = map[string]string{"PREVIOUS_ASSETS": cmp.Or(live[s.Name], "none")}
+		}
+		s.Labels[image.AssetInputsLabel] = st.hash
+		if s.Name == build.AssetsImage && live[s.Name] != "" && s.Push {
+			s.Reuse = &image.Reuse{From: live[s.Name], Label: image.AssetInputsLabel, Value: st.hash}
+		}
+	}
+	return nil
 }
 
 // connectRegistry reaches the environment's registry for manifest checks:

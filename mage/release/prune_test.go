@@ -22,7 +22,9 @@ func TestPruneKeepsWhatRollbackNeeds(t *testing.T) {
 	var recs []Record
 	for i := range 3 {
 		if i > 0 {
-			s.commit(t, "examples/sandbox-app/app/release.txt", strings.Repeat("x", i)+"\n")
+			// An asset change, so each release has an nginx image of its
+			// own (a code-only change reuses the live one's digest).
+			s.commit(t, "examples/sandbox-app/app/assets/application.css", "body { margin: "+strings.Repeat("1", i)+"px; }\n")
 		}
 		rec, err := s.d.Deploy(ctx, Options{Timeout: time.Minute})
 		if err != nil {

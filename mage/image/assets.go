@@ -1,0 +1,158 @@
+package image
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+)
+
+// The named build contexts the toolkit passes to every build.
+const (
+	// AssetsContext holds only what assets:precompile reads, so a code
+	// change elsewhere reuses the precompile layer from the cache.
+	AssetsContext = "assets-src"
+	// PreviousAssetsContext is the nginx image live before this build (or
+	// an empty assets directory for the first): its assets are bridged.
+	PreviousAssetsContext = "previous-assets"
+	// ToolkitContext holds the toolkit's build scripts (bridge-assets).
+	ToolkitContext = "deploykit"
+	// AssetInputsLabel carries the hash of an image's asset inputs.
+	AssetInputsLabel = "org.railsecs.deploykit.asset-inputs"
+	// AssetsDir is where an nginx image keeps the assets, in the empty
+	// previous-assets context too.
+	AssetsDir = "usr/share/nginx/html/assets"
+)
+
+//go:embed bridge-assets.sh
+var bridgeScript []byte
+
+// BridgeScript is the script the nginx build runs to keep earlier
+// releases' assets.
+func BridgeScript() []byte { return bridgeScript }
+
+// ImageContext names an image as a build context (BuildKit's syntax;
+// buildah's docker:// is derived from it).
+func ImageContext(ref string) string { return "docker-image://" + ref }
+
+// StageAssetInputs copies the asset inputs that exist under ctxDir into a
+// new directory under tmp, and returns it with a hash of what it holds
+// (paths, modes, contents, link targets): equal hashes, equal precompile.
+func StageAssetInputs(ctxDir string, inputs []string, tmp string) (dir, hash string, err error) {
+	dir, err = os.MkdirTemp(tmp, "assets-src-")
+	if err != nil {
+		return "", "", err
+	}
+	h := sha256.New()
+	var paths []string
+	for _, in := range inputs {
+		root := filepath.Join(ctxDir, filepath.FromSlash(in))
+		if _, err := os.Lstat(root); err != nil {
+			continue
+		}
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(ctxDir, p)
+			paths = append(paths, rel)
+			return nil
+		})
+		if err != nil {
+			return "", "", fmt.Errorf("asset input %s: %w", in, err)
+		}
+	}
+	sort.Strings(paths)
+	paths = slices.Compact(paths) // inputs may overlap (config, config/x)
+	for _, rel := range paths {
+		src, dst := filepath.Join(ctxDir, rel), filepath.Join(dir, rel)
+		info, err := os.Lstat(src)
+		if err != nil {
+			return "", "", err
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00", filepath.ToSlash(rel), info.Mode())
+		switch {
+		case info.IsDir():
+			err = os.MkdirAll(dst, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			var target string
+			if target, err = os.Readlink(src); err == nil {
+				h.Write([]byte(target))
+				err = os.Symlink(target, dst)
+			}
+		case info.Mode().IsRegular():
+			err = copyFile(src, dst, info.Mode().Perm(), h)
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("stage asset input %s: %w", rel, err)
+		}
+		h.Write([]byte{0})
+	}
+	return dir, hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+func copyFile(src, dst string, mode fs.FileMode, h io.Writer) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// TailwindInputs are the paths Tailwind scans for class names, when the
+// app under ctxDir uses Tailwind (tailwindcss-rails' config or input
+// file): a view change can change the CSS, so precompile reads them.
+func TailwindInputs(ctxDir string) []string {
+	for _, marker := range []string{"config/tailwind.config.js", "tailwind.config.js", "app/assets/tailwind", "app/assets/stylesheets/application.tailwind.css"} {
+		if _, err := os.Stat(filepath.Join(ctxDir, marker)); err == nil {
+			return []string{"app/views", "app/helpers", "app/components", "app/javascript"}
+		}
+	}
+	return nil
+}
+
+// ToolkitContextDir writes the toolkit's build scripts and settings into
+// a new directory under tmp: bridge-assets, and keep-asset-releases (how
+// many earlier releases' assets an nginx image keeps).
+func ToolkitContextDir(tmp string, keepReleases int) (string, error) {
+	dir, err := os.MkdirTemp(tmp, "deploykit-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bridge-assets"), bridgeScript, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keep-asset-releases"), []byte(strconv.Itoa(keepReleases)+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// EmptyAssetsDir is the previous-assets context of a first release: an
+// assets directory with no release in it.
+func EmptyAssetsDir(tmp string) (string, error) {
+	dir, err := os.MkdirTemp(tmp, "no-previous-assets-")
+	if err != nil {
+		return "", err
+	}
+	return dir, os.MkdirAll(filepath.Join(dir, filepath.FromSlash(AssetsDir), ".releases"), 0o755)
+}
