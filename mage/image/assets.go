@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // The named build contexts the toolkit passes to every build.
@@ -26,6 +27,10 @@ const (
 	ToolkitContext = "deploykit"
 	// AssetInputsLabel carries the hash of an image's asset inputs.
 	AssetInputsLabel = "org.railsecs.deploykit.asset-inputs"
+	// AssetsKeptLabel lists, in an assets image, the asset-input hashes
+	// whose precompiled assets it serves: its own first, then the earlier
+	// releases' it kept.
+	AssetsKeptLabel = "org.railsecs.deploykit.assets-kept"
 	// AssetsDir is where an nginx image keeps the assets, in the empty
 	// previous-assets context too.
 	AssetsDir = "usr/share/nginx/html/assets"
@@ -155,4 +160,33 @@ func EmptyAssetsDir(tmp string) (string, error) {
 		return "", err
 	}
 	return dir, os.MkdirAll(filepath.Join(dir, filepath.FromSlash(AssetsDir), ".releases"), 0o755)
+}
+
+// KeptAssets is the AssetsKeptLabel of an assets image built from inputs
+// with hash own, bridging the assets of an image whose labels are
+// previous: own, then previous's own and kept ones, keep of them at most.
+func KeptAssets(own string, previous map[string]string, keep int) string {
+	out := []string{own}
+	var earlier []string
+	if h := previous[AssetInputsLabel]; h != "" {
+		earlier = append(earlier, h)
+	}
+	if k := previous[AssetsKeptLabel]; k != "" {
+		earlier = append(earlier, strings.Split(k, ",")...)
+	}
+	for _, h := range earlier {
+		if len(out) > keep {
+			break
+		}
+		if !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// ServesAssetsOf says whether an assets image with labels serves the
+// assets of an image whose asset-input hash is want.
+func ServesAssetsOf(labels map[string]string, want string) bool {
+	return want != "" && slices.Contains(strings.Split(labels[AssetsKeptLabel], ","), want)
 }

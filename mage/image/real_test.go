@@ -72,33 +72,53 @@ func freshBuilder(t testing.TB) Buildah {
 }
 
 // realBuilder is one builder the real tests run: how to get it on fresh
-// storage (a new CI machine), and how its log says the dependency stage
-// came from the registry cache.
+// storage (a new CI machine), and how its log says a step of the app
+// image's build (given by its text) was not run but reused from a cache.
 type realBuilder struct {
-	name      string
-	fresh     func(t *testing.T, registry string) Builder
-	cacheUsed func(log string) bool
+	name       string
+	fresh      func(t testing.TB, registry string) Builder
+	stepReused func(log, step string) bool
 }
 
-var buildkitGemsStep = regexp.MustCompile(`(?m)^\[app\] #(\d+) \[gems 2/2\] RUN `)
+// cacheUsed: the dependency stage (bundle install) came from the cache.
+func (rb realBuilder) cacheUsed(log string) bool {
+	return rb.stepReused(log, "cp Gemfile.lock /usr/local/bundle/installed")
+}
+
+// buildahReused: buildah follows a step it did not run with "Using cache"
+// (local storage) or "Cache pulled from remote" (the registry cache).
+func buildahReused(log, step string) bool {
+	lines := strings.Split(log, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "[app] ") || !strings.Contains(l, "STEP") || !strings.Contains(l, step) {
+			continue
+		}
+		for _, next := range lines[i+1:] {
+			if strings.HasPrefix(next, "[app] ") {
+				return strings.Contains(next, "Using cache") || strings.Contains(next, "Cache pulled from remote")
+			}
+		}
+	}
+	return false
+}
+
+var buildkitStep = regexp.MustCompile(`(?m)^\[app\] #(\d+) \[[a-z]+ \d+/\d+\] RUN (.*)$`)
 
 // buildkitReused: BuildKit shows a step it took from the cache as CACHED,
 // or, when a later step needs its files, as the cached layers extracted;
 // a step that ran shows neither.
-func buildkitReused(log string) bool {
-	m := buildkitGemsStep.FindStringSubmatch(log)
-	if m == nil {
-		return false
+func buildkitReused(log, step string) bool {
+	for _, m := range buildkitStep.FindAllStringSubmatch(log, -1) {
+		if strings.Contains(m[2], step) {
+			return strings.Contains(log, "[app] #"+m[1]+" CACHED\n") || strings.Contains(log, "[app] #"+m[1]+" extracting sha256:")
+		}
 	}
-	return strings.Contains(log, "[app] #"+m[1]+" CACHED\n") || strings.Contains(log, "[app] #"+m[1]+" extracting sha256:")
+	return false
 }
 
 var realBuilders = []realBuilder{
-	{"buildah", func(t *testing.T, _ string) Builder { return freshBuilder(t) }, func(log string) bool {
-		gemsStep := strings.Index(log, "[app] [2/")
-		return gemsStep >= 0 && strings.Contains(log[gemsStep:], "Cache pulled from remote")
-	}},
-	{"buildx", func(t *testing.T, registry string) Builder {
+	{"buildah", func(t testing.TB, _ string) Builder { return freshBuilder(t) }, buildahReused},
+	{"buildx", func(t testing.TB, registry string) Builder {
 		bin, builder := testtools.BuildKit(t, registry)
 		return Buildx{Bin: bin, Builder: builder, Insecure: true}
 	}, buildkitReused},

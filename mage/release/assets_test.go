@@ -116,4 +116,21 @@ func TestAssetsSurviveRollingDeploys(t *testing.T) {
 	if code := status(t, url+"/assets/application-0000000000000000.css"); code != 404 {
 		t.Errorf("an asset no release had: %d, want 404 (the check can fail)", code)
 	}
+
+	// Rolling back to the code-only release: the app goes back, nginx
+	// stays on the live image, which serves both releases' assets.
+	s.out.Reset()
+	back, err := s.d.Rollback(ctx, Options{Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("rollback: %v\n%s", err, s.out)
+	}
+	if back.Tag != codeOnly.Tag || back.Images["nginx"] != third.Images["nginx"] || !strings.Contains(s.out.String(), "nginx: keeping the live image") {
+		t.Errorf("rollback to %s recorded nginx %s, want the live %s kept:\n%s", back.Tag, back.Images["nginx"], third.Images["nginx"], s.out)
+	}
+	if got := s.serviceTag(t, "web-app"); got != codeOnly.Tag {
+		t.Errorf("unicorn runs %s after the rollback, want %s", got, codeOnly.Tag)
+	}
+	if !strings.Contains(s.tfvars(t), digestOf(third.Images["nginx"])) {
+		t.Errorf("the tfvars lost the kept nginx image:\n%s", s.tfvars(t))
+	}
 }

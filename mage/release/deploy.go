@@ -84,6 +84,8 @@ type run struct {
 	// pins are the tfvars values by image: "tag@sha256:..." once the
 	// digest is known, so a moved tag can never change what runs.
 	pins map[string]string
+	// keep: images a rollback leaves as they are live ("tag@sha256:...").
+	keep map[string]string
 	// currentStage and lockToken are what hooks are told.
 	currentStage string
 	lockToken    string
@@ -103,6 +105,9 @@ func (r *run) pin(name, pinnedRef string) {
 
 // pinFor is what the tfvars (and the migration task) get for an image.
 func (r *run) pinFor(name, tag string) string {
+	if v, ok := r.keep[name]; ok {
+		return v // a rollback keeps this image as it is live
+	}
 	if v, ok := r.pins[name]; ok && strings.HasPrefix(v, tag+"@") {
 		return v
 	}

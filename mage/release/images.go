@@ -85,7 +85,17 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		return Images{}, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := addAssetContexts(cfg, specs, opts.Live, tmp); err != nil {
+	liveLabels := func(ref string) map[string]string {
+		if access.registry == nil {
+			return nil
+		}
+		labels, err := access.registry.Labels(ctx, ref, build.Platforms[0])
+		if err != nil {
+			fmt.Fprintf(out, "note: cannot read the labels of %s (%v): its kept assets are not counted\n", ref, err)
+		}
+		return labels
+	}
+	if err := addAssetContexts(cfg, specs, opts.Live, liveLabels, tmp); err != nil {
 		return Images{}, err
 	}
 	if host != "" && build.CacheRepository != "" {
@@ -205,7 +215,7 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 // and deploykit (the bridge script). The assets image is labelled with the
 // hash of its asset inputs and, when the live release's has the same, is
 // tagged registry-side instead of built.
-func addAssetContexts(cfg *config.Config, specs []image.Spec, live map[string]string, tmp string) error {
+func addAssetContexts(cfg *config.Config, specs []image.Spec, live map[string]string, labelsOf func(ref string) map[string]string, tmp string) error {
 	build := cfg.BuildOrDefault()
 	toolkit, err := image.ToolkitContextDir(tmp, build.KeepAssets())
 	if err != nil {
@@ -236,6 +246,11 @@ func addAssetContexts(cfg *config.Config, specs []image.Spec, live map[string]st
 		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit}
 		if s.Name == build.AssetsImage {
 			s.BuildArgs = map[string]string{"PREVIOUS_ASSETS": cmp.Or(live[s.Name], "none")}
+			var previousLabels map[string]string
+			if live[s.Name] != "" {
+				previousLabels = labelsOf(live[s.Name])
+			}
+			s.Labels[image.AssetsKeptLabel] = image.KeptAssets(st.hash, previousLabels, build.KeepAssets())
 		}
 		s.Labels[image.AssetInputsLabel] = st.hash
 		if s.Name == build.AssetsImage && live[s.Name] != "" && s.Push {

@@ -19,7 +19,7 @@ func (d *Deployer) Rollback(ctx context.Context, opts Options) (Record, error) {
 
 func (r *run) rollback(ctx context.Context) error {
 	d, opts := r.d, r.opts
-	var target *Record
+	var target, liveRec *Record
 	if err := r.stage("preflight", func() error {
 		history, err := History(ctx, d.Store)
 		if err != nil {
@@ -33,7 +33,7 @@ func (r *run) rollback(ctx context.Context) error {
 			return fmt.Errorf("%w (see mage releases -env=%s)", err, d.Env.Name)
 		}
 		live := choice.Live
-		target = choice.Target
+		target, liveRec = choice.Target, choice.Live
 		r.prevTag = live.Tag
 		r.rec.Previous = live.Tag
 		if choice.Reapply {
@@ -70,6 +70,9 @@ func (r *run) rollback(ctx context.Context) error {
 			fmt.Fprintf(d.Out, "%s: %s present (%s)\n", img.Name, ref, digest)
 			r.rec.Images[img.Name] = ref.WithDigest(digest).String()
 			r.pin(img.Name, r.rec.Images[img.Name])
+			if img.Name == d.Config.BuildOrDefault().AssetsImage {
+				r.keepLiveAssetsImage(ctx, reg, img.Name, r.rec.Images[img.Name], liveRec.Images[img.Name])
+			}
 		}
 		return nil
 	}); err != nil {
@@ -79,6 +82,40 @@ func (r *run) rollback(ctx context.Context) error {
 		return err
 	}
 	return r.switchServices(ctx, target.Tag)
+}
+
+// keepLiveAssetsImage keeps the live assets image through a rollback when
+// it also serves the target release's assets (it kept them): pages
+// rendered by either release's unicorn then find their digested assets in
+// every nginx, during the rollback's rollout and after it. Otherwise the
+// target's own image goes back, and the live release's pages may miss
+// their newer assets until its tasks are gone.
+func (r *run) keepLiveAssetsImage(ctx context.Context, reg *image.Registry, name, target, live string) {
+	d := r.d
+	if live == "" || live == target {
+		return
+	}
+	platform := d.Config.BuildOrDefault().Platforms[0]
+	liveLabels, err1 := reg.Labels(ctx, live, platform)
+	targetLabels, err2 := reg.Labels(ctx, target, platform)
+	if err := errors.Join(err1, err2); err != nil {
+		fmt.Fprintf(d.Out, "%s: cannot compare the assets of %s and %s (%v): rolling it back too\n", name, live, target, err)
+		return
+	}
+	if !image.ServesAssetsOf(liveLabels, targetLabels[image.AssetInputsLabel]) {
+		fmt.Fprintf(d.Out, "WARNING: %s: the live image %s does not hold %s's assets, so it rolls back too; until the rollback completes, pages rendered by the live release may ask for assets the rolled-back nginx lacks\n", name, live, r.rec.Tag)
+		return
+	}
+	ref, err := image.ParseRef(live)
+	if err != nil || ref.Digest == "" {
+		return
+	}
+	fmt.Fprintf(d.Out, "%s: keeping the live image %s: it serves %s's assets and the newer ones pages rendered before the rollback ask for\n", name, live, r.rec.Tag)
+	r.rec.Images[name] = live
+	if r.keep == nil {
+		r.keep = map[string]string{}
+	}
+	r.keep[name] = ref.Tag + "@" + ref.Digest
 }
 
 // ErrNoRelease means the history holds no successful release at all.
