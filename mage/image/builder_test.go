@@ -105,3 +105,20 @@ func TestCheckRefusesBadSpecs(t *testing.T) {
 		t.Errorf("stage names are case-insensitive: %v", err)
 	}
 }
+
+// buildah builds images of one Dockerfile and context one after another,
+// so their shared stages (assets:precompile) run once; BuildKit shares
+// them itself and builds concurrently.
+func TestBuildGroups(t *testing.T) {
+	specs := []Spec{
+		{Name: "app", Dockerfile: "docker/Dockerfile", Context: "."},
+		{Name: "nginx", Dockerfile: "docker/Dockerfile", Context: "."},
+		{Name: "other", Dockerfile: "other/Dockerfile", Context: "other"},
+	}
+	if got := buildGroups(Buildah{}, specs, []int{0, 1, 2}); !reflect.DeepEqual(got, [][]int{{0, 1}, {2}}) {
+		t.Errorf("buildah groups = %v", got)
+	}
+	if got := buildGroups(Buildx{}, specs, []int{0, 1, 2}); !reflect.DeepEqual(got, [][]int{{0}, {1}, {2}}) {
+		t.Errorf("buildx groups = %v", got)
+	}
+}

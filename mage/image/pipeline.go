@@ -142,16 +142,18 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 	specs = singleCacheWriter(specs, todo)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
-	for _, i := range todo {
-		s := specs[i]
+	for _, group := range buildGroups(p.Builder, specs, todo) {
 		g.Go(func() error {
-			pw := &lineprefix.Writer{W: out, Prefix: "[" + s.Name + "] ", Mu: &mu}
-			b := withOutput(p.Builder, pw)
-			if err := b.Build(gctx, s); err != nil {
-				return err
+			for _, i := range group {
+				s := specs[i]
+				pw := &lineprefix.Writer{W: out, Prefix: "[" + s.Name + "] ", Mu: &mu}
+				b := withOutput(p.Builder, pw)
+				if err := b.Build(gctx, s); err != nil {
+					return err
+				}
+				pw.Flush()
+				results[i].Built = true
 			}
-			pw.Flush()
-			results[i].Built = true
 			return nil
 		})
 	}
@@ -177,6 +179,34 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 		return nil, err
 	}
 	return results, nil
+}
+
+// buildGroups says which builds run one after another: with buildah,
+// images from the same Dockerfile and context share stages (gems, assets)
+// that each concurrent build would run again, assets:precompile included,
+// CPU-bound on a 2-core CI machine; one after another, the later builds
+// take those stages from the first one's local layers. BuildKit runs the
+// builds concurrently and shares their common steps itself.
+func buildGroups(b Builder, specs []Spec, todo []int) [][]int {
+	if _, ok := b.(Buildah); !ok {
+		var groups [][]int
+		for _, i := range todo {
+			groups = append(groups, []int{i})
+		}
+		return groups
+	}
+	var groups [][]int
+	at := map[[2]string]int{}
+	for _, i := range todo {
+		key := [2]string{specs[i].Dockerfile, specs[i].Context}
+		if g, ok := at[key]; ok {
+			groups[g] = append(groups[g], i)
+			continue
+		}
+		at[key] = len(groups)
+		groups = append(groups, []int{i})
+	}
+	return groups
 }
 
 // reuse tags spec.Reuse.From as the spec's refs, registry-side, when its
