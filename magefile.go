@@ -226,7 +226,7 @@ type Iam mg.Namespace
 
 // Policy prints an environment's IAM policy as JSON: the deploy role CI assumes with OIDC, or -role=scheduler, execution, task.
 //
-// Flags: -env=NAME (default sandbox); -role=deploy|scheduler|execution|task
+// Flags: -env=NAME (default sandbox); -role=deploy|operator|scheduler|execution|task
 // (default deploy). Rendered offline from terraform/modules/rails-app-iam.
 func (Iam) Policy(ctx context.Context, env, role *string) error {
 	return targets.IamPolicy(ctx, env, role)

@@ -23,6 +23,7 @@ const ModuleDir = "terraform/modules/rails-app-iam"
 // Roles are the policies the module renders, by the name -role takes.
 var Roles = map[string]string{
 	"deploy":    "deploy_policy_json",
+	"operator":  "operator_policy_json",
 	"scheduler": "scheduler_policy_json",
 	"execution": "execution_policy_json",
 	"task":      "task_policy_json",

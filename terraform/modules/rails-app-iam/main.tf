@@ -59,6 +59,54 @@ locals {
     },
   ]
 
+  # For people (not CI): read what runs, its logs, and open a shell or a
+  # Rails console through ECS Exec (mage status, logs, exec, console).
+  # ExecuteCommand is audited in CloudTrail; grant it to whoever may run
+  # code in production.
+  operator = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "ReadServices"
+        Effect   = "Allow"
+        Action   = ["ecs:DescribeServices"]
+        Resource = local.service_arns
+      },
+      {
+        Sid      = "ReadTaskDefinitions"
+        Effect   = "Allow"
+        Action   = ["ecs:DescribeTaskDefinition"]
+        Resource = "*" # no resource-level permissions exist for this action
+      },
+      {
+        Sid       = "FindRunningTasks"
+        Effect    = "Allow"
+        Action    = ["ecs:ListTasks"]
+        Resource  = "*" # its resource is the container instance, absent on Fargate
+        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+      },
+      {
+        Sid       = "ReadTasks"
+        Effect    = "Allow"
+        Action    = ["ecs:DescribeTasks"]
+        Resource  = [local.tasks]
+        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+      },
+      {
+        Sid      = "ExecIntoTasks"
+        Effect   = "Allow"
+        Action   = ["ecs:ExecuteCommand"]
+        Resource = [local.cluster_arn, local.tasks]
+      },
+      {
+        Sid      = "ReadLogs"
+        Effect   = "Allow"
+        Action   = ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"]
+        Resource = local.log_group_arns
+      },
+    ]
+  }
+
   deploy = {
     Version = "2012-10-17"
     Statement = concat(local.state_statements, [

@@ -3,6 +3,11 @@ output "deploy_policy_json" {
   value       = jsonencode(local.deploy)
 }
 
+output "operator_policy_json" {
+  description = "For people: read services, tasks and logs, and ECS Exec (mage status, logs, exec, console). Not for CI."
+  value       = jsonencode(local.operator)
+}
+
 output "scheduler_policy_json" {
   description = "The role EventBridge Scheduler assumes to start the scheduled job tasks."
   value       = jsonencode(local.scheduler)
