@@ -108,6 +108,7 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 	if err != nil {
 		return Images{}, err
 	}
+	warnUnbridged(ctx, out, access.registry, build, results, opts.Live)
 	return Images{Commit: commit, Results: results}, nil
 }
 
@@ -206,6 +207,29 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 		specs = append(specs, s)
 	}
 	return specs
+}
+
+// warnUnbridged warns when the assets image was already in the registry
+// (pushed by an earlier job) but does not hold the live release's assets:
+// it was built while another release was live, and pages of the live one
+// may miss their assets during the rollout.
+func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, build config.BuildSettings, results []image.Result, live map[string]string) {
+	for _, r := range results {
+		if reg == nil || r.Name != build.AssetsImage || r.Built || r.ReusedFrom != "" || live[r.Name] == "" || r.Digest == "" {
+			continue
+		}
+		if strings.HasSuffix(live[r.Name], "@"+r.Digest) {
+			continue // the live image itself
+		}
+		mine, err1 := reg.Labels(ctx, r.Pinned(), build.Platforms[0])
+		theirs, err2 := reg.Labels(ctx, live[r.Name], build.Platforms[0])
+		if err1 != nil || err2 != nil || theirs[image.AssetInputsLabel] == "" {
+			continue
+		}
+		if !image.ServesAssetsOf(mine, theirs[image.AssetInputsLabel]) {
+			fmt.Fprintf(out, "WARNING: %s (already in the registry) does not hold the assets of the live %s: it was built while another release was live; pages rendered by the live release may miss their assets during this rollout (push again from this commit after deleting the tag to rebuild it)\n", r.Ref, live[r.Name])
+		}
+	}
 }
 
 // addAssetContexts gives every build the named contexts the Dockerfiles

@@ -37,13 +37,28 @@ func (c console) images(ctx context.Context, envName string, dirty, dryrun bool)
 			return err
 		}
 		opts.Env = env
+		awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
+		if err != nil {
+			return err
+		}
+		defer stop()
 		if image.IsECR(env.Registry) {
-			awsCfg, stop, err := c.awsConfig(ctx, cfg, env)
-			if err != nil {
-				return err
-			}
-			defer stop()
 			opts.ECR = ecr.NewFromConfig(awsCfg)
+		}
+		// The nginx image keeps the live release's assets (and is reused
+		// whole when its asset inputs are the same): a push must know it,
+		// or the deploy that finds this image in the registry would serve
+		// no earlier assets during its rollout.
+		store, err := storeFor(cfg, env, awsCfg)
+		if err != nil {
+			return err
+		}
+		history, err := release.History(ctx, store)
+		if err != nil {
+			return fmt.Errorf("read the release history of %s (to keep the live release's assets in the nginx image): %w", env.Name, err)
+		}
+		if live := release.LastSucceeded(history); live != nil {
+			opts.Live = live.Images
 		}
 	}
 	images, err := release.EnsureImages(ctx, cfg, opts)
