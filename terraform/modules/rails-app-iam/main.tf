@@ -44,6 +44,21 @@ locals {
     }
   }
 
+  # Shared by the deploy and the operator policies.
+  find_running_tasks = {
+    Sid       = "FindRunningTasks"
+    Effect    = "Allow"
+    Action    = ["ecs:ListTasks"]
+    Resource  = "*" # its resource is the container instance, absent on Fargate
+    Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
+  }
+  read_logs = {
+    Sid      = "ReadLogs"
+    Effect   = "Allow"
+    Action   = ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"]
+    Resource = local.log_group_arns
+  }
+
   state_statements = var.state_bucket == "" ? [] : [
     {
       Sid      = "StateLockAndReleases"
@@ -78,13 +93,7 @@ locals {
         Action   = ["ecs:DescribeTaskDefinition"]
         Resource = "*" # no resource-level permissions exist for this action
       },
-      {
-        Sid       = "FindRunningTasks"
-        Effect    = "Allow"
-        Action    = ["ecs:ListTasks"]
-        Resource  = "*" # its resource is the container instance, absent on Fargate
-        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
-      },
+      local.find_running_tasks,
       {
         Sid       = "ReadTasks"
         Effect    = "Allow"
@@ -98,12 +107,7 @@ locals {
         Action   = ["ecs:ExecuteCommand"]
         Resource = [local.cluster_arn, local.tasks]
       },
-      {
-        Sid      = "ReadLogs"
-        Effect   = "Allow"
-        Action   = ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"]
-        Resource = local.log_group_arns
-      },
+      local.read_logs,
     ]
   }
 
@@ -166,13 +170,7 @@ locals {
         Resource  = [local.tasks]
         Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
       },
-      {
-        Sid       = "FindRunningTasks"
-        Effect    = "Allow"
-        Action    = ["ecs:ListTasks"]
-        Resource  = "*" # its resource is the container instance, absent on Fargate
-        Condition = { ArnEquals = { "ecs:cluster" = local.cluster_arn } }
-      },
+      local.find_running_tasks,
       {
         Sid      = "Services"
         Effect   = "Allow"
@@ -186,12 +184,7 @@ locals {
         Resource  = [local.execution_role_arn, local.task_role_arn]
         Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
       },
-      {
-        Sid      = "ReadLogs"
-        Effect   = "Allow"
-        Action   = ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"]
-        Resource = local.log_group_arns
-      },
+      local.read_logs,
       {
         Sid      = "Schedules"
         Effect   = "Allow"
