@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"sort"
 	"strconv"
@@ -113,6 +114,7 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 	if !ok {
 		return nil, clientErr("ResourceNotFoundException", "The specified log stream does not exist.")
 	}
+	events = events[:s.ingested(in.Stream, events)]
 	limit := in.Limit
 	if limit == 0 {
 		limit = 10000
@@ -195,6 +197,24 @@ func (s *Server) describeLogStreams(body []byte) (any, error) {
 	return out, nil
 }
 
+// ingested is how many of a stream's events are readable now: those
+// older than the stream's ingestion lag (Timing.LogIngest, doubled on
+// every other stream). Events are in time order within a stream.
+func (s *Server) ingested(stream string, events []logEvent) int {
+	lag := s.timing.LogIngest
+	h := fnv.New32a()
+	h.Write([]byte(stream))
+	if h.Sum32()%2 == 1 {
+		lag *= 2
+	}
+	now := s.now()
+	n := len(events)
+	for n > 0 && events[n-1].ts.Add(lag).After(now) {
+		n--
+	}
+	return n
+}
+
 // filterLogEvents searches a log group's streams (all, those named, or
 // those with a prefix) for events in [startTime, endTime], in timestamp
 // order across streams. A filter pattern of plain terms matches events
@@ -264,6 +284,7 @@ func (s *Server) filterLogEvents(body []byte) (any, error) {
 		if g != group || !strings.HasPrefix(stream, in.Prefix) || (len(named) > 0 && !named[stream]) {
 			continue
 		}
+		events = events[:s.ingested(stream, events)]
 		for i, e := range events {
 			ms := e.ts.UnixMilli()
 			if (in.StartTime != nil && ms < *in.StartTime) || (in.EndTime != nil && ms > *in.EndTime) || !matchesTerms(e.msg, terms) {

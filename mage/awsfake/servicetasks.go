@@ -54,8 +54,9 @@ func (s *Server) syncTasks(svc *service) {
 			if s.tasks[arn] != nil {
 				continue
 			}
-			// Slot i came up i/desired of the way through the rollout.
-			created := d.VisibleAt.Add(d.Rollout.Takes * time.Duration(i) / time.Duration(max(d.Desired, 1)))
+			// Slot i runs once (i+1)/desired of the rollout has passed
+			// (advance's running count), so its logs start then.
+			created := d.VisibleAt.Add(d.Rollout.Takes * time.Duration(i+1) / time.Duration(max(d.Desired, 1)))
 			if latest := now.Add(-s.timing.TaskVisible); created.After(latest) {
 				created = latest // running now, so already visible
 			}

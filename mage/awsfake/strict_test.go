@@ -263,7 +263,7 @@ func TestPagination(t *testing.T) {
 	c.fake.mu.Lock()
 	key := "/ecs/shop/migrate\x00migrate/rails/x"
 	for i := 0; i < 5; i++ {
-		c.fake.logs[key] = append(c.fake.logs[key], logEvent{ts: c.now, msg: fmt.Sprint(i)})
+		c.fake.logs[key] = append(c.fake.logs[key], logEvent{ts: c.now.Add(-time.Minute), msg: fmt.Sprint(i)}) // ingested long ago
 	}
 	c.fake.mu.Unlock()
 	out := c.ok("GetLogEvents", `{"logGroupName":"/ecs/shop/migrate","logStreamName":"migrate/rails/x","limit":2}`)

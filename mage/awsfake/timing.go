@@ -26,6 +26,10 @@ type Timing struct {
 	// ServiceLogEvery: each container of a service's running tasks logs a
 	// line this often (a health check answered).
 	ServiceLogEvery time.Duration
+	// LogIngest: a log event becomes readable this long after its
+	// timestamp, twice as long on every other stream, so events from
+	// different streams arrive out of time order, as CloudWatch's do.
+	LogIngest time.Duration
 }
 
 // TestTiming keeps every lag and phase observable but short, so tests
@@ -38,6 +42,7 @@ var TestTiming = Timing{
 	RollbackAfter:        150 * time.Millisecond,
 	FailedTaskEvery:      100 * time.Millisecond,
 	ServiceLogEvery:      50 * time.Millisecond,
+	LogIngest:            20 * time.Millisecond,
 }
 
 // SandboxTiming is the local sandbox's: seconds, not AWS's minutes, with
@@ -50,6 +55,7 @@ var SandboxTiming = Timing{
 	RollbackAfter:        3 * time.Second,
 	FailedTaskEvery:      2 * time.Second,
 	ServiceLogEvery:      5 * time.Second,
+	LogIngest:            200 * time.Millisecond,
 }
 
 // SetTiming replaces the double's timing.

@@ -9,8 +9,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/railsecs/deploykit/mage/awsfake"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
@@ -72,15 +74,23 @@ func TestServiceLogs(t *testing.T) {
 	}
 }
 
+var lookback = 400 * time.Millisecond
+
 // -follow prints each line once, none lost, though every poll reads a
 // window that overlaps the last, until the context ends.
 func TestServiceLogsFollowHasNoDuplicatesAndNoGaps(t *testing.T) {
-	_, _, client, _ := setup(t)
+	fake, _, client, _ := setup(t)
+	// Two tasks at once for a while (a rollout), whose streams the double
+	// makes readable with different lags: lines arrive out of time order.
+	fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: time.Second} })
+	if _, err := client.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("shop-sandbox"), Service: aws.String("web-app"), ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	out := &testtools.Buffer{}
 	err := ServiceLogs(ctx, client, logsClient(t, client), out, ServiceLogsOptions{Cluster: "shop-sandbox", Service: "web-app", Follow: true,
-		Since: time.Minute, Poll: 100 * time.Millisecond, Lookback: 400 * time.Millisecond})
+		Since: time.Minute, Poll: 100 * time.Millisecond, Lookback: lookback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +112,75 @@ func TestServiceLogsFollowHasNoDuplicatesAndNoGaps(t *testing.T) {
 		}
 		seen[m[2]][n] = true
 	}
+	total := 0
 	for task, ns := range seen {
 		for i := 1; i <= len(ns); i++ {
 			if !ns[i] {
 				t.Errorf("task %s: line %d missing (got %d lines)", task, i, len(ns))
 			}
 		}
-		if len(ns) < 10 {
-			t.Errorf("task %s: only %d lines in 1.5 s of following", task, len(ns))
+		total += len(ns)
+	}
+	if len(seen) != 2 || total < 20 {
+		t.Errorf("want the lines of the old and the new task, got %d lines from %d tasks", total, len(seen))
+	}
+}
+
+// lateLogs answers FilterLogEvents from a list of events readable from a
+// given poll on, honouring startTime, as CloudWatch does with a line that
+// is ingested after later ones.
+type lateLogs struct {
+	polls  int
+	events []lateEvent
+}
+
+type lateEvent struct {
+	ts       int64
+	id, msg  string
+	fromPoll int
+}
+
+func (l *lateLogs) FilterLogEvents(_ context.Context, in *cloudwatchlogs.FilterLogEventsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error) {
+	l.polls++
+	out := &cloudwatchlogs.FilterLogEventsOutput{}
+	for _, e := range l.events {
+		if e.fromPoll <= l.polls && e.ts >= aws.ToInt64(in.StartTime) {
+			out.Events = append(out.Events, logtypes.FilteredLogEvent{Timestamp: aws.Int64(e.ts), EventId: aws.String(e.id),
+				Message: aws.String(e.msg), LogStreamName: aws.String("web/rails/0123456789abcdef")})
 		}
+	}
+	return out, nil
+}
+
+// A line that becomes readable after later ones is printed by the next
+// poll, once: each poll re-reads the lookback window and drops event IDs
+// it has printed. Without enough lookback it would be lost, which this
+// test also shows.
+func TestServiceLogsFollowPicksUpLateLines(t *testing.T) {
+	_, _, client, _ := setup(t)
+	now := time.Now().UnixMilli()
+	run := func(lookback time.Duration) string {
+		logs := &lateLogs{events: []lateEvent{
+			{now - 3000, "a", "first", 1},
+			{now - 1000, "b", "third", 1},
+			{now - 2000, "c", "second, ingested late", 2},
+		}}
+		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+		defer cancel()
+		out := &testtools.Buffer{}
+		if err := ServiceLogs(ctx, client, logs, out, ServiceLogsOptions{Cluster: "shop-sandbox", Service: "web-app", Follow: true,
+			Since: time.Minute, Poll: 50 * time.Millisecond, Lookback: lookback}); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	got := run(5 * time.Second)
+	for _, msg := range []string{"first", "third", "second, ingested late"} {
+		if n := strings.Count(got, "| "+msg+"\n"); n != 1 {
+			t.Errorf("%q printed %d times, want once:\n%s", msg, n, got)
+		}
+	}
+	if short := run(10 * time.Millisecond); strings.Contains(short, "second") {
+		t.Errorf("with a 10 ms lookback the late line should be lost; the test cannot tell otherwise:\n%s", short)
 	}
 }
