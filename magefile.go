@@ -224,7 +224,7 @@ func Verify(ctx context.Context, env *string) error {
 // Iam holds the IAM targets.
 type Iam mg.Namespace
 
-// Policy prints an environment's IAM policy as JSON: the deploy role CI assumes with OIDC, or -role=scheduler, execution, task.
+// Policy prints an environment's IAM policy as JSON: the deploy role CI assumes with OIDC, or -role=operator (people: logs, exec, console), scheduler, execution, task.
 //
 // Flags: -env=NAME (default sandbox); -role=deploy|operator|scheduler|execution|task
 // (default deploy). Rendered offline from terraform/modules/rails-app-iam.
