@@ -38,18 +38,17 @@ type Spec struct {
 	// COPY --from=NAME or RUN --mount=from=NAME.
 	Contexts map[string]string
 	// Reuse, when set, is an image in the registry to tag as this one
-	// instead of building, if its config has the label Reuse.Label with
-	// the value Reuse.Value (the nginx image of the live release, whose
+	// instead of building it (the nginx image of the live release, whose
 	// asset inputs equal this commit's).
 	Reuse *Reuse
 	// secretFiles holds each secret in a 0600 file while buildah runs.
 	secretFiles map[string]string
 }
 
-// Reuse names an image that can stand for a build, and the label that
-// says so.
+// Reuse names an image that stands for a build, and why it can.
 type Reuse struct {
-	From, Label, Value string
+	From string
+	Why  string // e.g. "asset inputs unchanged since FROM"
 }
 
 // secretIDs lists the ids of the secrets with a value, in order.

@@ -60,7 +60,7 @@ func railsLikeChanges(b *testing.B, rb realBuilder, gems, precompile, run int) {
 	write("precompile-seconds", fmt.Sprint(precompile))
 	reg := &Registry{Host: host}
 	inputs := []string{"app/assets", "Gemfile", "Gemfile.lock", "precompile-seconds"}
-	var liveNginx string
+	var liveNginx, liveHash string
 	phase := func(name, tag string) (time.Duration, []Result, string) {
 		builder := rb.fresh(b, host)
 		stageDir := b.TempDir()
@@ -74,8 +74,8 @@ func railsLikeChanges(b *testing.B, rb realBuilder, gems, precompile, run int) {
 			specs[i].Contexts = map[string]string{AssetsContext: assets}
 			specs[i].Labels[AssetInputsLabel] = hash
 			specs[i].CacheFrom, specs[i].CacheTo = host+"/shop/build-cache-"+rb.name, host+"/shop/build-cache-"+rb.name
-			if specs[i].Name == "nginx" && liveNginx != "" {
-				specs[i].Reuse = &Reuse{From: liveNginx, Label: AssetInputsLabel, Value: hash}
+			if specs[i].Name == "nginx" && liveNginx != "" && hash == liveHash {
+				specs[i].Reuse = &Reuse{From: liveNginx, Why: "asset inputs unchanged since " + liveNginx}
 			}
 		}
 		p := Pipeline{Builder: builder, Registry: reg, Out: &out}
@@ -87,7 +87,7 @@ func railsLikeChanges(b *testing.B, rb realBuilder, gems, precompile, run int) {
 		}
 		for _, r := range results {
 			if r.Name == "nginx" {
-				liveNginx = r.Pinned()
+				liveNginx, liveHash = r.Pinned(), hash
 			}
 		}
 		return took, results, out.String()

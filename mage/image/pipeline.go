@@ -209,29 +209,16 @@ func buildGroups(b Builder, specs []Spec, todo []int) [][]int {
 	return groups
 }
 
-// reuse tags spec.Reuse.From as the spec's refs, registry-side, when its
-// label says it is what a build would make: no builder runs.
+// reuse tags spec.Reuse.From as the spec's refs, registry-side: no
+// builder runs.
 func (p Pipeline) reuse(ctx context.Context, s Spec, r *Result) (bool, error) {
 	if s.Reuse == nil || s.Reuse.From == "" {
 		return false, nil
 	}
-	platform := ""
-	if len(s.Platforms) > 0 {
-		platform = s.Platforms[0]
-	}
-	labels, err := p.Registry.Labels(ctx, s.Reuse.From, platform)
-	if err != nil {
-		// Not fatal: the image may have been pruned; build instead.
-		fmt.Fprintf(orDiscard(p.Out), "%s: cannot read %s (%v): building\n", s.Name, s.Reuse.From, err)
-		return false, nil
-	}
-	if labels[s.Reuse.Label] != s.Reuse.Value {
-		return false, nil
-	}
 	out := orDiscard(p.Out)
+	r.ReusedFrom = s.Reuse.From
 	if p.DryRun {
-		fmt.Fprintf(out, "%s: would tag %s as %s in the registry (%s unchanged): no build\n", s.Name, s.Reuse.From, strings.Join(s.Refs, ", "), s.Reuse.Label)
-		r.ReusedFrom = s.Reuse.From
+		fmt.Fprintf(out, "%s: would tag %s as %s in the registry (%s): no build\n", s.Name, s.Reuse.From, strings.Join(s.Refs, ", "), s.Reuse.Why)
 		return true, nil
 	}
 	for _, ref := range s.Refs {
@@ -241,8 +228,7 @@ func (p Pipeline) reuse(ctx context.Context, s Spec, r *Result) (bool, error) {
 		}
 		r.Digest = digest
 	}
-	r.ReusedFrom = s.Reuse.From
-	fmt.Fprintf(out, "%s: %s unchanged since %s: tagged it as %s in the registry (%s), not building\n", s.Name, s.Reuse.Label, s.Reuse.From, s.Refs[0], r.Digest)
+	fmt.Fprintf(out, "%s: %s: tagged it as %s in the registry (%s), not building\n", s.Name, s.Reuse.Why, s.Refs[0], r.Digest)
 	return true, nil
 }
 

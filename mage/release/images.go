@@ -85,17 +85,16 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		return Images{}, err
 	}
 	defer os.RemoveAll(tmp)
-	liveLabels := func(ref string) map[string]string {
-		if access.registry == nil {
-			return nil
+	// The live assets image's labels, read once: which asset inputs it
+	// was built from and whose assets it kept.
+	var liveAssets map[string]string
+	if ref := opts.Live[build.AssetsImage]; ref != "" && access.registry != nil {
+		if liveAssets, err = access.registry.Labels(ctx, ref, build.Platforms[0]); err != nil {
+			fmt.Fprintf(out, "note: cannot read the labels of %s (%v): the %s image is built, and its kept assets are not counted\n", ref, err, build.AssetsImage)
+			liveAssets = nil
 		}
-		labels, err := access.registry.Labels(ctx, ref, build.Platforms[0])
-		if err != nil {
-			fmt.Fprintf(out, "note: cannot read the labels of %s (%v): its kept assets are not counted\n", ref, err)
-		}
-		return labels
 	}
-	if err := addAssetContexts(cfg, specs, opts.Live, liveLabels, tmp); err != nil {
+	if err := addAssetContexts(cfg, specs, opts.Live, liveAssets, tmp); err != nil {
 		return Images{}, err
 	}
 	if host != "" && build.CacheRepository != "" {
@@ -108,7 +107,7 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 	if err != nil {
 		return Images{}, err
 	}
-	warnUnbridged(ctx, out, access.registry, build, results, opts.Live)
+	warnUnbridged(ctx, out, access.registry, build, results, opts.Live, liveAssets)
 	return Images{Commit: commit, Results: results}, nil
 }
 
@@ -213,20 +212,19 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 // (pushed by an earlier job) but does not hold the live release's assets:
 // it was built while another release was live, and pages of the live one
 // may miss their assets during the rollout.
-func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, build config.BuildSettings, results []image.Result, live map[string]string) {
+func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, build config.BuildSettings, results []image.Result, live, liveAssets map[string]string) {
 	for _, r := range results {
-		if reg == nil || r.Name != build.AssetsImage || r.Built || r.ReusedFrom != "" || live[r.Name] == "" || r.Digest == "" {
+		if reg == nil || r.Name != build.AssetsImage || r.Built || r.ReusedFrom != "" || liveAssets[image.AssetInputsLabel] == "" || r.Digest == "" {
 			continue
 		}
 		if strings.HasSuffix(live[r.Name], "@"+r.Digest) {
 			continue // the live image itself
 		}
-		mine, err1 := reg.Labels(ctx, r.Pinned(), build.Platforms[0])
-		theirs, err2 := reg.Labels(ctx, live[r.Name], build.Platforms[0])
-		if err1 != nil || err2 != nil || theirs[image.AssetInputsLabel] == "" {
+		mine, err := reg.Labels(ctx, r.Pinned(), build.Platforms[0])
+		if err != nil {
 			continue
 		}
-		if !image.ServesAssetsOf(mine, theirs[image.AssetInputsLabel]) {
+		if !image.ServesAssetsOf(mine, liveAssets[image.AssetInputsLabel]) {
 			fmt.Fprintf(out, "WARNING: %s (already in the registry) does not hold the assets of the live %s: it was built while another release was live; pages rendered by the live release may miss their assets during this rollout (push again from this commit after deleting the tag to rebuild it)\n", r.Ref, live[r.Name])
 		}
 	}
@@ -239,7 +237,7 @@ func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, buil
 // and deploykit (the bridge script). The assets image is labelled with the
 // hash of its asset inputs and, when the live release's has the same, is
 // tagged registry-side instead of built.
-func addAssetContexts(cfg *config.Config, specs []image.Spec, live map[string]string, labelsOf func(ref string) map[string]string, tmp string) error {
+func addAssetContexts(cfg *config.Config, specs []image.Spec, live, liveAssets map[string]string, tmp string) error {
 	build := cfg.BuildOrDefault()
 	toolkit, err := image.ToolkitContextDir(tmp, build.KeepAssets())
 	if err != nil {
@@ -268,17 +266,14 @@ func addAssetContexts(cfg *config.Config, specs []image.Spec, live map[string]st
 			byContext[s.Context] = st
 		}
 		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit}
-		if s.Name == build.AssetsImage {
-			s.BuildArgs = map[string]string{"PREVIOUS_ASSETS": cmp.Or(live[s.Name], "none")}
-			var previousLabels map[string]string
-			if live[s.Name] != "" {
-				previousLabels = labelsOf(live[s.Name])
-			}
-			s.Labels[image.AssetsKeptLabel] = image.KeptAssets(st.hash, previousLabels, build.KeepAssets())
-		}
 		s.Labels[image.AssetInputsLabel] = st.hash
-		if s.Name == build.AssetsImage && live[s.Name] != "" && s.Push {
-			s.Reuse = &image.Reuse{From: live[s.Name], Label: image.AssetInputsLabel, Value: st.hash}
+		if s.Name != build.AssetsImage {
+			continue
+		}
+		s.BuildArgs = map[string]string{"PREVIOUS_ASSETS": cmp.Or(live[s.Name], "none")}
+		s.Labels[image.AssetsKeptLabel] = image.KeptAssets(st.hash, liveAssets, build.KeepAssets())
+		if s.Push && liveAssets[image.AssetInputsLabel] == st.hash {
+			s.Reuse = &image.Reuse{From: live[s.Name], Why: image.AssetInputsLabel + " unchanged since " + live[s.Name]}
 		}
 	}
 	return nil
