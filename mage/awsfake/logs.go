@@ -106,10 +106,7 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 	if _, ok := s.logGroups[in.Group]; !ok {
 		return nil, clientErr("ResourceNotFoundException", "The specified log group does not exist.")
 	}
-	// Tasks write their logs lazily: bring every task up to date first.
-	for _, t := range s.tasks {
-		s.state(t)
-	}
+	s.catchUpLogs()
 	events, ok := s.logs[in.Group+"\x00"+in.Stream]
 	if !ok {
 		return nil, clientErr("ResourceNotFoundException", "The specified log stream does not exist.")
@@ -155,9 +152,7 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 }
 
 func (s *Server) describeLogStreams(body []byte) (any, error) {
-	for _, t := range s.tasks {
-		s.state(t)
-	}
+	s.catchUpLogs()
 	var in struct {
 		Group     string `json:"logGroupName"`
 		Prefix    string `json:"logStreamNamePrefix"`
@@ -195,6 +190,14 @@ func (s *Server) describeLogStreams(body []byte) (any, error) {
 		out["nextToken"] = next
 	}
 	return out, nil
+}
+
+// catchUpLogs writes every task's log lines due by now: tasks write
+// their logs lazily, when anything reads them.
+func (s *Server) catchUpLogs() {
+	for _, t := range s.tasks {
+		s.state(t)
+	}
 }
 
 // ingested is how many of a stream's events are readable now: those
@@ -271,9 +274,7 @@ func (s *Server) filterLogEvents(body []byte) (any, error) {
 		}
 		after = &c
 	}
-	for _, t := range s.tasks {
-		s.state(t)
-	}
+	s.catchUpLogs()
 	named := map[string]bool{}
 	for _, n := range in.Streams {
 		named[n] = true

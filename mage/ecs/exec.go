@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -95,19 +96,12 @@ func PickExecTarget(ctx context.Context, api API, cluster, service, container st
 			continue
 		}
 		if agent := execAgent(c); agent != "RUNNING" {
-			lastErr = fmt.Errorf("the ECS Exec agent in container %s of task %s is %s, not RUNNING; try again in a minute", aws.ToString(c.Name), ShortID(aws.ToString(t.TaskArn)), cmpOr(agent, "missing"))
+			lastErr = fmt.Errorf("the ECS Exec agent in container %s of task %s is %s, not RUNNING; try again in a minute", aws.ToString(c.Name), ShortID(aws.ToString(t.TaskArn)), cmp.Or(agent, "missing"))
 			continue
 		}
 		return ExecTarget{Cluster: cluster, Service: service, TaskArn: aws.ToString(t.TaskArn), Container: aws.ToString(c.Name)}, nil
 	}
 	return ExecTarget{}, lastErr
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func execContainer(t types.Task, want string, appContainers []string) (types.Container, error) {
@@ -219,7 +213,7 @@ type ManagerPlugin struct {
 
 // LookPlugin finds the plugin, or says how to install it.
 func (p ManagerPlugin) LookPlugin() (string, error) {
-	name := cmpOr(p.Path, "session-manager-plugin")
+	name := cmp.Or(p.Path, "session-manager-plugin")
 	path, err := exec.LookPath(name)
 	if err != nil {
 		return "", ErrNoPlugin

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -158,22 +159,11 @@ func serviceLogSources(ctx context.Context, api API, out io.Writer, o ServiceLog
 	}
 	if len(sources) == 0 {
 		if o.Container != "" {
-			return nil, fmt.Errorf("service %s has no container %q that logs to CloudWatch (its containers: %s)", o.Service, o.Container, strings.Join(dedupe(names), ", "))
+			return nil, fmt.Errorf("service %s has no container %q that logs to CloudWatch (its containers: %s)", o.Service, o.Container, strings.Join(slices.Compact(slices.Sorted(slices.Values(names))), ", "))
 		}
 		return nil, fmt.Errorf("no container of service %s logs to CloudWatch", o.Service)
 	}
 	return sources, nil
-}
-
-func dedupe(xs []string) []string {
-	sort.Strings(xs)
-	out := xs[:0]
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 type sourcedEvent struct {

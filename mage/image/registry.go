@@ -58,11 +58,7 @@ func (r Registry) Digest(ctx context.Context, image string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("image reference %q: %w", image, err)
 	}
-	opts := []remote.Option{remote.WithContext(ctx)}
-	if r.Auth != nil {
-		opts = append(opts, remote.WithAuth(r.Auth))
-	}
-	desc, err := remote.Head(ref, opts...)
+	desc, err := remote.Head(ref, r.options(ctx)...)
 	if err != nil {
 		var terr *transport.Error
 		if errors.As(err, &terr) {
@@ -156,11 +152,7 @@ func (r Registry) Platforms(ctx context.Context, image string) ([]string, error)
 	if err != nil {
 		return nil, fmt.Errorf("image reference %q: %w", image, err)
 	}
-	opts := []remote.Option{remote.WithContext(ctx)}
-	if r.Auth != nil {
-		opts = append(opts, remote.WithAuth(r.Auth))
-	}
-	desc, err := remote.Get(ref, opts...)
+	desc, err := remote.Get(ref, r.options(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s from the registry: %w", image, err)
 	}
