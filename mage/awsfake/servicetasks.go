@@ -16,9 +16,19 @@ import (
 // syncServiceTasks brings every service's tasks in line with its
 // deployments.
 func (s *Server) syncServiceTasks() {
+	live := map[string]bool{}
 	for _, svc := range s.services {
 		s.advance(svc)
-		s.syncTasks(svc)
+		s.startTasks(svc, live)
+	}
+	// One pass over the tasks, on every call the double serves: a service
+	// task whose slot is gone (scaled in, its deployment replaced) stops,
+	// as the service scheduler stops it.
+	now := s.now()
+	for arn, t := range s.tasks {
+		if t.service != "" && !live[arn] && t.stoppedBy == "" {
+			t.stoppedBy, t.stopCode, t.stoppedAt = "Scaling activity initiated by (deployment "+t.startedBy+")", "ServiceSchedulerInitiated", now
+		}
 	}
 }
 
@@ -27,13 +37,11 @@ func serviceTaskID(deploymentID string, slot, generation int) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// syncTasks starts a task for each running slot of each deployment and
-// stops the tasks of slots that are gone (scaled in, or a deployment
-// replaced), as the service scheduler does.
-func (s *Server) syncTasks(svc *service) {
+// startTasks starts a task for each running slot of each deployment of
+// the service, and adds every slot's task to live.
+func (s *Server) startTasks(svc *service, live map[string]bool) {
 	key := svc.Cluster + "/" + svc.Name
 	now := s.now()
-	live := map[string]bool{}
 	for _, d := range svc.Deployments {
 		if d.Running == 0 {
 			continue
@@ -64,11 +72,6 @@ func (s *Server) syncTasks(svc *service) {
 				startedBy: d.ID, group: "service:" + svc.Name, launchType: svc.LaunchType,
 				created: created, containers: td.containers(),
 				outcome: Outcome{RunFor: 100 * 365 * 24 * time.Hour}, service: key, execEnabled: d.ExecEnabled}
-		}
-	}
-	for arn, t := range s.tasks {
-		if t.service == key && !live[arn] && t.stoppedBy == "" {
-			t.stoppedBy, t.stopCode, t.stoppedAt = "Scaling activity initiated by (deployment "+t.startedBy+")", "ServiceSchedulerInitiated", now
 		}
 	}
 }
