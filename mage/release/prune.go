@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"time"
 
@@ -62,20 +63,10 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 	if err != nil {
 		return rep, fmt.Errorf("the release history of %s: %w", d.Env.Name, err)
 	}
+	rep.KeptTags = RetainedTags(history, opts.Keep)
 	keep := func(tag, why string) {
 		if tag != "" && rep.KeptTags[tag] == "" {
 			rep.KeptTags[tag] = why
-		}
-	}
-	if last := LastSucceeded(history); last != nil {
-		keep(last.Tag, "live release")
-		keep(last.Previous, "rollback target")
-	}
-	kept := 0
-	for _, h := range history {
-		if h.Result == "succeeded" && kept < opts.Keep {
-			keep(h.Tag, fmt.Sprintf("one of the %d newest releases", opts.Keep))
-			kept++
 		}
 	}
 	// A release whose migration ran but that failed later may still be
@@ -103,6 +94,48 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 	}
 	d.printPrune(rep, opts.DryRun)
 	return rep, nil
+}
+
+// RetainedTags decides from the history alone which release tags prune
+// keeps, and why: the live release, the release `rollback` would return to
+// (rollback's own choice, so a same-commit redeploy cannot make them
+// differ), the newest keep successful releases (distinct tags), and every image a kept
+// release recorded (a rollback may have kept the live nginx image, whose
+// tag is another release's).
+func RetainedTags(history []Record, keep int) map[string]string {
+	kept := map[string]string{}
+	add := func(tag, why string) {
+		if tag != "" && kept[tag] == "" {
+			kept[tag] = why
+		}
+	}
+	if choice, err := ChooseRollback(history, ""); err == nil {
+		add(choice.Live.Tag, "live release")
+		if !choice.Reapply {
+			add(choice.Target.Tag, "rollback target")
+		}
+	} else if live := LastSucceeded(history); live != nil {
+		add(live.Tag, "live release")
+	}
+	// Releases, not records: redeploying a tag does not push older ones out.
+	var newest []string
+	for _, h := range history {
+		if h.Result == "succeeded" && len(newest) < keep && !slices.Contains(newest, h.Tag) {
+			newest = append(newest, h.Tag)
+			add(h.Tag, fmt.Sprintf("one of the %d newest releases", keep))
+		}
+	}
+	for _, h := range history {
+		if h.Result != "succeeded" || kept[h.Tag] == "" {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(h.Images)) {
+			if ref, err := image.ParseRef(h.Images[name]); err == nil && ref.Tag != h.Tag {
+				add(ref.Tag, fmt.Sprintf("kept release %s runs its %s image", h.Tag, name))
+			}
+		}
+	}
+	return kept
 }
 
 // revisionsInUse maps each task definition a service deployment or a
@@ -206,48 +239,103 @@ func (d *Deployer) pruneImages(ctx context.Context, history []Record, rep *Prune
 	for _, h := range history {
 		released[h.Tag] = true
 	}
+	repoDigests := map[string]map[string]string{} // repository -> tag -> digest
+	var repos []string
 	for _, img := range d.Config.Images {
 		repo := d.Env.Registry + "/" + img.Repository
 		tags, err := reg.Tags(ctx, repo)
 		if err != nil {
 			return err
 		}
-		// Deleting is by digest, which takes every tag on it: a digest a
-		// kept tag shares stays.
-		keptDigests := map[string]bool{}
-		doomed := map[string]string{} // tag -> digest
+		digests := map[string]string{}
 		for _, t := range tags {
-			digest, err := reg.Digest(ctx, repo+":"+t)
-			if err != nil {
+			if digests[t], err = reg.Digest(ctx, repo+":"+t); err != nil {
 				return err
 			}
-			switch {
-			case rep.KeptTags[t] != "" || !released[t]:
-				keptDigests[digest] = true
-				if !released[t] && rep.KeptTags[t] == "" {
-					rep.LeftUnknownTags = append(rep.LeftUnknownTags, repo+":"+t)
-				}
-			default:
-				doomed[t] = digest
-			}
 		}
-		for _, t := range slices.Sorted(maps.Keys(doomed)) {
-			digest := doomed[t]
-			if keptDigests[digest] {
-				rep.KeptTags[t] = "shares its image with a kept tag"
-				continue
-			}
+		repos, repoDigests[repo] = append(repos, repo), digests
+	}
+	plans := planRepositoryDeletes(repoDigests, rep.KeptTags, released)
+	for _, repo := range repos {
+		plan := plans[repo]
+		for _, t := range plan.unknown {
+			rep.LeftUnknownTags = append(rep.LeftUnknownTags, repo+":"+t)
+		}
+		for _, t := range plan.doomed {
+			digest := repoDigests[repo][t]
 			ref := repo + ":" + t + "@" + digest
 			if !dryRun {
 				if err := d.deleteImage(ctx, reg, repo+"@"+digest); err != nil {
 					return fmt.Errorf("%w (%d images deleted before it)", err, len(rep.DeletedImages))
 				}
 			}
-			keptDigests[digest] = true // other doomed tags on it went with it
 			rep.DeletedImages = append(rep.DeletedImages, ref)
 		}
 	}
 	return nil
+}
+
+// planRepositoryDeletes plans every repository at once. A release tag
+// that one repository must keep (its image is shared with a kept tag) is
+// kept in every repository, so that whatever prune reports as kept can
+// still be rolled back to; kept gains those tags, with the reason.
+func planRepositoryDeletes(repoDigests map[string]map[string]string, kept map[string]string, released map[string]bool) map[string]imageDeletes {
+	for {
+		plans := map[string]imageDeletes{}
+		grew := false
+		for repo, digests := range repoDigests {
+			plan := planImageDeletes(digests, kept, released)
+			plans[repo] = plan
+			for _, t := range plan.shared {
+				if kept[t] == "" {
+					kept[t] = "shares its " + path.Base(repo) + " image with a kept tag"
+					grew = true
+				}
+			}
+		}
+		if !grew {
+			return plans
+		}
+	}
+}
+
+// imageDeletes is what prune does to one repository's tags.
+type imageDeletes struct {
+	doomed  []string // one tag per digest to delete, which takes every tag on it
+	shared  []string // released tags kept because a kept tag shares their digest
+	unknown []string // tags no release recorded: never ours to delete
+}
+
+// planImageDeletes decides from each tag's digest which images go.
+// Deleting is by digest, which takes every tag on it: a digest that a
+// kept tag or a tag no release made shares stays.
+func planImageDeletes(digests map[string]string, kept map[string]string, released map[string]bool) imageDeletes {
+	var plan imageDeletes
+	keptDigests := map[string]bool{}
+	var candidates []string
+	for _, t := range slices.Sorted(maps.Keys(digests)) {
+		switch {
+		case kept[t] != "":
+			keptDigests[digests[t]] = true
+		case !released[t]:
+			keptDigests[digests[t]] = true
+			plan.unknown = append(plan.unknown, t)
+		default:
+			candidates = append(candidates, t)
+		}
+	}
+	gone := map[string]bool{}
+	for _, t := range candidates {
+		d := digests[t]
+		switch {
+		case keptDigests[d]:
+			plan.shared = append(plan.shared, t)
+		case !gone[d]:
+			gone[d] = true
+			plan.doomed = append(plan.doomed, t)
+		}
+	}
+	return plan
 }
 
 // deleteImage deletes by digest: through ECR's API for ECR (it does not
