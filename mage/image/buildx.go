@@ -1,9 +1,12 @@
 package image
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -152,7 +155,10 @@ func (x Buildx) Commands(spec Spec) [][]string { return [][]string{x.BuildArgs(s
 func (x Buildx) Build(ctx context.Context, spec Spec) error {
 	var env []string
 	if x.ConfigDir != "" {
-		env = append(env, "DOCKER_CONFIG="+x.ConfigDir)
+		var err error
+		if env, err = loginEnv(x.ConfigDir, os.Getenv); err != nil {
+			return fmt.Errorf("image %s: %w", spec.Name, err)
+		}
 	}
 	for _, id := range spec.secretIDs() {
 		env = append(env, secretEnv(id)+"="+spec.Secrets[id])
@@ -165,3 +171,42 @@ func (x Buildx) Build(ctx context.Context, spec Spec) error {
 
 // secretEnv is the variable a build secret reaches buildx through.
 func secretEnv(id string) string { return "DEPLOYKIT_BUILD_SECRET_" + id }
+
+// loginEnv hands buildx the login in loginDir through DOCKER_CONFIG
+// without losing what buildx and docker find through the user's own
+// config directory: buildx keeps its builders under DOCKER_CONFIG/buildx
+// unless BUILDX_CONFIG says otherwise (without this every push that logs
+// in answers `no builder "deploykit" found`), and docker keeps its
+// contexts, which a docker-container builder's node names, under
+// DOCKER_CONFIG/contexts with the current one in config.json.
+func loginEnv(loginDir string, getenv func(string) string) ([]string, error) {
+	userDir := getenv("DOCKER_CONFIG")
+	if userDir == "" {
+		home := getenv("HOME")
+		if home == "" {
+			var err error
+			if home, err = os.UserHomeDir(); err != nil {
+				return nil, fmt.Errorf("find the docker config directory: %w", err)
+			}
+		}
+		userDir = filepath.Join(home, ".docker")
+	}
+	env := []string{"DOCKER_CONFIG=" + loginDir, "BUILDX_CONFIG=" + cmp.Or(getenv("BUILDX_CONFIG"), filepath.Join(userDir, "buildx"))}
+	contexts := filepath.Join(userDir, "contexts")
+	if _, err := os.Stat(contexts); err == nil {
+		if err := os.Symlink(contexts, filepath.Join(loginDir, "contexts")); err != nil && !os.IsExist(err) {
+			return nil, fmt.Errorf("link the docker contexts into the login directory: %w", err)
+		}
+	}
+	if getenv("DOCKER_CONTEXT") == "" && getenv("DOCKER_HOST") == "" {
+		if data, err := os.ReadFile(filepath.Join(userDir, "config.json")); err == nil {
+			var conf struct {
+				CurrentContext string `json:"currentContext"`
+			}
+			if json.Unmarshal(data, &conf) == nil && conf.CurrentContext != "" {
+				env = append(env, "DOCKER_CONTEXT="+conf.CurrentContext)
+			}
+		}
+	}
+	return env, nil
+}

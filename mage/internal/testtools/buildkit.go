@@ -34,6 +34,44 @@ func toolBin(t testing.TB, name string) string {
 // group. The daemon stops with the test.
 func BuildKit(t testing.TB, registries ...string) (buildx, builder string) {
 	t.Helper()
+	buildx, sock := BuildKitDaemon(t, registries...)
+	dir, err := os.MkdirTemp("", "bkx-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Setenv("BUILDX_CONFIG", dir)
+	builder = "deploykit-test"
+	CreateRemoteBuilder(t, buildx, builder, sock)
+	return buildx, builder
+}
+
+// CreateRemoteBuilder registers the daemon at sock with buildx as builder
+// name, wherever this process's environment makes buildx keep builders,
+// and waits until it answers.
+func CreateRemoteBuilder(t testing.TB, buildx, name, sock string) {
+	t.Helper()
+	if out, err := exec.Command(buildx, "create", "--name", name, "--driver", "remote", sock).CombinedOutput(); err != nil {
+		t.Fatalf("buildx create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := exec.Command(buildx, "inspect", "--builder", name, "--bootstrap").CombinedOutput()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("buildkitd at %s did not answer in 60 s: %v\n%s", sock, err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// BuildKitDaemon starts the daemon alone (see BuildKit) and returns the
+// buildx binary and the daemon's address, for a test that registers the
+// builder itself.
+func BuildKitDaemon(t testing.TB, registries ...string) (buildx, sock string) {
+	t.Helper()
 	Integration(t)
 	daemon, buildx := toolBin(t, "buildkitd"), toolBin(t, "buildx")
 	Need(t, "runc")
@@ -62,7 +100,7 @@ func BuildKit(t testing.TB, registries ...string) (buildx, builder string) {
 	if err := os.WriteFile(confFile, []byte(conf.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sock := "unix://" + filepath.Join(dir, "buildkitd.sock")
+	sock = "unix://" + filepath.Join(dir, "buildkitd.sock")
 	logFile, err := os.Create(filepath.Join(dir, "buildkitd.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,22 +125,5 @@ func BuildKit(t testing.TB, registries ...string) (buildx, builder string) {
 		}
 		logFile.Close()
 	})
-	t.Setenv("BUILDX_CONFIG", filepath.Join(dir, "buildx"))
-	builder = "deploykit-test"
-	if out, err := exec.Command(buildx, "create", "--name", builder, "--driver", "remote", sock).CombinedOutput(); err != nil {
-		t.Fatalf("buildx create: %v\n%s", err, out)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		out, err := exec.Command(buildx, "inspect", "--builder", builder, "--bootstrap").CombinedOutput()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("buildkitd did not answer in 60 s: %v\n%s\nbuildkitd log:\n%s", err, out, log)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return buildx, builder
+	return buildx, sock
 }
