@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
+
+	"github.com/google/shlex"
 	"time"
 
 	"github.com/railsecs/deploykit/mage/ecs"
@@ -14,7 +15,10 @@ import (
 // ExecPlugin stands in for the session-manager-plugin in the sandbox: the
 // double accepted ExecuteCommand and the session names the container's
 // image, so the command runs in that image with buildah, attached to the
-// operator's terminal. No shell is put around it, as with ECS Exec.
+// operator's terminal. No shell is put around it, as with ECS Exec: the
+// SSM agent splits a container session's command with google/shlex
+// (quotes honoured, no expansion) and runs it directly
+// (amazon-ssm-agent, agent/session/shell/shell_unix.go), and so does this.
 type ExecPlugin struct {
 	Buildah        image.Buildah
 	Stdin          io.Reader
@@ -24,9 +28,9 @@ type ExecPlugin struct {
 }
 
 func (p ExecPlugin) Start(ctx context.Context, s ecs.Session) error {
-	args := strings.Fields(s.Command)
-	if len(args) == 0 {
-		return fmt.Errorf("empty command")
+	args, err := SplitLikeSSMAgent(s.Command)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(p.Out, "sandbox: session %s: running %q in %s (%s) with buildah\n", *s.Response.SessionId, s.Command, s.Container, s.Image)
 	name := fmt.Sprintf("deploykit-exec-%d", time.Now().UnixNano())
@@ -38,4 +42,17 @@ func (p ExecPlugin) Start(ctx context.Context, s ecs.Session) error {
 		return fmt.Errorf("session %s in %s: %q exited %d", *s.Response.SessionId, s.Container, s.Command, code)
 	}
 	return nil
+}
+
+// SplitLikeSSMAgent splits an ECS Exec command into argv as the SSM agent
+// does in a container: shell-like words and quotes, no shell.
+func SplitLikeSSMAgent(command string) ([]string, error) {
+	args, err := shlex.Split(command)
+	if err != nil {
+		return nil, fmt.Errorf("command %q: %w", command, err)
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("empty command")
+	}
+	return args, nil
 }

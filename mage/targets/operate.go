@@ -74,6 +74,9 @@ func Exec(ctx context.Context, command string, f ExecFlags) error {
 		// mage hands the first word after the target to the command.
 		return fmt.Errorf("exec %q: the command comes first, flags go after the command: mage exec \"bin/rails runner 'p 1'\" -service=NAME", command)
 	}
+	if strings.TrimSpace(command) == "" {
+		return fmt.Errorf("empty command") // as run says: before any AWS call
+	}
 	ctx, stop := withSIGTERM(ctx)
 	defer stop()
 	return osConsole().exec(ctx, f, func(*config.Environment) string { return command })

@@ -31,3 +31,16 @@ func TestSplitCommand(t *testing.T) {
 		}
 	}
 }
+
+// exec '' is refused here, with run's message, before any AWS call (a
+// bogus environment name proves nothing was loaded).
+func TestEmptyExecRefusedLikeRun(t *testing.T) {
+	env := "no-such-environment"
+	for _, command := range []string{"", "   ", "\t"} {
+		_, runErr := splitCommand(command)
+		execErr := Exec(t.Context(), command, ExecFlags{Env: &env})
+		if runErr == nil || execErr == nil || execErr.Error() != runErr.Error() {
+			t.Errorf("exec %q = %v; run %q = %v: want the same refusal", command, execErr, command, runErr)
+		}
+	}
+}
