@@ -32,7 +32,7 @@ func TestSplitCommand(t *testing.T) {
 	}
 }
 
-// exec '' is refused here, with run's message, before any AWS call (a
+// exec ” is refused here, with run's message, before any AWS call (a
 // bogus environment name proves nothing was loaded).
 func TestEmptyExecRefusedLikeRun(t *testing.T) {
 	env := "no-such-environment"
