@@ -519,6 +519,12 @@ func TestDeployWaitModes(t *testing.T) {
 	}
 	s.commit(t, "examples/sandbox-app/app/models/order.rb", "class Order; end\n")
 	s.fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: 3 * time.Second} })
+	// The double's clock stands still until the test moves it: the rollout
+	// cannot finish before deploy returns, however slow this machine is.
+	var mu sync.Mutex
+	clock := time.Now()
+	s.fake.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
+	defer s.fake.SetClock(nil)
 	s.out.Reset()
 	rec, err := s.d.Deploy(ctx, Options{Wait: WaitNone, Migrate: "never"})
 	if err != nil {
@@ -533,6 +539,17 @@ func TestDeployWaitModes(t *testing.T) {
 	}
 	if d := svc.Services[0].Deployments; len(d) == 0 || d[0].RolloutState == "COMPLETED" && len(d) == 1 && s.serviceTag(t, "web-app") == rec.Tag {
 		t.Errorf("the rollout had finished before deploy returned: %+v", d)
+	}
+	// Time moves on and the rollout deploy left behind completes.
+	mu.Lock()
+	clock = clock.Add(time.Minute)
+	mu.Unlock()
+	svc, err = s.ecs.DescribeServices(ctx, &awsecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{"web-app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := svc.Services[0].Deployments; len(d) != 1 || d[0].RolloutState != "COMPLETED" || s.serviceTag(t, "web-app") != rec.Tag {
+		t.Errorf("a minute later the rollout of %s has not completed: %+v", rec.Tag, d)
 	}
 }
 
