@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
 
@@ -228,23 +229,51 @@ func Test(ctx context.Context) error {
 		cmd.Stdout, cmd.Stderr, cmd.Env = c.out, os.Stderr, env
 		return cmd
 	}
+	if os.Getenv(insideCircleCISimulation) != "" {
+		// The simulated test job proves its steps install and run what the
+		// suite needs, without running every test a second time: the unit
+		// tests, and every tool the integration tests run, required.
+		fmt.Fprintln(c.out, "==> inside the CircleCI simulation: go test -short ./... and the tools the suite runs")
+		if err := goTest("-short", "./...").Run(); err != nil {
+			return err
+		}
+		return goTest("-run", "^TestEveryToolIsInstalled$", "./mage/internal/testtools").Run()
+	}
 	fmt.Fprintf(c.out, "==> go test ./... (tofu: %s)\n", tofu)
-	if err := goTest("./...").Run(); err != nil {
+	start := time.Now()
+	if err := goTestJSON(ctx, c.out, env, "./..."); err != nil {
 		return err
 	}
+	fmt.Fprintf(c.out, "==> the suite took %s\n", time.Since(start).Round(time.Second))
 	if err := contractSummary(c.out, contractLog); err != nil {
 		return err
 	}
-	// The CircleCI jobs, simulated on fresh copies, once the suite passed:
-	// the test job runs the suite again, so not alongside it, and not
-	// inside the simulation itself.
-	if os.Getenv(insideCircleCISimulation) != "" {
-		return nil
-	}
+	// The CircleCI jobs, simulated on fresh copies, once the suite passed.
 	fmt.Fprintln(c.out, "==> the CircleCI jobs on a fresh copy (mage/internal/cisim)")
 	sim := goTest("-timeout=30m", "./mage/internal/cisim")
 	sim.Env = append(sim.Env, circleCISimulation+"=1")
 	return sim.Run()
+}
+
+// goTestJSON runs go test -json over pkgs, printing it as plain go test
+// would, then the slowest tests with their times.
+func goTestJSON(ctx context.Context, out io.Writer, env []string, pkgs ...string) error {
+	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-count=1", "-json", "-timeout=30m"}, pkgs...)...)
+	cmd.Stderr, cmd.Env = os.Stderr, env
+	events, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	times, digestErr := digestTestEvents(events, out)
+	err = cmd.Wait()
+	printSlowest(out, times, 15)
+	if err != nil {
+		return fmt.Errorf("go test: %w", err)
+	}
+	return digestErr
 }
 
 // The switches of mage/internal/cisim's test.

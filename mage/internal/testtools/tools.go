@@ -24,6 +24,8 @@ var Install = map[string]string{
 	"buildkitd":       "scripts/setup (builds tools/bin/buildkitd, buildctl and buildx from tools/buildkit/go.mod; apt-get install runc)",
 	"buildx":          "scripts/setup (builds tools/bin/buildx from tools/buildkit/go.mod)",
 	"runc":            "scripts/setup (apt-get install runc)",
+	"busybox-static":  "scripts/setup (apt-get install busybox-static)",
+	"iam-simulate":    "scripts/setup (npm ci --prefix tools/iam)",
 }
 
 // Integration marks a test that runs real external tools: -short skips it,
