@@ -78,23 +78,38 @@ func (e *BusyError) Error() string {
 }
 
 // CheckNoneRunning refuses when a task started with marker is PENDING or
-// RUNNING in the cluster. ListTasks takes startedBy as its only filter
-// (the API reference), so the status is checked here.
+// RUNNING in the cluster.
 func CheckNoneRunning(ctx context.Context, api API, cluster, marker string) error {
+	live, err := LiveTasks(ctx, api, cluster, marker)
+	if err != nil {
+		return err
+	}
+	if len(live) > 0 {
+		return &live[0]
+	}
+	return nil
+}
+
+// LiveTasks lists the tasks started with marker that have not stopped
+// (nor been told to), with who started them for which commit. ListTasks
+// takes startedBy as its only filter (the API reference), so the status
+// is checked here.
+func LiveTasks(ctx context.Context, api API, cluster, marker string) ([]BusyError, error) {
 	arns, err := ListTaskArns(ctx, api, &ecs.ListTasksInput{Cluster: aws.String(cluster), StartedBy: aws.String(marker)})
 	if err != nil {
-		return fmt.Errorf("list tasks started by %s in %s: %w", marker, cluster, err)
+		return nil, fmt.Errorf("list tasks started by %s in %s: %w", marker, cluster, err)
 	}
 	tasks, err := DescribeTasksBatched(ctx, api, cluster, arns, true)
 	if err != nil {
-		return fmt.Errorf("describe running %s tasks: %w", marker, err)
+		return nil, fmt.Errorf("describe running %s tasks: %w", marker, err)
 	}
+	var live []BusyError
 	for _, t := range tasks {
 		status := aws.ToString(t.LastStatus)
 		if status == "STOPPED" || aws.ToString(t.DesiredStatus) == "STOPPED" {
 			continue
 		}
-		busy := &BusyError{TaskArn: aws.ToString(t.TaskArn), Status: status}
+		busy := BusyError{TaskArn: aws.ToString(t.TaskArn), Status: status}
 		for _, tag := range t.Tags {
 			switch aws.ToString(tag.Key) {
 			case TagStartedBy:
@@ -103,9 +118,9 @@ func CheckNoneRunning(ctx context.Context, api API, cluster, marker string) erro
 				busy.Commit = aws.ToString(tag.Value)
 			}
 		}
-		return busy
+		live = append(live, busy)
 	}
-	return nil
+	return live, nil
 }
 
 // MaxDescribeTasks is DescribeTasks' limit of tasks per call.

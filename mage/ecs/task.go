@@ -327,6 +327,10 @@ func Outcome(t types.Task, container string) error {
 type RunOptions struct {
 	Detach  bool          // return once the task runs; never stop it
 	Timeout time.Duration // 0: no limit
+	// Started is told the task's ARN as soon as RunTask answers, before
+	// anything waits: a caller that may be killed records it there, so
+	// whoever comes next can find the task that outlived it.
+	Started func(arn string)
 }
 
 // Run starts the task, streams its logs, waits for it to stop and returns
@@ -338,6 +342,9 @@ func (r *Runner) Run(ctx context.Context, spec Spec, opts RunOptions) (string, e
 		return "", err
 	}
 	arn := aws.ToString(t.TaskArn)
+	if opts.Started != nil {
+		opts.Started(arn)
+	}
 	fmt.Fprintf(r.out(), "started task %s (%s)\n", ShortID(arn), spec.TaskDefinition)
 	if opts.Detach {
 		return arn, nil

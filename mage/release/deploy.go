@@ -364,7 +364,12 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 	}
 	runner := &ecs.Runner{ECS: d.ECS, Logs: d.Logs, Out: d.Out}
 	r.journal.stage(ctx, StageMigrating, nil)
-	arn, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: r.pinFor(m.ImageName(), tag), Who: d.Who}, ecs.RunOptions{})
+	started := func(arn string) {
+		// Recorded before the wait: if this process is killed now, the
+		// next command finds the task, which goes on running on ECS.
+		r.journal.stage(ctx, StageMigrating, func(j *Journal) { j.MigrationTask, j.MigrationStarted = arn, time.Now().UTC() })
+	}
+	arn, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: r.pinFor(m.ImageName(), tag), Who: d.Who}, ecs.RunOptions{Started: started})
 	r.migrationTask, r.migrationErr = arn, err
 	if arn != "" {
 		// It ran, so it may have applied migrations even when it failed.

@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
@@ -53,6 +56,8 @@ type Journal struct {
 	SchedulesBefore  []byte `json:"schedules_before,omitempty"`
 	SchedulesExisted bool   `json:"schedules_existed,omitempty"`
 	MigrationTask    string `json:"migration_task,omitempty"`
+	// MigrationStarted is when RunTask answered with MigrationTask.
+	MigrationStarted time.Time `json:"migration_started,omitzero"`
 	// Applied: terraform's apply of the new tags completed.
 	Applied bool `json:"applied,omitempty"`
 }
@@ -148,6 +153,16 @@ func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
 			j.Holder, j.Action, j.Tag, j.Host, j.PID, j.Stage, d.Store.Where(), d.Env.Name)
 	}
 	var did []string
+	running, note, err := d.leftMigration(ctx, j, force)
+	if err != nil {
+		return "", err
+	}
+	if running {
+		return "", &MigrationRunningError{Note: note}
+	}
+	if note != "" {
+		did = append(did, note)
+	}
 	applied := j.Applied
 	if j.Stage == StageApplying {
 		applied = d.liveRuns(ctx, j.Tag)
@@ -173,9 +188,7 @@ func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
 		}
 		did = append(did, j.Tfvars+" restored to what it was before")
 	}
-	if j.MigrationTask != "" {
-		did = append(did, "migration task "+ecs.ShortID(j.MigrationTask)+" had run: migrations it applied stay applied")
-	} else if j.Stage == StageMigrating {
+	if j.MigrationTask == "" && j.Stage == StageMigrating {
 		did = append(did, "it was running a migration task: migrations it applied stay applied (mage status and the task list say whether it still runs)")
 	}
 	rec := Record{Env: j.Env, Action: j.Action, Commit: j.Commit, Tag: j.Tag, Who: j.Holder, From: j.Host, Started: j.Started,
@@ -196,6 +209,69 @@ func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
 	}
 	return fmt.Sprintf("repaired %s's %s of %s (pid %d on %s, stopped at stage %q): %s",
 		j.Holder, j.Action, j.Tag, j.PID, j.Host, j.Stage, strings.Join(did, "; ")), nil
+}
+
+// MigrationRunningError: an interrupted run's migration task still runs,
+// so its lock and journal stay: releasing the lock would let a second
+// deploy start a concurrent migration (MySQL has no transactional DDL).
+type MigrationRunningError struct{ Note string }
+
+func (e *MigrationRunningError) Error() string { return e.Note }
+
+// notVisibleGrace: a task RunTask just returned can be MISSING from
+// DescribeTasks for a while (ECS is eventually consistent).
+const notVisibleGrace = time.Minute
+
+// leftMigration looks up the migration task an interrupted run started.
+// While it runs, it says so (who started it, since when, how to follow and
+// stop it), unless force: then it stops the task and says what it stopped.
+func (d *Deployer) leftMigration(ctx context.Context, j *Journal, force bool) (running bool, note string, err error) {
+	if j.MigrationTask == "" {
+		return false, "", nil
+	}
+	id := ecs.ShortID(j.MigrationTask)
+	tasks, err := ecs.DescribeTasksBatched(ctx, d.ECS, d.Env.Cluster, []string{j.MigrationTask}, false)
+	if err != nil {
+		return false, "", fmt.Errorf("look up migration task %s, which %s's interrupted %s started: %w", id, j.Holder, j.Action, err)
+	}
+	since := j.MigrationStarted
+	status := "not visible yet"
+	if len(tasks) == 0 {
+		if since.IsZero() || time.Since(since) > notVisibleGrace {
+			return false, "migration task " + id + " is not known to ECS any more: migrations it applied stay applied", nil
+		}
+	} else {
+		t := tasks[0]
+		status = aws.ToString(t.LastStatus)
+		if status == "STOPPED" {
+			how := "it exited 0"
+			if err := ecs.Outcome(t, ""); err != nil {
+				how = err.Error()
+			}
+			return false, "migration task " + id + " has stopped (" + how + "): migrations it applied stay applied", nil
+		}
+		if since.IsZero() && t.CreatedAt != nil {
+			since = *t.CreatedAt
+		}
+	}
+	ago := ""
+	if !since.IsZero() {
+		ago = fmt.Sprintf(" %s (%s ago)", since.Local().Format(time.RFC3339), time.Since(since).Round(time.Second))
+	}
+	if !force {
+		return true, fmt.Sprintf("migration task %s, started%s by %s's %s of %s (pid %d on %s, which ended at stage %q), is still %s: "+
+			"the lock stays held so that no second migration starts beside it. Follow it: mage logs -env=%s; see it: mage status -env=%s; "+
+			"stop it and release the lock: mage lock:release -env=%s -force",
+			id, ago, j.Holder, j.Action, j.Tag, j.PID, j.Host, j.Stage, status, d.Env.Name, d.Env.Name, d.Env.Name), nil
+	}
+	reason := fmt.Sprintf("deploykit: lock:release -force by %s (the %s of %s that started it was interrupted)", d.Who, j.Action, j.Tag)
+	if _, err := d.ECS.StopTask(ctx, &awsecs.StopTaskInput{Cluster: aws.String(d.Env.Cluster), Task: aws.String(j.MigrationTask), Reason: aws.String(reason)}); err != nil {
+		return false, "", fmt.Errorf("stop migration task %s (%s): %w; the lock stays held", id, status, err)
+	}
+	if ago != "" {
+		ago = ", started" + ago
+	}
+	return false, fmt.Sprintf("stopped migration task %s (%s%s): migrations it applied stay applied", id, status, ago), nil
 }
 
 // liveRuns reports whether every service's newest deployment runs tag.

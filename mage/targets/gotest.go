@@ -42,6 +42,10 @@ func digestTestEvents(events io.Reader, out io.Writer) ([]testTime, error) {
 			fmt.Fprintln(out, sc.Text())
 			continue
 		}
+		if e.Action == "build-output" { // compile errors (go 1.24+)
+			fmt.Fprint(out, e.Output)
+			continue
+		}
 		if e.Test == "" {
 			if e.Action == "output" && e.Output != "PASS\n" {
 				fmt.Fprint(out, e.Output)

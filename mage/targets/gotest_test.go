@@ -27,6 +27,8 @@ func TestDigestTestEvents(t *testing.T) {
 		`{"Action":"output","Package":"p","Output":"FAIL\tp\t3.3s\n"}`,
 		`{"Action":"output","Package":"q","Output":"PASS\n"}`,
 		`{"Action":"output","Package":"q","Output":"ok  \tq\t0.1s\n"}`,
+		`{"ImportPath":"r","Action":"build-output","Output":"r/x.go:3:1: syntax error\n"}`,
+		`{"ImportPath":"r","Action":"build-fail"}`,
 		`# q [build failed]`,
 	}, "\n")
 	var out strings.Builder
@@ -34,7 +36,7 @@ func TestDigestTestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "=== RUN   TestBroken\n    x_test.go:9: wanted 2\n--- FAIL: TestBroken (3.00s)\nFAIL\nFAIL\tp\t3.3s\nok  \tq\t0.1s\n# q [build failed]\n"
+	want := "=== RUN   TestBroken\n    x_test.go:9: wanted 2\n--- FAIL: TestBroken (3.00s)\nFAIL\nFAIL\tp\t3.3s\nok  \tq\t0.1s\nr/x.go:3:1: syntax error\n# q [build failed]\n"
 	if out.String() != want {
 		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
 	}

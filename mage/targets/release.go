@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -180,6 +181,15 @@ func Status(ctx context.Context, env *string) error {
 		if w := s.Where(); w != "" {
 			fmt.Fprintf(c.out, "%s has %d deployments: %s\n", s.Name, len(s.Split), w)
 		}
+	}
+	// A migration outlives the deploy that started it when that deploy is
+	// killed: say so, with who started it.
+	migrations, err := ecs.LiveTasks(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker)
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		fmt.Fprintf(c.out, "migration task %s is %s: started by %s for commit %s\n", ecs.ShortID(m.TaskArn), m.Status, cmp.Or(m.Who, "someone"), cmp.Or(m.Commit, "?"))
 	}
 	recs, err := release.History(ctx, d.Store)
 	if err != nil {
