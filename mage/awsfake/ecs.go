@@ -73,6 +73,14 @@ type task struct {
 	execEnd     time.Time
 	execExit    int
 	execStop    context.CancelFunc
+	// orphaned: the process that ran the task's Exec ended before it did
+	// (a saved task of another sandbox process); the essential container's
+	// reason says so.
+	orphaned string
+	// runnerPID and runnerHost: the process that runs (ran) the task's
+	// Exec, for a task loaded from another process's saved state.
+	runnerPID  int
+	runnerHost string
 }
 
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -430,7 +438,7 @@ func timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
 	o := t.outcome
 	startAt = t.created.Add(o.PendingFor)
 	stopAt, cause = startAt.Add(o.RunFor), exited
-	if o.Exec != nil {
+	if t.reallyRuns() {
 		stopAt = startAt.Add(100 * 365 * 24 * time.Hour) // until Exec returns
 		if t.execDone {
 			stopAt = t.execEnd
@@ -444,6 +452,10 @@ func timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
 	}
 	return startAt, stopAt, cause
 }
+
+// reallyRuns: the task's command runs (ran) for real, in this process or
+// in the one that saved it; it ends when that run ends.
+func (t *task) reallyRuns() bool { return t.outcome.Exec != nil || t.runnerPID != 0 }
 
 func (t *task) ran(startAt, stopAt time.Time, cause stopCause) bool {
 	return cause != failedToStart && startAt.Before(stopAt)
@@ -581,11 +593,18 @@ func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 	default:
 		doc["stopCode"] = "EssentialContainerExited"
 		doc["stoppedReason"] = "Essential container in task exited"
+		if t.orphaned != "" {
+			for i, c := range containers {
+				if t.containers[i].Essent {
+					c["reason"] = t.orphaned
+				}
+			}
+		}
 		for i, c := range containers {
 			code := 0
 			if t.containers[i].Essent {
 				code = t.outcome.ExitCode
-				if t.outcome.Exec != nil {
+				if t.reallyRuns() {
 					code = t.execExit
 				}
 			}
@@ -870,5 +889,10 @@ func (s *Server) execute(t *task) {
 	})
 	s.mu.Lock()
 	t.execDone, t.execEnd, t.execExit = true, s.now(), exit
+	if s.persist != "" {
+		// The task's end is a change another process must see, even if
+		// this one is killed the next moment.
+		_ = s.saveLocked(s.persist)
+	}
 	s.mu.Unlock()
 }

@@ -1,13 +1,9 @@
 package awsfake
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"time"
-
-	"github.com/railsecs/deploykit/mage/atomicfile"
 )
 
 // Rollout scripts what happens when a service switches task definitions.
@@ -386,110 +382,4 @@ func (s *Server) updateService(body []byte) (any, error) {
 		}
 	}
 	return map[string]any{"service": s.serviceDoc(svc, true)}, nil
-}
-
-// savedState is what the sandbox keeps between runs: clusters, log
-// groups, task definitions and services (one-off tasks are not kept).
-type savedState struct {
-	Seq       int                         `json:"seq"`
-	Clusters  map[string]time.Time        `json:"clusters"`
-	LogGroups map[string]time.Time        `json:"logGroups"`
-	TaskDefs  map[string][]map[string]any `json:"taskDefinitions"`
-	Services  map[string]*service         `json:"services"`
-}
-
-// savedTagsKey carries a task definition's tags inside its saved document.
-const savedTagsKey = "deploykit:tags"
-
-// Save writes the double's state to path.
-func (s *Server) Save(path string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.saveLocked(path)
-}
-
-func (s *Server) saveLocked(path string) error {
-	st := savedState{Seq: s.seq, Clusters: s.clusters, LogGroups: s.logGroups, TaskDefs: map[string][]map[string]any{}, Services: s.services}
-	for fam, revs := range s.taskDefs {
-		for _, td := range revs {
-			doc := map[string]any{}
-			for k, v := range td.doc {
-				doc[k] = v
-			}
-			if len(td.tags) > 0 {
-				doc[savedTagsKey] = td.tags
-			}
-			st.TaskDefs[fam] = append(st.TaskDefs[fam], doc)
-		}
-	}
-	for _, svc := range s.services {
-		s.advance(svc)
-	}
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, data, 0o644)
-}
-
-// Reload replaces the double's clusters, log groups, task definitions and
-// services with what path holds (what another process saved meanwhile).
-func (s *Server) Reload(path string) error {
-	s.mu.Lock()
-	s.clusters, s.logGroups = map[string]time.Time{}, map[string]time.Time{}
-	s.taskDefs, s.services = map[string][]*taskDefinition{}, map[string]*service{}
-	s.changed = false
-	s.mu.Unlock()
-	return s.Load(path)
-}
-
-// Load restores what Save wrote; a missing file leaves the double empty.
-// States saved before clusters and log groups were modelled get the
-// clusters their services are in.
-func (s *Server) Load(path string) error {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var st savedState
-	if err := json.Unmarshal(data, &st); err != nil {
-		return fmt.Errorf("read sandbox state %s: %w", path, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seq = st.Seq
-	for name, at := range st.Clusters {
-		s.clusters[name] = at
-	}
-	for name, at := range st.LogGroups {
-		s.logGroups[name] = at
-	}
-	for fam, docs := range st.TaskDefs {
-		for i, doc := range docs {
-			td := &taskDefinition{family: fam, revision: i + 1, arn: fmt.Sprint(doc["taskDefinitionArn"]), doc: doc}
-			if tags, ok := doc[savedTagsKey].([]any); ok {
-				td.tags = tags
-				delete(doc, savedTagsKey)
-			}
-			s.taskDefs[fam] = append(s.taskDefs[fam], td)
-		}
-	}
-	for k, svc := range st.Services {
-		if svc.Breaker {
-			svc.BreakerEnable, svc.BreakerRollback, svc.Breaker = true, true, false
-		}
-		for _, d := range svc.Deployments {
-			if d.VisibleAt.IsZero() {
-				d.VisibleAt = d.Created
-			}
-		}
-		if _, ok := s.clusters[svc.Cluster]; !ok && st.Clusters == nil {
-			s.clusters[svc.Cluster] = svc.Created
-		}
-		s.services[k] = svc
-	}
-	return nil
 }

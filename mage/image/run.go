@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // RunArgs are the commands that run one command in an image: a working
@@ -45,6 +47,10 @@ func (b Buildah) Run(ctx context.Context, ref, name string, command []string, li
 	}
 	defer exec.Command(rm[0], rm[1:]...).Run()
 	cmd := exec.CommandContext(ctx, run[0], run[1:]...)
+	// The task dies with the process that runs it (ECS would keep it; the
+	// sandbox cannot): never a container nobody watches. ReapContainers
+	// removes what such a run leaves in storage.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	var wg sync.WaitGroup
@@ -80,6 +86,35 @@ func (b Buildah) RunAttached(ctx context.Context, ref, name string, command []st
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	err := cmd.Run()
 	return exitStatus(ref, err)
+}
+
+// ReapContainers removes the working containers named PREFIX-PID-... whose
+// process PID has ended: runs cut short when that process was killed
+// before it could remove them. It returns the names it removed.
+func (b Buildah) ReapContainers(ctx context.Context, prefix string) ([]string, error) {
+	list := append(b.global(), "containers", "--format", "{{.ContainerName}}")
+	out, err := exec.CommandContext(ctx, list[0], list[1:]...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("list buildah containers: %w", err)
+	}
+	var reaped []string
+	for _, name := range strings.Fields(string(out)) {
+		rest, ok := strings.CutPrefix(name, prefix+"-")
+		if !ok {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // not ours, or its process still runs
+		}
+		rm := append(b.global(), "rm", name)
+		if out, err := exec.CommandContext(ctx, rm[0], rm[1:]...).CombinedOutput(); err != nil {
+			return reaped, fmt.Errorf("buildah rm %s: %v: %s", name, err, strings.TrimSpace(string(out)))
+		}
+		reaped = append(reaped, name)
+	}
+	return reaped, nil
 }
 
 // exitStatus is the command's exit status; an error only when it could

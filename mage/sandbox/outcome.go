@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"os/exec"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,25 @@ import (
 )
 
 var runs atomic.Int64
+
+// TaskContainerPrefix names the buildah containers of sandbox tasks.
+const TaskContainerPrefix = "deploykit-task"
+
+// Reap removes the working containers of sandbox tasks whose process was
+// killed mid-run (the double reports those tasks STOPPED, killed), and
+// says what it removed.
+func Reap(ctx context.Context, b image.Buildah, out io.Writer) {
+	if _, err := exec.LookPath("buildah"); err != nil {
+		return
+	}
+	reaped, err := b.ReapContainers(ctx, TaskContainerPrefix)
+	if err != nil {
+		fmt.Fprintf(out, "WARNING: sandbox: %v\n", err)
+	}
+	for _, name := range reaped {
+		fmt.Fprintf(out, "sandbox: removed %s, left by a killed run\n", name)
+	}
+}
 
 // Outcome makes the sandbox's one-off tasks real: when buildah is
 // installed, the task's command runs inside its image, its output becomes
@@ -30,7 +51,8 @@ func Outcome(b image.Buildah) func(awsfake.RunRequest) awsfake.Outcome {
 					log("sandbox: the task definition gives no command to run")
 					return 1
 				}
-				name := fmt.Sprintf("deploykit-task-%d-%d", time.Now().UnixNano(), runs.Add(1))
+				// PREFIX-PID-N: ReapContainers knows whose it is.
+				name := fmt.Sprintf("%s-%d-%d", TaskContainerPrefix, os.Getpid(), runs.Add(1))
 				code, err := b.Run(ctx, ref, name, cmd, log)
 				if err != nil {
 					log("sandbox: " + err.Error())

@@ -140,7 +140,9 @@ func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.E
 			return awsfake.Rollout{Takes: 6 * time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
 		})
 	}
-	fake.Outcome = sandbox.Outcome(image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER"), RunEnv: sandboxSwitches(c.getenv)})
+	buildah := image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER"), RunEnv: sandboxSwitches(c.getenv)}
+	sandbox.Reap(ctx, buildah, c.out) // what a killed run's tasks left behind
+	fake.Outcome = sandbox.Outcome(buildah)
 	url, srv, err := fake.Listen("127.0.0.1:0")
 	if err != nil {
 		return aws.Config{}, nil, nil, err
@@ -182,7 +184,7 @@ func endpointEnv(awsCfg aws.Config) []string {
 // sandboxSwitches are the SANDBOX_* variables the stand-in app reads.
 func sandboxSwitches(getenv func(string) string) []string {
 	var env []string
-	for _, name := range []string{"SANDBOX_FAIL"} {
+	for _, name := range []string{"SANDBOX_FAIL", "SANDBOX_MIGRATE_SECONDS"} {
 		if v := getenv(name); v != "" {
 			env = append(env, name+"="+v)
 		}

@@ -506,6 +506,12 @@ func TestOperatorTargetsInTheSandbox(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "in sidekiq of task") || !strings.Contains(out, "runner: Report.send") {
 		t.Errorf("exec: exit %d\n%s", code, out)
 	}
+	// The README's example: the SSM agent splits it with shlex, so Ruby
+	// gets 'p User.count' as one argument.
+	code, out = r.run(nil, "exec", "bin/rails runner 'p User.count'", "-service=sidekiq")
+	if code != 0 || !strings.Contains(out, "runner: p User.count\n") {
+		t.Errorf("exec with a quoted argument: exit %d\n%s", code, out)
+	}
 	code, out = r.run(nil, "exec", "ls", "-service=web-app", "-container=postgres")
 	if code == 0 || !strings.Contains(out, `no container "postgres"`) {
 		t.Errorf("exec in a container the task lacks: exit %d\n%s", code, out)
@@ -513,5 +519,61 @@ func TestOperatorTargetsInTheSandbox(t *testing.T) {
 	code, out = r.run(nil, "exec", "-service=sidekiq", "ls")
 	if code == 0 || !strings.Contains(out, "flags go after the command") {
 		t.Errorf("exec with a flag where the command goes: exit %d\n%s", code, out)
+	}
+}
+
+// mage SIGKILLed while its migration runs (the OOM killer, a lost CI
+// machine): in the sandbox the task dies with it, so the next command
+// finds it STOPPED, killed, says so, releases the lock, and no working
+// container is left. (On ECS the task goes on running: the repair then
+// keeps the lock; mage/release's TestMigrationOutlivingAKilledDeployKeepsTheLock.)
+func TestKilledDuringMigrationLeavesNoTask(t *testing.T) {
+	r := newRepo(t)
+	if code, out := r.run(nil, "deploy"); code != 0 {
+		t.Fatalf("first deploy: exit %d\n%s", code, out)
+	}
+	os.WriteFile(filepath.Join(r.dir, "examples", "sandbox-app", "db", "migrate", "20261204000000_slow.rb"), []byte("class Slow < ActiveRecord::Migration[6.1]; end\n"), 0o644)
+	git(t, r.dir, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "add", ".")
+	git(t, r.dir, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-qm", "slow migration")
+	p := r.start([]string{"SANDBOX_MIGRATE_SECONDS=120"}, "deploy")
+	// buildah's chroot run passes the task's output on only when it exits:
+	// wait for the task itself.
+	p.waitFor(t, "started task", 3*time.Minute)
+	running := func() bool {
+		return exec.Command("pgrep", "-f", "SANDBOX_MIGRATE_SECONDS=120 deploykit-task").Run() == nil
+	}
+	for deadline := time.Now().Add(time.Minute); !running(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the migration never ran:\n%s", p.out)
+		}
+	}
+	killed := p.cmd.Process.Pid
+	if err := p.cmd.Process.Kill(); err != nil { // mage alone, not its group
+		t.Fatal(err)
+	}
+	p.wait(t, 30*time.Second)
+	if !r.exists("journal.json") || !r.exists("lock.json") {
+		t.Fatalf("SIGKILL left no journal or lock:\n%s", p.out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); running(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the migration's buildah run outlived the mage that started it")
+		}
+	}
+	code, out := r.run(nil, "lock:status")
+	if code != 0 || !strings.Contains(out, "has stopped") || !strings.Contains(out, "exited with status 137") || !strings.Contains(out, "released its lock") {
+		t.Fatalf("lock:status after SIGKILL mid-migration: exit %d\n%s", code, out)
+	}
+	r.assertClean("after the repair")
+	code, out = r.run(nil, "status")
+	if code != 0 || strings.Contains(out, "migration task") {
+		t.Errorf("status after the repair shows a live migration: exit %d\n%s", code, out)
+	}
+	if containers, err := exec.Command("buildah", "containers", "--format", "{{.ContainerName}}").Output(); err != nil ||
+		strings.Contains(string(containers), fmt.Sprintf("deploykit-task-%d-", killed)) {
+		t.Errorf("a working container of the killed run is left (%v):\n%s", err, containers)
+	}
+	if recs := r.releases(); len(recs) != 2 || recs[0]["result"] != "interrupted" || recs[0]["migration_task"] == nil {
+		t.Errorf("releases after the repair = %v", recs)
 	}
 }
