@@ -35,6 +35,8 @@ type Deployer struct {
 	// OnLocked runs right after the lock is taken (the sandbox reloads its
 	// double's state there).
 	OnLocked func(ctx context.Context) error
+
+	left leftovers
 }
 
 // Options for Deploy and Rollback.
@@ -297,8 +299,9 @@ func (r *run) lock(ctx context.Context, action, tag string) error {
 	}
 	r.lockToken = LockToken(lock)
 	fmt.Fprintf(d.Out, "lock: taken at %s\n", d.Store.Where())
+	d.left.set(func(l *leftovers) { l.lock, l.stage = d.Who, StageLocked })
 	host, _ := os.Hostname()
-	r.journal = &journal{store: d.Store, out: d.Out, j: Journal{
+	r.journal = &journal{store: d.Store, out: d.Out, left: &d.left, j: Journal{
 		Env: d.Env.Name, Action: action, Holder: d.Who, Host: host, PID: os.Getpid(), Commit: r.rec.Commit, Tag: tag,
 		PreviousTag: r.prevTag, Stage: StageLocked, Started: r.rec.Started, Tfvars: d.Env.Terraform.Tfvars,
 	}}

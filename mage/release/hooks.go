@@ -8,10 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/railsecs/deploykit/mage/internal/lineprefix"
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
 // Hooks are executables in .deploykit/hooks/ next to deploy.hcl, run at
@@ -87,13 +87,22 @@ func (r *run) runHook(ctx context.Context, name string, extra ...string) error {
 		"DEPLOYKIT_TAG="+r.rec.Tag, "DEPLOYKIT_PREVIOUS_TAG="+r.prevTag, "DEPLOYKIT_PERFORMER="+d.Who,
 		"DEPLOYKIT_STAGE="+r.currentStage, LockEnv+"="+r.lockToken)
 	cmd.Env = append(cmd.Env, extra...)
-	// Its own process group: Ctrl-C reaches it through our context, once.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
+	// Its own process group: Ctrl-C reaches it through our context, once,
+	// and whatever of it ignores SIGTERM is killed within mage's 5 s. The
+	// journal names the group, so a repair can stop what a killed mage
+	// could not.
+	finish := procgroup.Configure(cmd)
 	pw := lineprefix.New(d.Out, "["+name+"] ")
 	cmd.Stdout, cmd.Stderr = pw, pw
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("hook %s: %w", path, err)
+	}
+	r.journal.stage(ctx, r.journalStage(), func(j *Journal) { j.Hook, j.HookGroup = name, cmd.Process.Pid })
+	err = cmd.Wait()
+	if finish() {
+		fmt.Fprintf(d.Out, "stopped what was left of hook %s (process group %d)\n", name, cmd.Process.Pid)
+	}
+	r.journal.stage(ctx, r.journalStage(), func(j *Journal) { j.Hook, j.HookGroup = "", 0 })
 	pw.Flush()
 	if err != nil {
 		return fmt.Errorf("hook %s: %w", path, err)

@@ -2,12 +2,18 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
 // addHook commits an executable hook to the sandbox repository.
@@ -141,5 +147,67 @@ func TestPlanShowsDefinitionChanges(t *testing.T) {
 	}
 	if strings.Contains(s.out.String(), "Container nginx of") {
 		t.Errorf("nginx did not change, yet it is listed:\n%s", s.out)
+	}
+}
+
+// A pre-deploy hook that traps SIGTERM (and a child that ignores it) is
+// stopped, group and all, within mage's 5 s of cleanup after Ctrl-C; a
+// hook group left by a killed mage is stopped by the next repair.
+func TestHookThatIgnoresSIGTERMIsStopped(t *testing.T) {
+	s := newSandbox(t)
+	ctx := context.Background()
+	s.addHook(t, HookPreDeploy, "trap 'echo ignoring TERM' TERM\n(trap '' TERM; exec sleep 300) &\necho started\nwhile :; do sleep 1; done\n")
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { _, err := s.d.Deploy(cctx, Options{Timeout: time.Minute}); done <- err }()
+	for deadline := time.Now().Add(3 * time.Minute); !strings.Contains(s.out.String(), "[pre-deploy] started"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("the hook never started:\n%s", s.out)
+		}
+	}
+	j, err := ReadJournal(ctx, s.store)
+	if err != nil || j.Hook != HookPreDeploy || j.HookGroup == 0 {
+		t.Errorf("the journal while the hook runs: %+v, %v", j, err)
+	}
+	group := j.HookGroup
+	start := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("deploy still running 5 s after Ctrl-C:\n%s", s.out)
+	}
+	if took := time.Since(start); took > 4500*time.Millisecond {
+		t.Errorf("the interrupted deploy took %s to end: mage gives it 5 s", took)
+	}
+	if procgroup.Alive(group) {
+		t.Errorf("the hook's process group %d survived Ctrl-C:\n%s", group, s.out)
+	}
+	if !strings.Contains(s.out.String(), "stopped what was left of hook pre-deploy") {
+		t.Errorf("no word of the stopped hook:\n%s", s.out)
+	}
+
+	// What a killed mage leaves: a journal naming a hook group still running.
+	hook := exec.Command("sh", "-c", "trap '' TERM; exec sleep 300")
+	hook.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := hook.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go hook.Wait()
+	t.Cleanup(func() { procgroup.Stop(hook.Process.Pid, 0) })
+	host, _ := os.Hostname()
+	left := Journal{Env: "sandbox", Action: "deploy", Holder: "alice@laptop", Host: host, PID: deadPID(t), Tag: "0123456789ab", Stage: StageLocked,
+		Started: time.Now().UTC(), Hook: HookPreDeploy, HookGroup: hook.Process.Pid}
+	data, _ := json.Marshal(left)
+	if err := s.store.Put(ctx, JournalKey, data); err != nil {
+		t.Fatal(err)
+	}
+	did, err := s.d.Repair(ctx, false)
+	if err != nil || !strings.Contains(did, fmt.Sprintf("stopped its hook pre-deploy, still running (process group %d)", hook.Process.Pid)) {
+		t.Errorf("repair = %q, %v", did, err)
+	}
+	if procgroup.Alive(hook.Process.Pid) {
+		t.Error("the repair left the hook's group running")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
 // JournalKey is the deploy journal's key, beside the lock.
@@ -60,6 +62,9 @@ type Journal struct {
 	MigrationStarted time.Time `json:"migration_started,omitzero"`
 	// Applied: terraform's apply of the new tags completed.
 	Applied bool `json:"applied,omitempty"`
+	// Hook runs in process group HookGroup (on Host) while it is set.
+	Hook      string `json:"hook,omitempty"`
+	HookGroup int    `json:"hook_group,omitempty"`
 }
 
 // journal keeps a run's Journal in the store.
@@ -67,6 +72,7 @@ type journal struct {
 	store Store
 	j     Journal
 	out   io.Writer
+	left  *leftovers // told each stage
 }
 
 func (j *journal) write(ctx context.Context) {
@@ -79,6 +85,14 @@ func (j *journal) write(ctx context.Context) {
 	}
 }
 
+// journalStage is the stage the journal is at ("" before it exists).
+func (r *run) journalStage() string {
+	if r.journal == nil {
+		return ""
+	}
+	return r.journal.j.Stage
+}
+
 // stage records progress; nil journals (dry runs) record nothing.
 func (j *journal) stage(ctx context.Context, stage string, edit func(*Journal)) {
 	if j == nil {
@@ -89,6 +103,9 @@ func (j *journal) stage(ctx context.Context, stage string, edit func(*Journal)) 
 		edit(&j.j)
 	}
 	j.write(ctx)
+	if j.left != nil {
+		j.left.set(func(l *leftovers) { l.stage = stage })
+	}
 }
 
 // done removes the journal: the run ended and said so itself.
@@ -153,6 +170,14 @@ func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
 			j.Holder, j.Action, j.Tag, j.Host, j.PID, j.Stage, d.Store.Where(), d.Env.Name)
 	}
 	var did []string
+	if j.HookGroup != 0 {
+		switch {
+		case !local:
+			did = append(did, fmt.Sprintf("its hook %s may still run on %s (process group %d)", j.Hook, j.Host, j.HookGroup))
+		case procgroup.Stop(j.HookGroup, procgroup.Grace):
+			did = append(did, fmt.Sprintf("stopped its hook %s, still running (process group %d)", j.Hook, j.HookGroup))
+		}
+	}
 	running, note, err := d.leftMigration(ctx, j, force)
 	if err != nil {
 		return "", err
@@ -305,4 +330,40 @@ func restoreIfChanged(path string, before []byte, existed bool) error {
 		return nil
 	}
 	return atomicfile.Write(path, before, 0o644)
+}
+
+// leftovers is what a run holds right now, for a report from another
+// goroutine when the process is about to be stopped mid-cleanup.
+type leftovers struct {
+	mu    sync.Mutex
+	lock  string // holder, while the lock is held
+	stage string // the journal's stage, while it exists
+}
+
+func (l *leftovers) set(edit func(*leftovers)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	edit(l)
+}
+
+// Leftovers says what the running deploy, rollback or promotion would
+// leave if the process ended now ("" nothing): the lock and the journal,
+// and that the next command repairs from them. A target prints it when
+// its cleanup after Ctrl-C runs out of the time mage gives it.
+func (d *Deployer) Leftovers() string {
+	d.left.mu.Lock()
+	lock, stage := d.left.lock, d.left.stage
+	d.left.mu.Unlock()
+	var left []string
+	if lock != "" {
+		left = append(left, fmt.Sprintf("the lock of %s (held by %s)", d.Env.Name, lock))
+	}
+	if stage != "" {
+		left = append(left, fmt.Sprintf("the deploy journal at stage %q", stage))
+	}
+	if len(left) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s in %s; the next mage command for %s repairs from them (or: mage lock:release -env=%s -force)",
+		strings.Join(left, " and "), d.Store.Where(), d.Env.Name, d.Env.Name)
 }

@@ -62,9 +62,11 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 	}
 	if r.releaseLock != nil {
 		r.releaseLock()
+		d.left.set(func(l *leftovers) { l.lock = "" })
 	}
 	if r.journal != nil {
 		r.journal.done(bg)
+		d.left.set(func(l *leftovers) { l.stage = "" })
 	}
 	if !r.opts.DryRun && r.rec.Commit != "" {
 		notify(bg, d, fmt.Sprintf("%s of %s to %s by %s %s after %s", r.rec.Action, r.rec.Tag, d.Env.Name, d.Who, r.rec.Result, r.rec.Duration.Round(time.Second)))

@@ -3,10 +3,12 @@ package targets
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Targets lists every target of the magefile (a repocheck test keeps it
@@ -22,6 +24,33 @@ var Targets = []string{
 // dying with the lock held. mage itself handles only SIGINT.
 func withSIGTERM(ctx context.Context) (context.Context, func()) {
 	return signal.NotifyContext(ctx, syscall.SIGTERM)
+}
+
+// cleanupNotice is when, after Ctrl-C, a target still cleaning up says
+// what it would leave: mage waits 5 s, then exits with only "cleanup
+// timeout exceeded".
+const cleanupNotice = 4500 * time.Millisecond
+
+// watchCleanup prints, once ctx has been cancelled for cleanupNotice and
+// the target has not returned yet, what the run would leave behind if the
+// process ended now. Call the returned function when the target returns.
+func watchCleanup(ctx context.Context, out io.Writer, leftovers func() string) (returned func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		select {
+		case <-done:
+		case <-time.After(cleanupNotice):
+			if left := leftovers(); left != "" {
+				fmt.Fprintf(out, "\n==> interrupted %s ago and still cleaning up; mage stops waiting at 5 s. If it stops now it leaves %s\n", cleanupNotice.Round(time.Second/2), left)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // checkArgs refuses words after target that are neither its flags nor

@@ -127,6 +127,7 @@ func (c console) release(ctx context.Context, f DeployFlags, do func(context.Con
 		return err
 	}
 	defer stop()
+	defer watchCleanup(ctx, c.out, d.Leftovers)()
 	rec, err := do(ctx, d, opts)
 	if err != nil {
 		return err

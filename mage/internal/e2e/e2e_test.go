@@ -95,7 +95,8 @@ func git(t *testing.T, dir string, args ...string) {
 // newRepo lays out a repository like this one with the sandbox in git, a
 // real docker-registry, buildah and a terraform that is tofu behind a
 // wrapper: before an apply it waits DEPLOYKIT_TEST_APPLY_DELAY seconds,
-// and on SIGINT it takes 2 s to shut down, as a real apply can.
+// and on SIGINT it takes 2 s (DEPLOYKIT_TEST_SHUTDOWN_DELAY) to shut
+// down, as a real apply can.
 func newRepo(t *testing.T) *repo {
 	t.Helper()
 	testtools.Integration(t)
@@ -125,7 +126,7 @@ case "$1" in
     echo "wrapper: apply starting slowly" >&2
     sleep "${DEPLOYKIT_TEST_APPLY_DELAY:-0}" &
     pid=$!
-    trap 'kill $pid 2>/dev/null; echo "wrapper: interrupted, shutting down slowly" >&2; sleep 2; exit 130' INT
+    trap 'kill $pid 2>/dev/null; echo "wrapper: interrupted, shutting down slowly" >&2; sleep "${DEPLOYKIT_TEST_SHUTDOWN_DELAY:-2}"; exit 130' INT
     wait $pid
     trap - INT
     ;;
@@ -576,4 +577,30 @@ func TestKilledDuringMigrationLeavesNoTask(t *testing.T) {
 	if recs := r.releases(); len(recs) != 2 || recs[0]["result"] != "interrupted" || recs[0]["migration_task"] == nil {
 		t.Errorf("releases after the repair = %v", recs)
 	}
+}
+
+// Ctrl-C while an apply takes longer to stop than mage's 5 s: before mage
+// gives up ("cleanup timeout exceeded"), our own lines say what is left
+// and that the next command repairs it; and it does.
+func TestCleanupTimeoutSaysWhatIsLeft(t *testing.T) {
+	r := newRepo(t)
+	p := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=60", "DEPLOYKIT_TEST_SHUTDOWN_DELAY=15"}, "deploy")
+	p.waitFor(t, "wrapper: apply starting slowly", 2*time.Minute)
+	p.signal(t, syscall.SIGINT)
+	code, out := p.wait(t, 30*time.Second)
+	_ = exec.Command("pkill", "-f", "slow-terraform").Run()
+	t.Logf("what Ctrl-C printed:\n%s", out[max(0, len(out)-1500):])
+	notice := strings.Index(out, "still cleaning up; mage stops waiting at 5 s. If it stops now it leaves the lock of sandbox (held by alice@")
+	if code == 0 || notice < 0 || !strings.Contains(out[notice:], `the deploy journal at stage "applying"`) ||
+		!strings.Contains(out[notice:], "the next mage command for sandbox repairs from them") {
+		t.Fatalf("Ctrl-C with a slow apply shutdown: exit %d\n%s", code, out)
+	}
+	if timeout := strings.Index(out, "cleanup timeout exceeded"); timeout >= 0 && timeout < notice {
+		t.Errorf("mage gave up before our notice:\n%s", out)
+	}
+	code, out = r.run(nil, "lock:status")
+	if code != 0 || !strings.Contains(out, "repaired alice@") || !strings.Contains(out, "released its lock") {
+		t.Fatalf("the next command: exit %d\n%s", code, out)
+	}
+	r.assertClean("after the repair")
 }

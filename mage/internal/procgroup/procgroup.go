@@ -1,0 +1,97 @@
+// Package procgroup runs a child in a process group of its own and stops
+// the whole group: SIGTERM, then SIGKILL after a grace, so that a child
+// which traps SIGTERM, or leaves processes behind, cannot outlive the run
+// that started it.
+package procgroup
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Grace is how long a group gets between SIGTERM and SIGKILL: short
+// enough to fit in mage's 5 s of cleanup after Ctrl-C.
+const Grace = 2 * time.Second
+
+// Configure puts cmd in a process group of its own; cancelling its context
+// sends SIGTERM to the whole group, and Wait gives up on the group's
+// output Grace later. After Wait, the returned finish kills whatever of
+// the group is left once Grace has passed since the SIGTERM (nothing when
+// the context was not cancelled), and says whether there was anything.
+func Configure(cmd *exec.Cmd) (finish func() bool) {
+	var termAt time.Time
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		termAt = time.Now()
+		return signal(cmd.Process.Pid, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = Grace
+	return func() bool {
+		if termAt.IsZero() || cmd.Process == nil {
+			return false
+		}
+		return Stop(cmd.Process.Pid, max(0, Grace-time.Since(termAt)))
+	}
+}
+
+// Alive says whether any process of group pgid runs. Zombies do not
+// count: a killed process stays one until its parent (often PID 1, which
+// may take its time) reaps it.
+func Alive(pgid int) bool {
+	if pgid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(-pgid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil || len(stats) == 0 {
+		return true // no /proc: trust kill(2)
+	}
+	for _, path := range stats {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
+		fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(fields) >= 3 && fields[2] == strconv.Itoa(pgid) && fields[0] != "Z" && fields[0] != "X" {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop ends group pgid: SIGTERM (again, for a group that was not sent it),
+// up to grace for it to go, then SIGKILL. It reports whether anything was
+// still running when it was called.
+func Stop(pgid int, grace time.Duration) bool {
+	if !Alive(pgid) {
+		return false
+	}
+	_ = signal(pgid, syscall.SIGTERM)
+	for deadline := time.Now().Add(grace); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if !Alive(pgid) {
+			return true
+		}
+	}
+	_ = signal(pgid, syscall.SIGKILL)
+	return true
+}
+
+func signal(pgid int, sig syscall.Signal) error {
+	if pgid <= 0 {
+		return nil
+	}
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return nil
+}
