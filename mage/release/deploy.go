@@ -20,8 +20,10 @@ import (
 
 // Deployer runs deploys and rollbacks of one environment.
 type Deployer struct {
-	Config   *config.Config
-	Env      *config.Environment
+	Config *config.Config
+	Env    *config.Environment
+	// WS is the terraform workspace: nil for what never plans or applies
+	// (the ledger's readers, the repair, prune).
 	WS       *Workspace
 	ECS      ecs.API
 	Logs     ecs.LogsAPI

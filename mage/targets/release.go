@@ -139,11 +139,12 @@ func (c console) release(ctx context.Context, f DeployFlags, do func(context.Con
 // Releases lists the recorded releases of an environment.
 func Releases(ctx context.Context, env *string) error {
 	c := osConsole()
-	d, stop, err := c.deployer(ctx, envName(env))
+	s, err := c.session(ctx, envName(env))
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer s.stop()
+	d := s.d
 	recs, err := release.History(ctx, d.Store)
 	if err != nil {
 		return err
@@ -159,11 +160,12 @@ func Releases(ctx context.Context, env *string) error {
 // Status shows each service's task definition, image tag, counts and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
 	c := osConsole()
-	d, stop, err := c.deployer(ctx, envName(env))
+	s, err := c.session(ctx, envName(env))
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer s.stop()
+	d := s.d
 	states, err := ecs.ServiceStates(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames())
 	if err != nil {
 		return err
@@ -208,11 +210,12 @@ func Status(ctx context.Context, env *string) error {
 // LockStatus shows who holds an environment's deploy lock.
 func LockStatus(ctx context.Context, env *string) error {
 	c := osConsole()
-	d, stop, err := c.deployer(ctx, envName(env))
+	s, err := c.session(ctx, envName(env))
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer s.stop()
+	d := s.d
 	l, err := release.ReadLock(ctx, d.Store)
 	if errors.Is(err, release.ErrNotFound) {
 		fmt.Fprintf(c.out, "%s is not locked\n", d.Env.Name)
@@ -228,11 +231,12 @@ func LockStatus(ctx context.Context, env *string) error {
 // LockRelease releases the deploy lock; someone else's only with -force.
 func LockRelease(ctx context.Context, env *string, force *bool) error {
 	c := osConsole()
-	d, stop, err := c.deployer(ctx, envName(env))
+	s, err := c.session(ctx, envName(env))
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer s.stop()
+	d := s.d
 	if flag(force) {
 		// A journal from another machine is repaired only when asked.
 		did, err := d.Repair(ctx, true)
@@ -260,11 +264,12 @@ func Prune(ctx context.Context, env *string, keep *int, dryrun *bool, lockwait *
 	ctx, cancel := withSIGTERM(ctx)
 	defer cancel()
 	c := osConsole()
-	d, stop, err := c.deployer(ctx, envName(env))
+	s, err := c.session(ctx, envName(env))
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer s.stop()
+	d := s.d
 	taskDefs, ok := d.ECS.(ecs.TaskDefinitionAPI)
 	if !ok {
 		return fmt.Errorf("prune %s: the ECS client cannot list task definitions", d.Env.Name)

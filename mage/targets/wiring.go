@@ -29,32 +29,38 @@ import (
 // (its state kept in .deploykit/sandbox) whose one-off tasks run for real
 // with buildah, and a directory store.
 
-// deployer wires a Deployer for an environment: the sandbox gets the AWS
-// double (its state kept in .deploykit/sandbox) and a directory store;
-// real environments get AWS clients and the S3 store next to the state.
-func (c console) deployer(ctx context.Context, envName string) (*release.Deployer, func(), error) {
+// session is one target's hold on one environment, built only as far as
+// the target needs: the configuration, AWS (the sandbox's double), the
+// ledger (lock, journal, release history) and the repair of what a killed
+// run left, and the terraform workspace only for the targets that plan or
+// apply. Read-only targets (releases, status, lock:*) and prune never look
+// for terraform.
+type session struct {
+	c    console
+	d    *release.Deployer // WS is nil until workspace
+	aws  aws.Config
+	stop func()
+}
+
+// session opens envName without terraform, repairing what a run that
+// ended without cleaning up left behind.
+func (c console) session(ctx context.Context, envName string) (*session, error) {
 	cfg, env, err := c.loadEnv(envName)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	awsCfg, stop, reload, err := c.awsSetup(ctx, cfg, env)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	ws, err := release.Open(ctx, cfg, env, c.out, c.getenv)
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	ws.TF.Env = append(ws.TF.Env, endpointEnv(awsCfg)...)
 	store, err := storeFor(cfg, env, awsCfg)
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, err
 	}
 	host, _ := os.Hostname()
 	d := &release.Deployer{
-		Config: cfg, Env: env, WS: ws, ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
+		Config: cfg, Env: env, ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg),
 		Store: store, Out: c.out, Getenv: c.getenv, Terminal: c.terminal && c.getenv("CI") == "", Who: c.who(), From: host,
 	}
 	if u := c.getenv("CIRCLE_BUILD_URL"); u != "" {
@@ -71,7 +77,36 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 	} else if did != "" {
 		fmt.Fprintf(c.out, "==> %s\n", did)
 	}
-	return d, stop, nil
+	return &session{c: c, d: d, aws: awsCfg, stop: stop}, nil
+}
+
+// workspace adds the terraform workspace: finds terraform (or OpenTofu,
+// building it when missing) and the environment's root.
+func (s *session) workspace(ctx context.Context) (*release.Deployer, error) {
+	if s.d.WS != nil {
+		return s.d, nil
+	}
+	ws, err := release.Open(ctx, s.d.Config, s.d.Env, s.c.out, s.c.getenv)
+	if err != nil {
+		return nil, err
+	}
+	ws.TF.Env = append(ws.TF.Env, endpointEnv(s.aws)...)
+	s.d.WS = ws
+	return s.d, nil
+}
+
+// deployer is a session with its workspace, for the targets that apply.
+func (c console) deployer(ctx context.Context, envName string) (*release.Deployer, func(), error) {
+	s, err := c.session(ctx, envName)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := s.workspace(ctx)
+	if err != nil {
+		s.stop()
+		return nil, nil, err
+	}
+	return d, s.stop, nil
 }
 
 func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (release.Store, error) {

@@ -604,3 +604,32 @@ func TestCleanupTimeoutSaysWhatIsLeft(t *testing.T) {
 	}
 	r.assertClean("after the repair")
 }
+
+// The read-only targets and prune need neither terraform nor a deployer:
+// with no terraform or tofu on PATH (and none to build) they still work.
+func TestReadOnlyTargetsNeedNoTerraform(t *testing.T) {
+	r := newRepo(t)
+	if code, out := r.run(nil, "deploy"); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, out)
+	}
+	noTerraform := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEPLOYKIT_TERRAFORM="}
+	for _, path := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
+		for _, tf := range []string{"terraform", "tofu"} {
+			if _, err := os.Stat(filepath.Join(path, tf)); err == nil {
+				t.Skipf("%s is in %s on this machine: the PATH cannot be made to lack it", tf, path)
+			}
+		}
+	}
+	for _, args := range [][]string{{"releases"}, {"status"}, {"lock:status"}, {"lock:release"}, {"prune", "-dryrun"}} {
+		code, out := r.run(noTerraform, args...)
+		if code != 0 || strings.Contains(out, "OpenTofu") || strings.Contains(out, "neither terraform nor tofu") {
+			t.Errorf("%v without terraform: exit %d\n%s", args, code, out)
+		}
+		if args[0] == "status" && !strings.Contains(out, "last release: deploy of "+r.head()+" succeeded") {
+			t.Errorf("status without terraform lacks the last release:\n%s", out)
+		}
+		if args[0] == "releases" && !strings.Contains(out, r.head()) {
+			t.Errorf("releases without terraform lacks the release:\n%s", out)
+		}
+	}
+}
