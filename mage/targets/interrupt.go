@@ -53,11 +53,21 @@ func watchCleanup(ctx context.Context, out io.Writer, leftovers func() string) (
 	return func() { close(done) }
 }
 
+// BoolFlags are each target's flags that take no value, named once: the
+// argument check reads them here, and a repocheck test keeps them equal to
+// the *bool parameters of magefile.go's signatures.
+var BoolFlags = map[string][]string{
+	"build": {"dirty", "dryrun"}, "push": {"dirty", "dryrun"},
+	"deploy": {"dirty", "dryrun", "diff", "force"}, "promote": {"dryrun", "force"}, "rollback": {"dryrun", "force"},
+	"migrate": {"detach"}, "run": {"detach"}, "logs": {"follow"}, "prune": {"dryrun"},
+	"lock:release": {"force"}, "sandbox:down": {"wipe"}, "tf:plan": {"force"}, "tf:apply": {"force", "yes"},
+}
+
 // checkArgs refuses words after target that are neither its flags nor
 // other targets, before any work: `mage deploy staging` (forgot -env=)
 // must not deploy the sandbox and only then say "Unknown target".
-// boolFlags are target's flags that take no value.
-func checkArgs(args []string, target string, boolFlags ...string) error {
+func checkArgs(args []string, target string) error {
+	boolFlags := BoolFlags[target]
 	i := 0
 	for i < len(args) && !strings.EqualFold(args[i], target) {
 		i++

@@ -19,7 +19,7 @@ func TestCheckArgs(t *testing.T) {
 		{[]string{"Deploy", "-env=staging", "prod"}, "prod"},
 	}
 	for _, c := range cases {
-		err := checkArgs(c.args, "deploy", "dirty", "dryrun", "force")
+		err := checkArgs(c.args, "deploy")
 		switch {
 		case c.bad == "" && err != nil:
 			t.Errorf("%v: %v", c.args, err)

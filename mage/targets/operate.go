@@ -28,7 +28,7 @@ type LogsFlags struct {
 
 // Logs prints a service's CloudWatch Logs, interleaved by time.
 func Logs(ctx context.Context, f LogsFlags) error {
-	if err := checkArgs(osArgs(), "logs", "follow"); err != nil {
+	if err := checkArgs(osArgs(), "logs"); err != nil {
 		return err
 	}
 	ctx, stop := withSIGTERM(ctx)

@@ -59,65 +59,47 @@ func (f DeployFlags) options() (release.Options, error) {
 
 // Deploy runs the whole pipeline for the current commit.
 func Deploy(ctx context.Context, f DeployFlags) error {
-	if err := checkArgs(osArgs(), "deploy", "dirty", "dryrun", "diff", "force"); err != nil {
+	if err := checkArgs(osArgs(), "deploy"); err != nil {
 		return err
 	}
 	ctx, stop := withSIGTERM(ctx)
 	defer stop()
-	return osConsole().deploy(ctx, f, false)
+	return osConsole().release(ctx, f, deployRelease, "")
 }
 
 // Rollback returns an environment to an earlier successful release.
 func Rollback(ctx context.Context, f DeployFlags) error {
-	if err := checkArgs(osArgs(), "rollback", "dirty", "dryrun", "force"); err != nil {
+	if err := checkArgs(osArgs(), "rollback"); err != nil {
 		return err
 	}
 	ctx, stop := withSIGTERM(ctx)
 	defer stop()
-	return osConsole().deploy(ctx, f, true)
-}
-
-func (c console) deploy(ctx context.Context, f DeployFlags, rollback bool) error {
-	return c.release(ctx, f, func(ctx context.Context, d *release.Deployer, opts release.Options) (release.Record, error) {
-		if rollback {
-			return d.Rollback(ctx, opts)
-		}
-		if from := d.Env.PromoteFrom; from != "" {
-			// This environment only runs what another one tested.
-			src, err := c.source(ctx, d.Config, from)
-			if err != nil {
-				return release.Record{}, err
-			}
-			return d.Promote(ctx, src, opts)
-		}
-		return d.Deploy(ctx, opts)
-	})
+	return osConsole().release(ctx, f, rollbackRelease, "")
 }
 
 // Promote deploys another environment's tested release by digest.
 func Promote(ctx context.Context, from string, f DeployFlags) error {
-	if err := checkArgs(osArgs(), "promote", "dirty", "dryrun", "force"); err != nil {
+	if err := checkArgs(osArgs(), "promote"); err != nil {
 		return err
 	}
 	ctx, stop := withSIGTERM(ctx)
 	defer stop()
-	c := osConsole()
-	return c.release(ctx, f, func(ctx context.Context, d *release.Deployer, opts release.Options) (release.Record, error) {
-		if from == "" {
-			from = d.Env.PromoteFrom
-		}
-		if from == "" || from == d.Env.Name {
-			return release.Record{}, fmt.Errorf("promote to %s: name the environment to promote from with -from=NAME (or promote_from in deploy.hcl)", d.Env.Name)
-		}
-		src, err := c.source(ctx, d.Config, from)
-		if err != nil {
-			return release.Record{}, err
-		}
-		return d.Promote(ctx, src, opts)
-	})
+	return osConsole().release(ctx, f, promoteRelease, from)
 }
 
-func (c console) release(ctx context.Context, f DeployFlags, do func(context.Context, *release.Deployer, release.Options) (release.Record, error)) error {
+// releaseKind is which pipeline a release target runs.
+type releaseKind int
+
+const (
+	// deployRelease builds and deploys the current commit, or promotes
+	// when the environment sets promote_from: it only runs what another
+	// environment tested.
+	deployRelease releaseKind = iota
+	promoteRelease
+	rollbackRelease
+)
+
+func (c console) release(ctx context.Context, f DeployFlags, kind releaseKind, from string) error {
 	opts, err := f.options()
 	if err != nil {
 		return err
@@ -128,7 +110,26 @@ func (c console) release(ctx context.Context, f DeployFlags, do func(context.Con
 	}
 	defer stop()
 	defer watchCleanup(ctx, c.out, d.Leftovers)()
-	rec, err := do(ctx, d, opts)
+	if kind == deployRelease && d.Env.PromoteFrom != "" {
+		kind = promoteRelease
+	}
+	var rec release.Record
+	switch kind {
+	case rollbackRelease:
+		rec, err = d.Rollback(ctx, opts)
+	case promoteRelease:
+		from = cmp.Or(from, d.Env.PromoteFrom)
+		if from == "" || from == d.Env.Name {
+			return fmt.Errorf("promote to %s: name the environment to promote from with -from=NAME (or promote_from in deploy.hcl)", d.Env.Name)
+		}
+		src, serr := c.source(ctx, d.Config, from)
+		if serr != nil {
+			return serr
+		}
+		rec, err = d.Promote(ctx, src, opts)
+	default:
+		rec, err = d.Deploy(ctx, opts)
+	}
 	if err != nil {
 		return err
 	}
@@ -138,6 +139,9 @@ func (c console) release(ctx context.Context, f DeployFlags, do func(context.Con
 
 // Releases lists the recorded releases of an environment.
 func Releases(ctx context.Context, env *string) error {
+	if err := checkArgs(osArgs(), "releases"); err != nil {
+		return err
+	}
 	c := osConsole()
 	s, err := c.session(ctx, envName(env))
 	if err != nil {
@@ -159,6 +163,9 @@ func Releases(ctx context.Context, env *string) error {
 
 // Status shows each service's task definition, image tag, counts and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
+	if err := checkArgs(osArgs(), "status"); err != nil {
+		return err
+	}
 	c := osConsole()
 	s, err := c.session(ctx, envName(env))
 	if err != nil {
@@ -209,6 +216,9 @@ func Status(ctx context.Context, env *string) error {
 
 // LockStatus shows who holds an environment's deploy lock.
 func LockStatus(ctx context.Context, env *string) error {
+	if err := checkArgs(osArgs(), "lock:status"); err != nil {
+		return err
+	}
 	c := osConsole()
 	s, err := c.session(ctx, envName(env))
 	if err != nil {
@@ -230,6 +240,9 @@ func LockStatus(ctx context.Context, env *string) error {
 
 // LockRelease releases the deploy lock; someone else's only with -force.
 func LockRelease(ctx context.Context, env *string, force *bool) error {
+	if err := checkArgs(osArgs(), "lock:release"); err != nil {
+		return err
+	}
 	c := osConsole()
 	s, err := c.session(ctx, envName(env))
 	if err != nil {
@@ -258,7 +271,7 @@ func LockRelease(ctx context.Context, env *string, force *bool) error {
 // revisions, keeping the newest keep releases, the live one, its rollback
 // target and whatever runs.
 func Prune(ctx context.Context, env *string, keep *int, dryrun *bool, lockwait *time.Duration) error {
-	if err := checkArgs(osArgs(), "prune", "dryrun"); err != nil {
+	if err := checkArgs(osArgs(), "prune"); err != nil {
 		return err
 	}
 	ctx, cancel := withSIGTERM(ctx)

@@ -131,7 +131,7 @@ func (c console) tfPlan(ctx context.Context, env string, tag *string, force bool
 
 // TfApply plans an environment, shows the summary, asks, and applies that plan.
 func TfApply(ctx context.Context, env, tag *string, force, yes *bool) error {
-	if err := checkArgs(osArgs(), "tf:apply", "force", "yes"); err != nil {
+	if err := checkArgs(osArgs(), "tf:apply"); err != nil {
 		return err
 	}
 	ctx, stop := withSIGTERM(ctx)

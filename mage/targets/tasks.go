@@ -20,7 +20,7 @@ import (
 // Migrate runs the environment's migration task once, on the image of the
 // current commit or -tag.
 func Migrate(ctx context.Context, env, tag *string, detach *bool, timeout *time.Duration) error {
-	if err := checkArgs(osArgs(), "migrate", "detach"); err != nil {
+	if err := checkArgs(osArgs(), "migrate"); err != nil {
 		return err
 	}
 	ctx, stop := withSIGTERM(ctx)
