@@ -463,6 +463,15 @@ func (c *Config) Path(p string) string {
 	return filepath.Join(c.Dir, p)
 }
 
+// LocalDir is a path under the checkout's .deploykit directory, where the
+// toolkit keeps what is local to one checkout: each environment's plans
+// and (for local environments) state (LocalDir(ENV)), the sandbox
+// registries' storage (LocalDir("registry", HOST)) and the app's hooks
+// (LocalDir("hooks"), the one part that is versioned).
+func (c *Config) LocalDir(parts ...string) string {
+	return filepath.Join(append([]string{c.Dir, ".deploykit"}, parts...)...)
+}
+
 // ServiceNames lists the environment's services in configuration order.
 func (e *Environment) ServiceNames() []string {
 	names := make([]string, 0, len(e.Services))

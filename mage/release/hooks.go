@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/internal/lineprefix"
 	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
@@ -26,7 +27,7 @@ const (
 )
 
 // HooksDir is where an app keeps its hooks (versioned with the app).
-func HooksDir(cfgDir string) string { return filepath.Join(cfgDir, ".deploykit", "hooks") }
+func HooksDir(cfg *config.Config) string { return cfg.LocalDir("hooks") }
 
 // LockEnv carries the held lock's token to a hook's children, so a target
 // a hook runs (mage migrate, mage prune) works under its parent's lock
@@ -55,7 +56,7 @@ func (d *Deployer) takeLock(ctx context.Context, lock Lock, wait time.Duration) 
 // hook finds the named hook: its path, and whether the app has one
 // (anything there counts; runHook says what is wrong with it).
 func (r *run) hook(name string) (string, bool) {
-	path := filepath.Join(HooksDir(r.d.Config.Dir), name)
+	path := filepath.Join(HooksDir(r.d.Config), name)
 	_, err := os.Stat(path)
 	return path, !errors.Is(err, fs.ErrNotExist)
 }

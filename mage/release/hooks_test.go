@@ -19,7 +19,7 @@ import (
 // addHook commits an executable hook to the sandbox repository.
 func (s *sandbox) addHook(t *testing.T, name, script string) {
 	t.Helper()
-	path := filepath.Join(HooksDir(s.repo), name)
+	path := filepath.Join(HooksDir(s.d.Config), name)
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
 		t.Fatal(err)

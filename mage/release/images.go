@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
+
 	"slices"
 	"strings"
 
@@ -306,5 +306,5 @@ func connectRegistry(ctx context.Context, cfg *config.Config, env *config.Enviro
 // images and pid: one directory per host:port, so environments on other
 // ports (sandbox-production) never share storage.
 func RegistryDir(cfg *config.Config, host string) string {
-	return filepath.Join(cfg.Dir, ".deploykit", "registry", strings.NewReplacer(":", "_", "/", "_").Replace(host))
+	return cfg.LocalDir("registry", strings.NewReplacer(":", "_", "/", "_").Replace(host))
 }

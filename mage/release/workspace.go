@@ -47,7 +47,7 @@ func Open(ctx context.Context, cfg *config.Config, env *config.Environment, out 
 	if info, err := os.Stat(root); err != nil || !info.IsDir() {
 		return nil, fmt.Errorf("environment %s: terraform root %s is not a directory (terraform.root in %s)", env.Name, root, cfg.File)
 	}
-	stateDir := filepath.Join(cfg.Dir, ".deploykit", env.Name)
+	stateDir := cfg.LocalDir(env.Name)
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", stateDir, err)
 	}

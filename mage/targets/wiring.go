@@ -5,18 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/railsecs/deploykit/mage/awsfake"
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/release"
@@ -90,7 +86,7 @@ func (s *session) workspace(ctx context.Context) (*release.Deployer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws.TF.Env = append(ws.TF.Env, endpointEnv(s.aws)...)
+	ws.TF.Env = append(ws.TF.Env, sandbox.EndpointEnv(s.aws)...)
 	s.d.WS = ws
 	return s.d, nil
 }
@@ -111,7 +107,7 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 
 func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (release.Store, error) {
 	if env.Local {
-		return release.DirStore{Dir: filepath.Join(cfg.Dir, ".deploykit", env.Name, "store")}, nil
+		return release.DirStore{Dir: cfg.LocalDir(env.Name, "store")}, nil
 	}
 	bucket := env.Terraform.Backend["bucket"]
 	if bucket == "" {
@@ -148,83 +144,18 @@ func (c console) awsConfig(ctx context.Context, cfg *config.Config, env *config.
 // awsSetup is awsConfig plus, for the sandbox, a function that reloads
 // the double's saved state (called once the deploy lock is held).
 func (c console) awsSetup(ctx context.Context, cfg *config.Config, env *config.Environment) (aws.Config, func(), func(context.Context) error, error) {
-	if !env.Local || c.getenv("AWS_ENDPOINT_URL") != "" {
+	if !sandbox.UsesDouble(env, c.getenv) {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env.Region))
 		if err != nil {
 			return aws.Config{}, nil, nil, fmt.Errorf("AWS credentials for %s: %w", env.Name, err)
 		}
 		return awsCfg, func() {}, nil, nil
 	}
-	fake := awsfake.New()
-	fake.SetTiming(awsfake.SandboxTiming) // AWS's lags and lifecycles, in seconds
-	if c.getenv("DEPLOYKIT_SANDBOX_TIMING") == "fast" {
-		fake.SetTiming(awsfake.TestTiming) // for tests that drive the compiled magefile
-	}
-	statePath := sandboxStatePath(cfg, env.Name)
-	if err := fake.Load(statePath); err != nil {
-		return aws.Config{}, nil, nil, err
-	}
-	fake.PersistTo(statePath)
-	// One-off tasks run for real in the built image when buildah is here.
-	// The sandbox's switches (SANDBOX_FAIL=1 fails db:migrate) reach its
-	// tasks from the environment of the command that starts them.
-	if c.getenv("SANDBOX_ROLLOUT_FAIL") != "" {
-		// To see a failing rollout: the new tasks keep exiting, the
-		// circuit breaker marks the deployment FAILED and rolls back.
-		fake.SetRollout(func(string, string) awsfake.Rollout {
-			return awsfake.Rollout{Takes: 6 * time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
-		})
-	}
-	buildah := image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER"), RunEnv: sandboxSwitches(c.getenv)}
-	sandbox.Reap(ctx, buildah, c.out) // what a killed run's tasks left behind
-	fake.Outcome = sandbox.Outcome(buildah)
-	url, srv, err := fake.Listen("127.0.0.1:0")
+	double, err := sandbox.Start(ctx, cfg, env, c.getenv, c.out)
 	if err != nil {
 		return aws.Config{}, nil, nil, err
 	}
-	fmt.Fprintf(c.out, "sandbox: AWS double at %s (state in %s)\n", url, statePath)
-	awsCfg := aws.Config{
-		Region:       env.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
-		BaseEndpoint: aws.String(url),
-	}
-	stop := func() {
-		_ = srv.Close()
-		if !fake.Changed() {
-			return // a read-only command: never overwrite what another saved
-		}
-		if err := fake.Save(statePath); err != nil {
-			fmt.Fprintf(c.out, "WARNING: sandbox state not saved: %v\n", err)
-		}
-	}
-	reload := func(context.Context) error { return fake.Reload(statePath) }
-	return awsCfg, stop, reload, nil
-}
-
-func sandboxStatePath(cfg *config.Config, envName string) string {
-	dir := filepath.Join(cfg.Dir, ".deploykit", envName)
-	_ = os.MkdirAll(dir, 0o755)
-	return filepath.Join(dir, "aws-double.json")
-}
-
-// endpointEnv points terraform's AWS calls at the configured endpoint
-// (the sandbox's double); nothing for real environments.
-func endpointEnv(awsCfg aws.Config) []string {
-	if awsCfg.BaseEndpoint == nil {
-		return nil
-	}
-	return []string{"AWS_ENDPOINT_URL_ECS=" + *awsCfg.BaseEndpoint, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=" + *awsCfg.BaseEndpoint}
-}
-
-// sandboxSwitches are the SANDBOX_* variables the stand-in app reads.
-func sandboxSwitches(getenv func(string) string) []string {
-	var env []string
-	for _, name := range []string{"SANDBOX_FAIL", "SANDBOX_MIGRATE_SECONDS"} {
-		if v := getenv(name); v != "" {
-			env = append(env, name+"="+v)
-		}
-	}
-	return env
+	return double.AWS, double.Stop, double.Reload, nil
 }
 
 // source is the environment a promotion reads from: its release history
