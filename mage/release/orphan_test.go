@@ -77,6 +77,16 @@ func TestMigrationOutlivingAKilledDeployKeepsTheLock(t *testing.T) {
 		t.Fatalf("RunTask: %v", err)
 	}
 	left.MigrationTask, left.MigrationStarted = aws.ToString(run.Tasks[0].TaskArn), time.Now().UTC()
+	// ECS is eventually consistent: wait until the task shows, as it long
+	// has by the time anyone repairs a killed deploy.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if live, err := ecs.LiveTasks(ctx, s.ecs, "shop-sandbox", ecs.MigrateMarker); err == nil && len(live) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the migration task never showed in ListTasks")
+		}
+	}
 	left.PID = deadPID(t)
 	journalData, _ := json.Marshal(left)
 	lockData, _ := json.Marshal(lock)
