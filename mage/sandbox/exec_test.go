@@ -7,7 +7,7 @@ import (
 
 // The SSM agent splits a container session's command with google/shlex
 // and runs it without a shell (amazon-ssm-agent,
-// agent/session/shell/shell_unix.go); the README's example must reach Ruby
+// agent/session/shell/shell_unix.go); docs/targets.md's example must reach Ruby
 // as one argument, as it does on ECS.
 func TestExecSplitsLikeTheSSMAgent(t *testing.T) {
 	for command, want := range map[string][]string{

@@ -507,7 +507,7 @@ func TestOperatorTargetsInTheSandbox(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "in sidekiq of task") || !strings.Contains(out, "runner: Report.send") {
 		t.Errorf("exec: exit %d\n%s", code, out)
 	}
-	// The README's example: the SSM agent splits it with shlex, so Ruby
+	// docs/targets.md's example: the SSM agent splits it with shlex, so Ruby
 	// gets 'p User.count' as one argument.
 	code, out = r.run(nil, "exec", "bin/rails runner 'p User.count'", "-service=sidekiq")
 	if code != 0 || !strings.Contains(out, "runner: p User.count\n") {
