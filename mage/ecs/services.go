@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // RolloutError is a service whose deployment of our task definition did
@@ -323,7 +323,7 @@ func runsTag(ctx context.Context, api API, cache map[string]bool, td, tag string
 	}
 	match := false
 	for _, c := range out.TaskDefinition.ContainerDefinitions {
-		if image.TagOf(aws.ToString(c.Image)) == tag {
+		if imageref.TagOf(aws.ToString(c.Image)) == tag {
 			match = true
 		}
 	}

@@ -9,7 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/railsecs/deploykit/mage/image"
+
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // MaxDescribeServices is DescribeServices' limit of services per call.
@@ -64,7 +65,7 @@ func (s ServiceState) ImageList() string {
 	parts := make([]string, 0, len(s.Images))
 	for _, ci := range s.Images {
 		shown := ci.Image
-		if ref, err := image.ParseRef(ci.Image); err == nil {
+		if ref, err := imageref.ParseRef(ci.Image); err == nil {
 			shown = ref.Short()
 		}
 		parts = append(parts, ci.Container+"="+shown)

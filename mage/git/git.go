@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // Commit is the source an image is built from.
@@ -49,7 +49,7 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool, ignor
 		return Commit{}, fmt.Errorf("check the working tree: %w", err)
 	}
 	if status == "" {
-		return c, image.ValidateTag(c.Tag)
+		return c, imageref.ValidateTag(c.Tag)
 	}
 	if !allowDirty {
 		return Commit{}, fmt.Errorf("the working tree has uncommitted changes, so no commit describes the image:\n%s\ncommit them, or pass -dirty for a tag unique to this diff%s", indent(status), lockFileHint(status))
@@ -60,7 +60,7 @@ func CurrentCommit(ctx context.Context, dir string, full, allowDirty bool, ignor
 	}
 	c.Dirty = true
 	c.Tag = sha[:ShortLen] + "-dirty-" + sum[:12]
-	return c, image.ValidateTag(c.Tag)
+	return c, imageref.ValidateTag(c.Tag)
 }
 
 // lockFileHint explains the one untracked file every team meets: the

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/railsecs/deploykit/mage/internal/lineprefix"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/railsecs/deploykit/mage/imageref"
+	"github.com/railsecs/deploykit/mage/internal/lineprefix"
 )
 
 // Result is one image after Ensure.
@@ -24,7 +26,7 @@ type Result struct {
 
 // Pinned is the reference with its digest, what a release records.
 func (r Result) Pinned() string {
-	ref, err := ParseRef(r.Ref)
+	ref, err := imageref.ParseRef(r.Ref)
 	if err != nil || r.Digest == "" {
 		return r.Ref
 	}
@@ -55,11 +57,11 @@ func Check(specs []Spec) error {
 			return fmt.Errorf("image %s: build target %q is not a stage of %s (stages: %s)", s.Name, s.Target, s.Dockerfile, strings.Join(names, ", "))
 		}
 		for _, ref := range s.Refs {
-			r, err := ParseRef(ref)
+			r, err := imageref.ParseRef(ref)
 			if err != nil {
 				return fmt.Errorf("image %s: %w", s.Name, err)
 			}
-			if err := ValidateTag(r.Tag); err != nil {
+			if err := imageref.ValidateTag(r.Tag); err != nil {
 				return fmt.Errorf("image %s: %w", s.Name, err)
 			}
 		}

@@ -20,6 +20,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // Registry answers "is this image there, and what is its digest" with a
@@ -280,7 +282,7 @@ type ECRDeleteAPI interface {
 // ECRDeleteDigest deletes the image with digest from an ECR repository
 // (all its tags with it); image is registry/repository@digest.
 func ECRDeleteDigest(ctx context.Context, api ECRDeleteAPI, image string) error {
-	ref, err := ParseRef(image)
+	ref, err := imageref.ParseRef(image)
 	if err != nil {
 		return err
 	}

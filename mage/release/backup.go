@@ -67,7 +67,7 @@ func (r *run) writeTags(tag string) error {
 	src := backup.data
 	for _, p := range paths {
 		var change tfvars.Change
-		src, change, err = tfvars.Set(src, path, p.Path, r.pinFor(p.Image, tag))
+		src, change, err = tfvars.Set(src, path, p.Path, r.pinFor(p.Image, tag).String())
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/verify"
 )
 
@@ -87,9 +88,9 @@ type run struct {
 	journal *journal
 	// pins are the tfvars values by image: "tag@sha256:..." once the
 	// digest is known, so a moved tag can never change what runs.
-	pins map[string]string
+	pins map[string]imageref.Pin
 	// keep: images a rollback leaves as they are live ("tag@sha256:...").
-	keep map[string]string
+	keep map[string]imageref.Pin
 	// currentStage and lockToken are what hooks are told.
 	currentStage string
 	lockToken    string
@@ -97,25 +98,25 @@ type run struct {
 
 // pin records an image's reference (with its digest) for the tfvars.
 func (r *run) pin(name, pinnedRef string) {
-	ref, err := image.ParseRef(pinnedRef)
+	ref, err := imageref.ParseRef(pinnedRef)
 	if err != nil || ref.Tag == "" || ref.Digest == "" {
 		return
 	}
 	if r.pins == nil {
-		r.pins = map[string]string{}
+		r.pins = map[string]imageref.Pin{}
 	}
-	r.pins[name] = ref.Tag + "@" + ref.Digest
+	r.pins[name] = ref.Pin()
 }
 
 // pinFor is what the tfvars (and the migration task) get for an image.
-func (r *run) pinFor(name, tag string) string {
-	if v, ok := r.keep[name]; ok {
-		return v // a rollback keeps this image as it is live
+func (r *run) pinFor(name, tag string) imageref.Pin {
+	if p, ok := r.keep[name]; ok {
+		return p // a rollback keeps this image as it is live
 	}
-	if v, ok := r.pins[name]; ok && strings.HasPrefix(v, tag+"@") {
-		return v
+	if p, ok := r.pins[name]; ok && p.Tag == tag {
+		return p
 	}
-	return tag
+	return imageref.Pin{Tag: tag}
 }
 
 func (r *run) stage(name string, f func() error) error {
@@ -354,7 +355,7 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 	d := r.d
 	m := d.Env.Migrate
 	if r.opts.DryRun {
-		ref, err := MigrateImageRef(d.Config, d.Env, tag)
+		ref, err := MigrateImageRef(d.Config, d.Env, imageref.Pin{Tag: tag})
 		if err != nil {
 			return err
 		}

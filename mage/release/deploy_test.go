@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -150,7 +151,7 @@ func (s *sandbox) serviceTag(t testing.TB, service string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return image.TagOf(aws.ToString(td.TaskDefinition.ContainerDefinitions[len(td.TaskDefinition.ContainerDefinitions)-1].Image))
+	return imageref.TagOf(aws.ToString(td.TaskDefinition.ContainerDefinitions[len(td.TaskDefinition.ContainerDefinitions)-1].Image))
 }
 
 func (s *sandbox) tfvars(t testing.TB) string {
@@ -199,7 +200,7 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 	}
 	// The tfvars pin each image to its digest: a moved tag cannot change
 	// what runs.
-	appRef, _ := image.ParseRef(rec.Images["app"])
+	appRef, _ := imageref.ParseRef(rec.Images["app"])
 	if appRef.Digest == "" || !strings.Contains(s.tfvars(t), `app   = "`+first+"@"+appRef.Digest+`"`) || !strings.Contains(s.tfvars(t), "# unicorn, sidekiq and the migrate task run this image") {
 		t.Errorf("tfvars not rewritten in place with the digest %s:\n%s", appRef.Digest, s.tfvars(t))
 	}

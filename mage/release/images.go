@@ -14,6 +14,7 @@ import (
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // ImageOptions say where and how the images of the current commit go.
@@ -192,7 +193,7 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 			Platforms: build.Platforms,
 			Secrets:   build.Secrets,
 		}
-		ref := image.Ref{Registry: "localhost", Repository: img.Repository, Tag: commit.Tag}
+		ref := imageref.Ref{Registry: "localhost", Repository: img.Repository, Tag: commit.Tag}
 		if env != nil {
 			ref.Registry = env.Registry
 			if build.CacheRepository != "" {
@@ -217,7 +218,7 @@ func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, buil
 		if reg == nil || r.Name != build.AssetsImage || r.Built || r.ReusedFrom != "" || liveAssets[image.AssetInputsLabel] == "" || r.Digest == "" {
 			continue
 		}
-		if strings.HasSuffix(live[r.Name], "@"+r.Digest) {
+		if ref, err := imageref.ParseRef(live[r.Name]); err == nil && ref.Digest == r.Digest {
 			continue // the live image itself
 		}
 		mine, err := reg.Labels(ctx, r.Pinned(), build.Platforms[0])

@@ -18,7 +18,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/ecs"
-	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
@@ -308,7 +308,7 @@ func (d *Deployer) liveRuns(ctx context.Context, tag string) bool {
 	for _, s := range states {
 		runs := false
 		for _, ci := range s.Images {
-			if image.TagOf(ci.Image) == tag {
+			if imageref.TagOf(ci.Image) == tag {
 				runs = true
 			}
 		}

@@ -3,13 +3,12 @@ package release
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	awstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
-	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // OneOff is a task run from an environment's migrate task definition: the
@@ -19,22 +18,20 @@ type OneOff struct {
 	// (migrate.command), which is refused while another one runs.
 	Command []string
 	Marker  string // startedBy; the migration always uses ecs.MigrateMarker
-	// Tag registers a revision running this image tag first; "" runs the
-	// task definition's latest revision as it is.
-	Tag string
+	// Tag registers a revision running this image (tag, or tag@digest:
+	// exactly the release's bytes) first; none runs the task definition's
+	// latest revision as it is.
+	Tag imageref.Pin
 	Who string
 }
 
-// MigrateImageRef is the image reference of tag for the migrate container.
-func MigrateImageRef(cfg *config.Config, env *config.Environment, tag string) (string, error) {
+// MigrateImageRef is the image reference of pin for the migrate container.
+func MigrateImageRef(cfg *config.Config, env *config.Environment, pin imageref.Pin) (string, error) {
 	img, ok := cfg.Image(env.Migrate.ImageName())
 	if !ok {
 		return "", fmt.Errorf("migrate image %q is not declared in %s", env.Migrate.ImageName(), cfg.File)
 	}
-	// tag may carry its digest ("tag@sha256:..."): the task then runs
-	// exactly the release's image.
-	t, digest, _ := strings.Cut(tag, "@")
-	return image.Ref{Registry: env.Registry, Repository: img.Repository, Tag: t, Digest: digest}.String(), nil
+	return imageref.Ref{Registry: env.Registry, Repository: img.Repository}.At(pin).String(), nil
 }
 
 // RunOneOff starts the task on runner and, unless opts.Detach, waits for it.
@@ -51,7 +48,7 @@ func RunOneOff(ctx context.Context, runner *ecs.Runner, cfg *config.Config, env 
 		}
 	}
 	taskDef := m.TaskDefinition
-	if o.Tag != "" {
+	if o.Tag.Tag != "" {
 		ref, err := MigrateImageRef(cfg, env, o.Tag)
 		if err != nil {
 			return "", err
@@ -64,6 +61,6 @@ func RunOneOff(ctx context.Context, runner *ecs.Runner, cfg *config.Config, env 
 	return runner.Run(ctx, ecs.Spec{
 		Cluster: env.Cluster, TaskDefinition: taskDef, Container: m.Container, Command: command,
 		NetworkFrom: m.NetworkFrom, Network: ecs.NetworkOf(m.Subnets, m.SecurityGroups, m.AssignPublicIP),
-		LaunchType: awstypes.LaunchType(m.LaunchType), Marker: marker, Who: o.Who, Commit: o.Tag,
+		LaunchType: awstypes.LaunchType(m.LaunchType), Marker: marker, Who: o.Who, Commit: o.Tag.Tag,
 	}, opts)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // Source is the environment a promotion takes its release from.
@@ -49,7 +50,7 @@ func (r *run) promote(ctx context.Context, src Source) error {
 			return fmt.Errorf("no successful release of %s matches %q in %s: deploy there first", src.Env.Name, opts.Target, src.Store.Where())
 		}
 		for _, img := range d.Config.Images {
-			if ref, err := image.ParseRef(from.Images[img.Name]); err != nil || ref.Digest == "" {
+			if ref, err := imageref.ParseRef(from.Images[img.Name]); err != nil || ref.Digest == "" {
 				return fmt.Errorf("release %s of %s recorded no digest for image %s: promote a release made with digests (deploy it to %s again)", from.Tag, src.Env.Name, img.Name, src.Env.Name)
 			}
 		}
@@ -84,9 +85,9 @@ func (r *run) copyImages(ctx context.Context, src Source, rel *Record) error {
 		return err
 	}
 	for _, img := range d.Config.Images {
-		ran, _ := image.ParseRef(rel.Images[img.Name])
-		source := image.Ref{Registry: src.Env.Registry, Repository: img.Repository, Tag: ran.Tag, Digest: ran.Digest}
-		target := image.Ref{Registry: d.Env.Registry, Repository: img.Repository, Tag: ran.Tag}
+		ran, _ := imageref.ParseRef(rel.Images[img.Name])
+		source := imageref.Ref{Registry: src.Env.Registry, Repository: img.Repository, Tag: ran.Tag, Digest: ran.Digest}
+		target := imageref.Ref{Registry: d.Env.Registry, Repository: img.Repository, Tag: ran.Tag}
 		if r.opts.DryRun {
 			fmt.Fprintf(d.Out, "would copy %s to %s\n", source, target)
 			continue

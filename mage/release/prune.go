@@ -14,6 +14,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // PruneOptions says how much history Prune keeps.
@@ -130,7 +131,7 @@ func RetainedTags(history []Record, keep int) map[string]string {
 			continue
 		}
 		for _, name := range slices.Sorted(maps.Keys(h.Images)) {
-			if ref, err := image.ParseRef(h.Images[name]); err == nil && ref.Tag != h.Tag {
+			if ref, err := imageref.ParseRef(h.Images[name]); err == nil && ref.Tag != h.Tag {
 				add(ref.Tag, fmt.Sprintf("kept release %s runs its %s image", h.Tag, name))
 			}
 		}
@@ -181,7 +182,7 @@ func (d *Deployer) revisionTags(ctx context.Context, arn string) ([]string, erro
 	}
 	var tags []string
 	for _, c := range out.TaskDefinition.ContainerDefinitions {
-		if tag := image.TagOf(aws.ToString(c.Image)); tag != "" {
+		if tag := imageref.TagOf(aws.ToString(c.Image)); tag != "" {
 			tags = append(tags, tag)
 		}
 	}

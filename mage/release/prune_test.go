@@ -11,6 +11,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // Three releases, prune keeping one: the first release's images and task
@@ -142,12 +143,12 @@ func TestOneOffLeavesTheReleasedRevisionAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	released := before[len(before)-1]
-	if image.TagOf(migrateImage(released)) != rec.Tag {
+	if imageref.TagOf(migrateImage(released)) != rec.Tag {
 		t.Fatalf("%s runs %s, not the release %s", released, migrateImage(released), rec.Tag)
 	}
 
 	runner := &ecs.Runner{ECS: s.ecs, Logs: s.d.Logs, Out: s.out, PollStart: 100 * time.Millisecond}
-	if _, err := RunOneOff(ctx, runner, s.d.Config, s.d.Env, OneOff{Command: []string{"bin/rails", "runner", "puts 1"}, Marker: "test", Tag: other}, ecs.RunOptions{}); err != nil {
+	if _, err := RunOneOff(ctx, runner, s.d.Config, s.d.Env, OneOff{Command: []string{"bin/rails", "runner", "puts 1"}, Marker: "test", Tag: imageref.Pin{Tag: other}}, ecs.RunOptions{}); err != nil {
 		t.Fatalf("one-off on %s: %v\n%s", other, err, s.out)
 	}
 	after, err := ecs.ActiveRevisions(ctx, s.ecs, "shop-sandbox-migrate")
@@ -156,10 +157,10 @@ func TestOneOffLeavesTheReleasedRevisionAlone(t *testing.T) {
 	}
 	// The hazard is real: the family's latest revision now runs the other
 	// image, and anything naming the family would follow it.
-	if latest := after[len(after)-1]; latest == released || image.TagOf(migrateImage(latest)) != other {
+	if latest := after[len(after)-1]; latest == released || imageref.TagOf(migrateImage(latest)) != other {
 		t.Fatalf("the one-off did not register a new revision on %s: %v", other, after)
 	}
-	if image.TagOf(migrateImage(released)) != rec.Tag {
+	if imageref.TagOf(migrateImage(released)) != rec.Tag {
 		t.Errorf("the released revision %s changed image", released)
 	}
 	plan, err := s.d.WS.Plan(ctx, PlanOptions{})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // Rollback returns the environment to an earlier successful release: no
@@ -56,7 +57,7 @@ func (r *run) rollback(ctx context.Context) error {
 			return err
 		}
 		for _, img := range d.Config.Images {
-			ref := image.Ref{Registry: d.Env.Registry, Repository: img.Repository, Tag: target.Tag}
+			ref := imageref.Ref{Registry: d.Env.Registry, Repository: img.Repository, Tag: target.Tag}
 			digest, err := reg.Digest(ctx, ref.String())
 			if err != nil {
 				return err
@@ -64,7 +65,7 @@ func (r *run) rollback(ctx context.Context) error {
 			if digest == "" {
 				return fmt.Errorf("%s is no longer in the registry (lifecycle policy?): cannot roll back to %s", ref, target.Tag)
 			}
-			if was, err := image.ParseRef(target.Images[img.Name]); err == nil && was.Digest != "" && was.Digest != digest {
+			if was, err := imageref.ParseRef(target.Images[img.Name]); err == nil && was.Digest != "" && was.Digest != digest {
 				return fmt.Errorf("%s now points at %s, but release %s ran %s: the tag moved; not rolling back to other bytes than were released", ref, digest, target.Tag, was.Digest)
 			}
 			fmt.Fprintf(d.Out, "%s: %s present (%s)\n", img.Name, ref, digest)
@@ -106,16 +107,16 @@ func (r *run) keepLiveAssetsImage(ctx context.Context, reg *image.Registry, name
 		fmt.Fprintf(d.Out, "WARNING: %s: the live image %s does not hold %s's assets, so it rolls back too; until the rollback completes, pages rendered by the live release may ask for assets the rolled-back nginx lacks\n", name, live, r.rec.Tag)
 		return
 	}
-	ref, err := image.ParseRef(live)
+	ref, err := imageref.ParseRef(live)
 	if err != nil || ref.Digest == "" {
 		return
 	}
 	fmt.Fprintf(d.Out, "%s: keeping the live image %s: it serves %s's assets and the newer ones pages rendered before the rollback ask for\n", name, live, r.rec.Tag)
 	r.rec.Images[name] = live
 	if r.keep == nil {
-		r.keep = map[string]string{}
+		r.keep = map[string]imageref.Pin{}
 	}
-	r.keep[name] = ref.Tag + "@" + ref.Digest
+	r.keep[name] = ref.Pin()
 }
 
 // ErrNoRelease means the history holds no successful release at all.

@@ -12,7 +12,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/railsecs/deploykit/mage/config"
-	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/internal/testrun"
 	"github.com/railsecs/deploykit/mage/release"
 	"github.com/railsecs/deploykit/mage/sandbox"
@@ -77,7 +77,7 @@ func tags(tag *string) ([]string, error) {
 	if tag == nil {
 		return nil, nil
 	}
-	return image.ParseTags(*tag)
+	return imageref.ParseTags(*tag)
 }
 
 // TfvarsSet sets one string value in a tfvars file.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
-	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/release"
 )
 
@@ -100,7 +100,7 @@ func (c console) oneOff(ctx context.Context, envName string, tag *string, detach
 	}
 	runner := &ecs.Runner{ECS: awsecs.NewFromConfig(awsCfg), Logs: cloudwatchlogs.NewFromConfig(awsCfg), Out: c.out}
 	fmt.Fprintf(c.out, "==> %s in %s: %s\n", verb, env.Cluster, strings.Join(shown, " "))
-	arn, err := release.RunOneOff(ctx, runner, cfg, env, release.OneOff{Command: command, Marker: "deploykit-run", Tag: imageTag, Who: c.who()}, opts)
+	arn, err := release.RunOneOff(ctx, runner, cfg, env, release.OneOff{Command: command, Marker: "deploykit-run", Tag: imageref.Pin{Tag: imageTag}, Who: c.who()}, opts)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (c console) oneOff(ctx context.Context, envName string, tag *string, detach
 // configured SHA length; a dirty tree gets its -dirty tag).
 func (c console) imageTag(ctx context.Context, cfg *config.Config, tag *string) (string, error) {
 	if tag != nil && *tag != "" {
-		return *tag, image.ValidateTag(*tag)
+		return *tag, imageref.ValidateTag(*tag)
 	}
 	commit, err := release.CurrentCommit(ctx, cfg, true)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 	tfjson "github.com/hashicorp/terraform-json"
 
-	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/imageref"
 )
 
 // Summary is what a plan does, in the terms a deploy cares about.
@@ -183,7 +183,7 @@ func GuardImages(s Summary, deploying []string) error {
 		if c.From == "" || c.To == "" {
 			continue
 		}
-		if c.To == Unknown || !allowed[image.TagOf(c.To)] {
+		if c.To == Unknown || !allowed[imageref.TagOf(c.To)] {
 			bad = append(bad, c)
 		}
 	}

@@ -1,4 +1,4 @@
-package image
+package imageref
 
 import "testing"
 
@@ -52,5 +52,27 @@ func TestRefShortAndTagOf(t *testing.T) {
 		if got := TagOf(ref); got != want {
 			t.Errorf("TagOf(%q) = %q, want %q", ref, got, want)
 		}
+	}
+}
+
+func TestPin(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for in, want := range map[string]Pin{"c0ffee000001": {Tag: "c0ffee000001"}, "c0ffee000001@" + digest: {"c0ffee000001", digest}} {
+		got, err := ParsePin(in)
+		if err != nil || got != want || got.String() != in {
+			t.Errorf("ParsePin(%q) = %+v (%q), %v; want %+v", in, got, got.String(), err, want)
+		}
+	}
+	for _, bad := range []string{"", "latest@nope", "-x", "c0ffee@sha256"} {
+		if _, err := ParsePin(bad); err == nil {
+			t.Errorf("ParsePin(%q) accepted", bad)
+		}
+	}
+	ref, _ := ParseRef("127.0.0.1:5000/shop/app:old")
+	if got := ref.At(Pin{"c0ffee000001", digest}).String(); got != "127.0.0.1:5000/shop/app:c0ffee000001@"+digest {
+		t.Errorf("At = %s", got)
+	}
+	if p := (Ref{Repository: "shop/app", Tag: "t1", Digest: digest}).Pin(); p != (Pin{"t1", digest}) {
+		t.Errorf("Pin = %+v", p)
 	}
 }

@@ -1,4 +1,4 @@
-package image
+package imageref
 
 import (
 	"fmt"
@@ -98,4 +98,41 @@ func TagOf(ref string) string {
 		return ""
 	}
 	return r.Tag
+}
+
+// Pin is what a release pins an image to in the tfvars and its one-off
+// tasks: a tag and, once resolved, the digest it had ("tag@sha256:..."),
+// so that a moved or re-pushed tag can never change what runs.
+type Pin struct {
+	Tag    string
+	Digest string // "" until the registry resolved the tag
+}
+
+// ParsePin reads "tag" or "tag@algorithm:hex".
+func ParsePin(s string) (Pin, error) {
+	tag, digest, _ := strings.Cut(s, "@")
+	if !tagRE.MatchString(tag) {
+		return Pin{}, fmt.Errorf("image pin %q: tag %q is not a valid tag", s, tag)
+	}
+	if digest != "" && !digestRE.MatchString(digest) {
+		return Pin{}, fmt.Errorf("image pin %q: digest %q is not algorithm:hex", s, digest)
+	}
+	return Pin{Tag: tag, Digest: digest}, nil
+}
+
+// String is "tag@digest", or the tag alone before it is resolved.
+func (p Pin) String() string {
+	if p.Digest == "" {
+		return p.Tag
+	}
+	return p.Tag + "@" + p.Digest
+}
+
+// Pin is the reference's tag and digest.
+func (r Ref) Pin() Pin { return Pin{Tag: r.Tag, Digest: r.Digest} }
+
+// At is the reference with the pin's tag and digest.
+func (r Ref) At(p Pin) Ref {
+	r.Tag, r.Digest = p.Tag, p.Digest
+	return r
 }
