@@ -277,20 +277,50 @@ var (
 	clusterNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 )
 
-func (s *Server) runTask(body []byte) (any, error) {
-	var in struct {
-		Cluster        string         `json:"cluster"`
-		TaskDefinition string         `json:"taskDefinition"`
-		Count          *int           `json:"count"`
-		StartedBy      string         `json:"startedBy"`
-		Group          string         `json:"group"`
-		LaunchType     string         `json:"launchType"`
-		ClientToken    string         `json:"clientToken"`
-		Overrides      map[string]any `json:"overrides"`
-		Tags           any            `json:"tags"`
-		NetworkConfig  map[string]any `json:"networkConfiguration"`
-		EnableExec     bool           `json:"enableExecuteCommand"`
+// runTaskInput is RunTask's request, as far as the double reads it.
+type runTaskInput struct {
+	Cluster        string         `json:"cluster"`
+	TaskDefinition string         `json:"taskDefinition"`
+	Count          *int           `json:"count"`
+	StartedBy      string         `json:"startedBy"`
+	Group          string         `json:"group"`
+	LaunchType     string         `json:"launchType"`
+	ClientToken    string         `json:"clientToken"`
+	Overrides      map[string]any `json:"overrides"`
+	Tags           any            `json:"tags"`
+	NetworkConfig  map[string]any `json:"networkConfiguration"`
+	EnableExec     bool           `json:"enableExecuteCommand"`
+}
+
+// checkRunTaskInput refuses what RunTask refuses before it looks at the
+// task definition, and returns the task count.
+func checkRunTaskInput(in runTaskInput) (int, error) {
+	if in.TaskDefinition == "" {
+		return 0, clientErr("InvalidParameterException", "TaskDefinition can not be blank.")
 	}
+	count := 1
+	if in.Count != nil {
+		count = *in.Count
+	}
+	if count < 1 || count > 10 {
+		return 0, clientErr("InvalidParameterException", "Count must be between 1 and 10.")
+	}
+	if len(in.StartedBy) > 128 {
+		return 0, clientErr("InvalidParameterException", "startedBy must be at most 128 characters.")
+	}
+	if len(in.ClientToken) > 64 {
+		return 0, clientErr("InvalidParameterException", "clientToken must be at most 64 characters.")
+	}
+	switch in.LaunchType {
+	case "", "EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES":
+	default:
+		return 0, clientErr("InvalidParameterException", "launchType %q is not valid.", in.LaunchType)
+	}
+	return count, nil
+}
+
+func (s *Server) runTask(body []byte) (any, error) {
+	var in runTaskInput
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
@@ -298,26 +328,9 @@ func (s *Server) runTask(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.TaskDefinition == "" {
-		return nil, clientErr("InvalidParameterException", "TaskDefinition can not be blank.")
-	}
-	count := 1
-	if in.Count != nil {
-		count = *in.Count
-	}
-	if count < 1 || count > 10 {
-		return nil, clientErr("InvalidParameterException", "Count must be between 1 and 10.")
-	}
-	if len(in.StartedBy) > 128 {
-		return nil, clientErr("InvalidParameterException", "startedBy must be at most 128 characters.")
-	}
-	if len(in.ClientToken) > 64 {
-		return nil, clientErr("InvalidParameterException", "clientToken must be at most 64 characters.")
-	}
-	switch in.LaunchType {
-	case "", "EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES":
-	default:
-		return nil, clientErr("InvalidParameterException", "launchType %q is not valid.", in.LaunchType)
+	count, err := checkRunTaskInput(in)
+	if err != nil {
+		return nil, err
 	}
 	tags, err := checkTags(in.Tags)
 	if err != nil {
@@ -339,35 +352,10 @@ func (s *Server) runTask(body []byte) (any, error) {
 	if compat, _ := td.doc["requiresCompatibilities"].([]any); in.LaunchType == "FARGATE" && !containsAny(compat, "FARGATE") {
 		return nil, clientErr("InvalidParameterException", "Task definition does not support launch_type FARGATE.")
 	}
-	req := RunRequest{Cluster: cluster, TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy,
-		Command: map[string][]string{}, Images: map[string]string{}}
 	containers := td.containers()
-	known := map[string]bool{}
-	for _, c := range containers {
-		known[c.Name] = true
-		req.Containers = append(req.Containers, c.Name)
-		req.Images[c.Name] = c.Image
-		if c.Essent && req.Essential == "" {
-			req.Essential = c.Name
-		}
-		if c.Command != nil {
-			req.Command[c.Name] = c.Command
-		}
-	}
-	if co, ok := in.Overrides["containerOverrides"].([]any); ok {
-		for _, o := range co {
-			m, _ := o.(map[string]any)
-			name, _ := m["name"].(string)
-			if !known[name] {
-				return nil, clientErr("InvalidParameterException", "Override for container named %s is not a container in the TaskDefinition.", name)
-			}
-			if cmd, ok := m["command"].([]any); ok {
-				req.Command[name] = nil
-				for _, a := range cmd {
-					req.Command[name] = append(req.Command[name], fmt.Sprint(a))
-				}
-			}
-		}
+	req, err := runRequest(cluster, td, containers, in)
+	if err != nil {
+		return nil, err
 	}
 	outcome := Outcome{PendingFor: 200 * time.Millisecond, RunFor: 300 * time.Millisecond}
 	if s.Outcome != nil {
@@ -383,21 +371,8 @@ func (s *Server) runTask(body []byte) (any, error) {
 		}
 		return map[string]any{"tasks": []any{}, "failures": failures}, nil
 	}
-	// A container whose awslogs group does not exist cannot start: the
-	// driver fails to create its stream (unless awslogs-create-group).
-	for _, c := range containers {
-		if c.LogGroup == "" {
-			continue
-		}
-		if _, ok := s.logGroups[c.LogGroup]; !ok {
-			if c.CreateGroup {
-				s.logGroups[c.LogGroup] = s.now()
-				continue
-			}
-			outcome.FailToStart = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1"
-			outcome.Exec = nil
-			break
-		}
+	if why := s.missingLogGroup(containers); why != "" {
+		outcome.FailToStart, outcome.Exec = why, nil
 	}
 	var arns []string
 	for i := 0; i < count; i++ {
@@ -422,6 +397,61 @@ func (s *Server) runTask(body []byte) (any, error) {
 	}
 	// RunTask's own answer sees the task it created, tags included.
 	return s.tasksOut(arns, nil, true, true), nil
+}
+
+// runRequest is what the Outcome function sees: the task definition's
+// containers with the overrides' commands applied (an override naming no
+// container of the task definition is refused, as ECS does).
+func runRequest(cluster string, td *taskDefinition, containers []container, in runTaskInput) (RunRequest, error) {
+	req := RunRequest{Cluster: cluster, TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy,
+		Command: map[string][]string{}, Images: map[string]string{}}
+	known := map[string]bool{}
+	for _, c := range containers {
+		known[c.Name] = true
+		req.Containers = append(req.Containers, c.Name)
+		req.Images[c.Name] = c.Image
+		if c.Essent && req.Essential == "" {
+			req.Essential = c.Name
+		}
+		if c.Command != nil {
+			req.Command[c.Name] = c.Command
+		}
+	}
+	co, _ := in.Overrides["containerOverrides"].([]any)
+	for _, o := range co {
+		m, _ := o.(map[string]any)
+		name, _ := m["name"].(string)
+		if !known[name] {
+			return req, clientErr("InvalidParameterException", "Override for container named %s is not a container in the TaskDefinition.", name)
+		}
+		if cmd, ok := m["command"].([]any); ok {
+			req.Command[name] = nil
+			for _, a := range cmd {
+				req.Command[name] = append(req.Command[name], fmt.Sprint(a))
+			}
+		}
+	}
+	return req, nil
+}
+
+// missingLogGroup: a container whose awslogs group does not exist cannot
+// start, since the driver fails to create its stream (unless
+// awslogs-create-group, when the driver creates the group). It returns
+// the stoppedReason ECS gives, "" when every group is there.
+func (s *Server) missingLogGroup(containers []container) string {
+	for _, c := range containers {
+		if c.LogGroup == "" {
+			continue
+		}
+		if _, ok := s.logGroups[c.LogGroup]; !ok {
+			if c.CreateGroup {
+				s.logGroups[c.LogGroup] = s.now()
+				continue
+			}
+			return "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1"
+		}
+	}
+	return ""
 }
 
 type stopCause int

@@ -428,39 +428,3 @@ func NetworkOf(subnets, securityGroups []string, publicIP bool) *types.NetworkCo
 		Subnets: subnets, SecurityGroups: securityGroups, AssignPublicIp: assign,
 	}}
 }
-
-// TaskDefinitionAPI is what pruning old task definition revisions needs.
-type TaskDefinitionAPI interface {
-	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, opts ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
-	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, opts ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
-}
-
-// ActiveRevisions lists the ACTIVE revisions of family, oldest first.
-// The family prefix filter also matches longer family names, so those are
-// dropped here.
-func ActiveRevisions(ctx context.Context, api TaskDefinitionAPI, family string) ([]string, error) {
-	var arns []string
-	in := &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderAsc}
-	for {
-		out, err := api.ListTaskDefinitions(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list the task definitions of %s: %w", family, err)
-		}
-		for _, arn := range out.TaskDefinitionArns {
-			if FamilyOf(arn) == family {
-				arns = append(arns, arn)
-			}
-		}
-		if out.NextToken == nil {
-			return arns, nil
-		}
-		in.NextToken = out.NextToken
-	}
-}
-
-// FamilyOf returns the family of a task definition ARN or family:revision.
-func FamilyOf(taskDef string) string {
-	s := taskDef[strings.LastIndexByte(taskDef, '/')+1:]
-	family, _, _ := strings.Cut(s, ":")
-	return family
-}

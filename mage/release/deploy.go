@@ -48,7 +48,6 @@ type Options struct {
 	DryRun  bool
 	Force   bool          // override the plan's image guard
 	Migrate string        // auto, always, never
-	Order   string        // before (default), after: when the migration runs
 	Timeout time.Duration // for the rollout wait
 	// Wait is when the rollout counts as done: "deployed" (default: our
 	// deployment COMPLETED), "stable" (also nothing else left running) or
@@ -73,15 +72,11 @@ type run struct {
 	opts    Options
 	rec     Record
 	timings []timing
-	// what is live, for a truthful failure message
-	applied  bool
-	migrated bool
-	// migration is the migration task this run started ("" none) and how
-	// it ended: applied DDL stays applied whatever happens after.
-	migrationTask string
-	migrationErr  error
-	prevTag       string
-	releaseLock   func()
+	// migrationErr is how the migration task this run started
+	// (rec.MigrationTask) ended: applied DDL stays applied whatever
+	// happens after.
+	migrationErr error
+	releaseLock  func()
 	// the files a deploy rewrites, as they were before it
 	tfvars, schedules *fileBackup
 	// journal records each stage in the store, for repair after a crash
@@ -190,19 +185,19 @@ func (r *run) deploy(ctx context.Context) error {
 // in the environment's registry: the migration (before or after), the
 // tfvars, plan, apply and the rollout wait.
 func (r *run) migrateAndSwitch(ctx context.Context, history []Record, commit git.Commit) error {
-	d, opts := r.d, r.opts
+	d := r.d
 	if err := r.preHook(ctx, HookPreDeploy); err != nil {
 		return err
 	}
 	runMigration, why := r.migrationGate(ctx, history, commit)
-	order := opts.Order
-	if order == "" && d.Env.Migrate != nil {
-		order = d.Env.Migrate.Order
+	order := ""
+	if d.Env.Migrate != nil {
+		order = d.Env.Migrate.Order // before (default) or after the apply
 	}
 	if order == "" {
 		order = "before"
 	}
-	if runMigration && order == "before" && r.prevTag == "" && !r.migrateTaskExists(ctx) {
+	if runMigration && order == "before" && r.rec.Previous == "" && !r.migrateTaskExists(ctx) {
 		order, why = "after", why+"; first deploy: the migrate task definition does not exist until the apply, so it runs after"
 	}
 	fmt.Fprintf(d.Out, "migration: %s (%s)\n", map[bool]string{true: "will run " + order + " the services switch", false: "skipped"}[runMigration], why)
@@ -259,7 +254,7 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		r.journal.stage(ctx, StageApplying, nil)
 		err := d.WS.Apply(ctx, plan)
 		if err == nil {
-			r.applied = true
+			r.rec.Applied = true
 			r.journal.stage(ctx, StageApplied, func(j *Journal) { j.Applied = true })
 		} else if kept := d.WS.KeepFailedPlan(plan); kept != "" {
 			fmt.Fprintf(d.Out, "the plan that failed to apply is kept at %s\n", kept)
@@ -306,7 +301,7 @@ func (r *run) lock(ctx context.Context, action, tag string) error {
 	host, _ := os.Hostname()
 	r.journal = &journal{store: d.Store, out: d.Out, left: &d.left, j: Journal{
 		Env: d.Env.Name, Action: action, Holder: d.Who, Host: host, PID: os.Getpid(), Commit: r.rec.Commit, Tag: tag,
-		PreviousTag: r.prevTag, Stage: StageLocked, Started: r.rec.Started, Tfvars: d.Env.Terraform.Tfvars,
+		PreviousTag: r.rec.Previous, Stage: StageLocked, Started: r.rec.Started, Tfvars: d.Env.Terraform.Tfvars,
 	}}
 	r.journal.write(ctx)
 	if d.OnLocked != nil {
@@ -376,14 +371,13 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 		r.journal.stage(ctx, StageMigrating, func(j *Journal) { j.MigrationTask, j.MigrationStarted = arn, time.Now().UTC() })
 	}
 	arn, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: r.pinFor(m.ImageName(), tag), Who: d.Who}, ecs.RunOptions{Started: started})
-	r.migrationTask, r.migrationErr = arn, err
+	r.migrationErr = err
 	if arn != "" {
 		// It ran, so it may have applied migrations even when it failed.
 		r.rec.MigrationTask = arn
 		r.journal.stage(ctx, StageMigrating, func(j *Journal) { j.MigrationTask = arn })
 	}
 	if err == nil {
-		r.migrated = true
 		r.rec.Migrated = true
 	}
 	return err
@@ -400,7 +394,6 @@ func (r *run) history(ctx context.Context) ([]Record, error) {
 		return nil, err
 	}
 	if last := LastSucceeded(history); last != nil {
-		r.prevTag = last.Tag
 		r.rec.Previous = last.Tag
 	}
 	return history, r.checkServicesExist(ctx, history)

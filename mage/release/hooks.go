@@ -85,7 +85,7 @@ func (r *run) runHook(ctx context.Context, name string, extra ...string) error {
 	cmd.Dir = d.Config.Dir
 	cmd.Env = append(os.Environ(),
 		"DEPLOYKIT_ENV="+d.Env.Name, "DEPLOYKIT_ACTION="+r.rec.Action, "DEPLOYKIT_COMMIT="+r.rec.Commit,
-		"DEPLOYKIT_TAG="+r.rec.Tag, "DEPLOYKIT_PREVIOUS_TAG="+r.prevTag, "DEPLOYKIT_PERFORMER="+d.Who,
+		"DEPLOYKIT_TAG="+r.rec.Tag, "DEPLOYKIT_PREVIOUS_TAG="+r.rec.Previous, "DEPLOYKIT_PERFORMER="+d.Who,
 		"DEPLOYKIT_STAGE="+r.currentStage, LockEnv+"="+r.lockToken)
 	cmd.Env = append(cmd.Env, extra...)
 	// Its own process group: Ctrl-C reaches it through our context, once,

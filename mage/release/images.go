@@ -34,7 +34,6 @@ type ImageOptions struct {
 
 // Images is the outcome of EnsureImages.
 type Images struct {
-	Commit  git.Commit
 	Results []image.Result
 }
 
@@ -109,7 +108,7 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 		return Images{}, err
 	}
 	warnUnbridged(ctx, out, access.registry, build, results, opts.Live, liveAssets)
-	return Images{Commit: commit, Results: results}, nil
+	return Images{Results: results}, nil
 }
 
 // buildAccess is what builders need to reach the registry: the registry

@@ -22,11 +22,10 @@ import (
 func (r *run) finish(ctx context.Context, err error) (Record, error) {
 	d := r.d
 	r.rec.Duration = time.Since(r.rec.Started)
-	r.rec.Applied = r.applied
 	bg := context.WithoutCancel(ctx)
 	var kept string
 	if err != nil {
-		if r.applied {
+		if r.rec.Applied {
 			// terraform applied the new tags: the tfvars say what its
 			// state says, so the next plan is clean whatever the rollout did.
 			kept = d.Env.Terraform.Tfvars + " keeps " + r.rec.Tag + ", which terraform applied"
@@ -98,7 +97,7 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 func (r *run) liveState(ctx context.Context, tfvars string) string {
 	var parts []string
 	parts = append(parts, r.migrationTruth())
-	if r.applied {
+	if r.rec.Applied {
 		parts = append(parts, "terraform applied "+r.rec.Tag)
 	} else {
 		parts = append(parts, "terraform applied nothing")
@@ -137,13 +136,13 @@ func describeState(s ecs.ServiceState, tag string) string {
 
 // migrationTruth says whether a migration task ran and how it ended.
 func (r *run) migrationTruth() string {
-	if r.migrationTask == "" {
+	if r.rec.MigrationTask == "" {
 		if r.migrationErr != nil {
 			return "the migration task did not start (" + firstLine(r.migrationErr.Error()) + "): nothing was migrated"
 		}
 		return "no migration ran"
 	}
-	id := ecs.ShortID(r.migrationTask)
+	id := ecs.ShortID(r.rec.MigrationTask)
 	var te *ecs.TaskError
 	switch {
 	case r.migrationErr == nil:

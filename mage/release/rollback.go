@@ -35,7 +35,6 @@ func (r *run) rollback(ctx context.Context) error {
 		}
 		live := choice.Live
 		target, liveRec = choice.Target, choice.Live
-		r.prevTag = live.Tag
 		r.rec.Previous = live.Tag
 		if choice.Reapply {
 			fmt.Fprintf(d.Out, "note: every earlier release of %s is %s itself: rolling back re-applies it\n", d.Env.Name, live.Tag)

@@ -12,58 +12,6 @@ import (
 // MigrateMarker is the startedBy value of migration tasks.
 const MigrateMarker = "deploykit-migrate"
 
-// RegisterWithImages registers a revision of family that differs from the
-// latest one only in the images of the named containers, and returns its
-// ARN. Containers not in images keep theirs.
-func RegisterWithImages(ctx context.Context, api API, family string, images map[string]string) (string, error) {
-	out, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
-	if err != nil {
-		return "", fmt.Errorf("describe task definition %s: %w", family, err)
-	}
-	td := out.TaskDefinition
-	defs := make([]types.ContainerDefinition, len(td.ContainerDefinitions))
-	copy(defs, td.ContainerDefinitions)
-	found := map[string]bool{}
-	for i := range defs {
-		if img, ok := images[aws.ToString(defs[i].Name)]; ok {
-			defs[i].Image = aws.String(img)
-			found[aws.ToString(defs[i].Name)] = true
-		}
-	}
-	for name := range images {
-		if !found[name] {
-			return "", fmt.Errorf("task definition %s has no container %q", aws.ToString(td.TaskDefinitionArn), name)
-		}
-	}
-	in := &ecs.RegisterTaskDefinitionInput{
-		Family:                  td.Family,
-		ContainerDefinitions:    defs,
-		Cpu:                     td.Cpu,
-		Memory:                  td.Memory,
-		ExecutionRoleArn:        td.ExecutionRoleArn,
-		TaskRoleArn:             td.TaskRoleArn,
-		NetworkMode:             td.NetworkMode,
-		RequiresCompatibilities: td.RequiresCompatibilities,
-		Volumes:                 td.Volumes,
-		PlacementConstraints:    td.PlacementConstraints,
-		RuntimePlatform:         td.RuntimePlatform,
-		EphemeralStorage:        td.EphemeralStorage,
-		PidMode:                 td.PidMode,
-		IpcMode:                 td.IpcMode,
-		ProxyConfiguration:      td.ProxyConfiguration,
-		InferenceAccelerators:   td.InferenceAccelerators,
-		EnableFaultInjection:    td.EnableFaultInjection,
-	}
-	if len(out.Tags) > 0 {
-		in.Tags = out.Tags
-	}
-	reg, err := api.RegisterTaskDefinition(ctx, in)
-	if err != nil {
-		return "", fmt.Errorf("register task definition %s: %w", family, err)
-	}
-	return aws.ToString(reg.TaskDefinition.TaskDefinitionArn), nil
-}
-
 // BusyError is a migration already running in the cluster.
 type BusyError struct {
 	TaskArn, Who, Commit, Status string
@@ -156,10 +104,4 @@ func DescribeTasksBatched(ctx context.Context, api API, cluster string, arns []s
 		tasks = append(tasks, out.Tasks...)
 	}
 	return tasks, nil
-}
-
-// TaskDefinitionExists reports whether family has a registered revision.
-func TaskDefinitionExists(ctx context.Context, api API, family string) bool {
-	_, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(family)})
-	return err == nil
 }
