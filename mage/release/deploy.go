@@ -16,6 +16,7 @@ import (
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/imageref"
+	"github.com/railsecs/deploykit/mage/ledger"
 	"github.com/railsecs/deploykit/mage/verify"
 )
 
@@ -29,7 +30,7 @@ type Deployer struct {
 	ECS      ecs.API
 	Logs     ecs.LogsAPI
 	ECR      image.ECRAPI
-	Store    Store
+	Store    ledger.Store
 	Out      io.Writer
 	Getenv   func(string) string
 	Terminal bool
@@ -70,7 +71,7 @@ type timing struct {
 type run struct {
 	d       *Deployer
 	opts    Options
-	rec     Record
+	rec     ledger.Record
 	timings []timing
 	// migrationErr is how the migration task this run started
 	// (rec.MigrationTask) ended: applied DDL stays applied whatever
@@ -127,11 +128,11 @@ func (r *run) stage(name string, f func() error) error {
 }
 
 func (d *Deployer) newRun(action string, opts Options) *run {
-	return &run{d: d, opts: opts, rec: Record{Env: d.Env.Name, Action: action, Who: d.Who, From: d.From, Started: time.Now().UTC(), Images: map[string]string{}}}
+	return &run{d: d, opts: opts, rec: ledger.Record{Env: d.Env.Name, Action: action, Who: d.Who, From: d.From, Started: time.Now().UTC(), Images: map[string]string{}}}
 }
 
 // Deploy takes the current commit to the environment.
-func (d *Deployer) Deploy(ctx context.Context, opts Options) (Record, error) {
+func (d *Deployer) Deploy(ctx context.Context, opts Options) (ledger.Record, error) {
 	r := d.newRun("deploy", opts)
 	return r.finish(ctx, r.deploy(ctx))
 }
@@ -139,7 +140,7 @@ func (d *Deployer) Deploy(ctx context.Context, opts Options) (Record, error) {
 func (r *run) deploy(ctx context.Context) error {
 	d, opts := r.d, r.opts
 	var commit git.Commit
-	var history []Record
+	var history []ledger.Record
 	if err := r.stage("preflight", func() error {
 		var err error
 		commit, err = CurrentCommit(ctx, d.Config, opts.Dirty)
@@ -162,7 +163,7 @@ func (r *run) deploy(ctx context.Context) error {
 
 	if err := r.stage("images", func() error {
 		var live map[string]string
-		if last := LastSucceeded(history); last != nil {
+		if last := ledger.LastSucceeded(history); last != nil {
 			live = last.Images
 		}
 		imgs, err := EnsureImages(ctx, d.Config, ImageOptions{Env: d.Env, Commit: commit, DryRun: opts.DryRun, Getenv: d.Getenv, Out: d.Out, ECR: d.ECR, Live: live})
@@ -184,7 +185,7 @@ func (r *run) deploy(ctx context.Context) error {
 // migrateAndSwitch is the part every release shares once its images are
 // in the environment's registry: the migration (before or after), the
 // tfvars, plan, apply and the rollout wait.
-func (r *run) migrateAndSwitch(ctx context.Context, history []Record, commit git.Commit) error {
+func (r *run) migrateAndSwitch(ctx context.Context, history []ledger.Record, commit git.Commit) error {
 	d := r.d
 	if err := r.preHook(ctx, HookPreDeploy); err != nil {
 		return err
@@ -251,11 +252,11 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 			_ = os.Remove(plan.File)
 			return nil
 		}
-		r.journal.stage(ctx, StageApplying, nil)
+		r.journal.stage(ctx, ledger.StageApplying, nil)
 		err := d.WS.Apply(ctx, plan)
 		if err == nil {
 			r.rec.Applied = true
-			r.journal.stage(ctx, StageApplied, func(j *Journal) { j.Applied = true })
+			r.journal.stage(ctx, ledger.StageApplied, func(j *ledger.Journal) { j.Applied = true })
 		} else if kept := d.WS.KeepFailedPlan(plan); kept != "" {
 			fmt.Fprintf(d.Out, "the plan that failed to apply is kept at %s\n", kept)
 		}
@@ -275,17 +276,17 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 func (r *run) lock(ctx context.Context, action, tag string) error {
 	d := r.d
 	if r.opts.DryRun {
-		held, err := ReadLock(ctx, d.Store)
+		held, err := ledger.ReadLock(ctx, d.Store)
 		if err == nil {
-			return &LockedError{Held: *held}
+			return &ledger.LockedError{Held: *held}
 		}
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, ledger.ErrNotFound) {
 			return err
 		}
 		fmt.Fprintln(d.Out, "lock: free (dry run: not taken)")
 		return nil
 	}
-	lock := Lock{Env: d.Env.Name, Holder: d.Who, Commit: tag, Action: action, Started: time.Now().UTC()}
+	lock := ledger.Lock{Env: d.Env.Name, Holder: d.Who, Commit: tag, Action: action, Started: time.Now().UTC()}
 	release, inherited, err := d.takeLock(ctx, lock, r.opts.LockWait)
 	if err != nil {
 		return err
@@ -297,11 +298,11 @@ func (r *run) lock(ctx context.Context, action, tag string) error {
 	}
 	r.lockToken = LockToken(lock)
 	fmt.Fprintf(d.Out, "lock: taken at %s\n", d.Store.Where())
-	d.left.set(func(l *leftovers) { l.lock, l.stage = d.Who, StageLocked })
+	d.left.set(func(l *leftovers) { l.lock, l.stage = d.Who, ledger.StageLocked })
 	host, _ := os.Hostname()
-	r.journal = &journal{store: d.Store, out: d.Out, left: &d.left, j: Journal{
+	r.journal = &journal{store: d.Store, out: d.Out, left: &d.left, j: ledger.Journal{
 		Env: d.Env.Name, Action: action, Holder: d.Who, Host: host, PID: os.Getpid(), Commit: r.rec.Commit, Tag: tag,
-		PreviousTag: r.rec.Previous, Stage: StageLocked, Started: r.rec.Started, Tfvars: d.Env.Terraform.Tfvars,
+		PreviousTag: r.rec.Previous, Stage: ledger.StageLocked, Started: r.rec.Started, Tfvars: d.Env.Terraform.Tfvars,
 	}}
 	r.journal.write(ctx)
 	if d.OnLocked != nil {
@@ -314,7 +315,7 @@ func (r *run) lock(ctx context.Context, action, tag string) error {
 	return nil
 }
 
-func (r *run) migrationGate(ctx context.Context, history []Record, commit git.Commit) (bool, string) {
+func (r *run) migrationGate(ctx context.Context, history []ledger.Record, commit git.Commit) (bool, string) {
 	switch r.opts.Migrate {
 	case "always":
 		return true, "-migrate=always"
@@ -324,7 +325,7 @@ func (r *run) migrationGate(ctx context.Context, history []Record, commit git.Co
 	if r.d.Env.Migrate == nil {
 		return false, "no migrate block for " + r.d.Env.Name
 	}
-	last := LastSucceeded(history)
+	last := ledger.LastSucceeded(history)
 	if last == nil {
 		return true, "no earlier release recorded"
 	}
@@ -364,18 +365,18 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 		return err
 	}
 	runner := &ecs.Runner{ECS: d.ECS, Logs: d.Logs, Out: d.Out}
-	r.journal.stage(ctx, StageMigrating, nil)
+	r.journal.stage(ctx, ledger.StageMigrating, nil)
 	started := func(arn string) {
 		// Recorded before the wait: if this process is killed now, the
 		// next command finds the task, which goes on running on ECS.
-		r.journal.stage(ctx, StageMigrating, func(j *Journal) { j.MigrationTask, j.MigrationStarted = arn, time.Now().UTC() })
+		r.journal.stage(ctx, ledger.StageMigrating, func(j *ledger.Journal) { j.MigrationTask, j.MigrationStarted = arn, time.Now().UTC() })
 	}
 	arn, err := RunOneOff(ctx, runner, d.Config, d.Env, OneOff{Tag: r.pinFor(m.ImageName(), tag), Who: d.Who}, ecs.RunOptions{Started: started})
 	r.migrationErr = err
 	if arn != "" {
 		// It ran, so it may have applied migrations even when it failed.
 		r.rec.MigrationTask = arn
-		r.journal.stage(ctx, StageMigrating, func(j *Journal) { j.MigrationTask = arn })
+		r.journal.stage(ctx, ledger.StageMigrating, func(j *ledger.Journal) { j.MigrationTask = arn })
 	}
 	if err == nil {
 		r.rec.Migrated = true
@@ -388,18 +389,18 @@ func (r *run) migrate(ctx context.Context, tag string) error {
 // apply creates them), so then it only warns.
 // history reads the environment's releases, notes the live one as the
 // release this run replaces, and checks the services exist.
-func (r *run) history(ctx context.Context) ([]Record, error) {
-	history, err := History(ctx, r.d.Store)
+func (r *run) history(ctx context.Context) ([]ledger.Record, error) {
+	history, err := ledger.History(ctx, r.d.Store)
 	if err != nil {
 		return nil, err
 	}
-	if last := LastSucceeded(history); last != nil {
+	if last := ledger.LastSucceeded(history); last != nil {
 		r.rec.Previous = last.Tag
 	}
 	return history, r.checkServicesExist(ctx, history)
 }
 
-func (r *run) checkServicesExist(ctx context.Context, history []Record) error {
+func (r *run) checkServicesExist(ctx context.Context, history []ledger.Record) error {
 	d := r.d
 	v := verify.Verifier{ECS: d.ECS, Cluster: d.Env.Cluster, Services: d.Env.ServiceNames()}
 	var problems []string
@@ -412,7 +413,7 @@ func (r *run) checkServicesExist(ctx context.Context, history []Record) error {
 	case len(problems) == 0:
 		fmt.Fprintf(d.Out, "preflight: cluster %s and its %d services exist\n", d.Env.Cluster, len(d.Env.Services))
 		return nil
-	case LastSucceeded(history) == nil:
+	case ledger.LastSucceeded(history) == nil:
 		fmt.Fprintf(d.Out, "preflight: first release, so the apply must create what is missing:\n  %s\n", strings.Join(problems, "\n  "))
 		return nil
 	default:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
+	"github.com/railsecs/deploykit/mage/ledger"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -75,7 +76,7 @@ type sandbox struct {
 	repo  string
 	fake  *awsfake.Server
 	ecs   *awsecs.Client
-	store DirStore
+	store ledger.DirStore
 	out   *testtools.Buffer
 	d     *Deployer
 }
@@ -124,7 +125,7 @@ func newSandbox(t testing.TB) *sandbox {
 		t.Fatal(err)
 	}
 	ws.TF.Env = []string{"TF_CLI_CONFIG_FILE=/dev/null", "AWS_ENDPOINT_URL_ECS=" + srv.URL}
-	store := DirStore{Dir: filepath.Join(repo, ".deploykit", "sandbox", "store")}
+	store := ledger.DirStore{Dir: filepath.Join(repo, ".deploykit", "sandbox", "store")}
 	client := awsecs.NewFromConfig(awsCfg)
 	d := &Deployer{Config: cfg, Env: sandboxEnv, WS: ws, ECS: client, Logs: cloudwatchlogs.NewFromConfig(awsCfg),
 		Store: store, Out: out, Getenv: getenv, Who: "alice@laptop", From: "laptop"}
@@ -216,17 +217,17 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 
 	// Lock held by someone else: refused with the holder named; with
 	// -lockwait it goes through once they let go.
-	other := Lock{Env: "sandbox", Holder: "https://circleci.com/gh/shop/app/123", Commit: "abc", Action: "deploy", Started: time.Now()}
-	release, err := AcquireLock(ctx, s.store, other, 0, s.out)
+	other := ledger.Lock{Env: "sandbox", Holder: "https://circleci.com/gh/shop/app/123", Commit: "abc", Action: "deploy", Started: time.Now()}
+	release, err := ledger.AcquireLock(ctx, s.store, other, 0, s.out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.d.Deploy(ctx, Options{})
-	var locked *LockedError
+	var locked *ledger.LockedError
 	if !errors.As(err, &locked) || !strings.Contains(err.Error(), "circleci.com/gh/shop/app/123") {
 		t.Fatalf("deploy under someone else's lock = %v", err)
 	}
-	if err := ReleaseLock(ctx, s.store, "alice@laptop", false); err == nil {
+	if err := ledger.ReleaseLock(ctx, s.store, "alice@laptop", false); err == nil {
 		t.Error("released someone else's lock without -force")
 	}
 	time.AfterFunc(time.Second, release)
@@ -289,11 +290,11 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 	if strings.Contains(s.out.String(), "STEP") || strings.Contains(s.out.String(), "=== migrate") {
 		t.Errorf("rollback built or migrated:\n%s", s.out)
 	}
-	hist, _ := History(ctx, s.store)
+	hist, _ := ledger.History(ctx, s.store)
 	if len(hist) < 5 || hist[0].Action != "rollback" || hist[0].Result != "succeeded" {
 		t.Errorf("history = %+v", hist)
 	}
-	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+	if _, err := ledger.ReadLock(ctx, s.store); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("lock left behind: %v", err)
 	}
 	// Every call of the lifecycle, the sandbox terraform's included, must be
@@ -339,7 +340,7 @@ func TestInterruptMidMigration(t *testing.T) {
 	if s.serviceTag(t, "web-app") != first || s.tfvars(t) != before {
 		t.Error("an interrupted migration changed services or tfvars")
 	}
-	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+	if _, err := ledger.ReadLock(ctx, s.store); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("lock left behind after Ctrl-C: %v", err)
 	}
 }
@@ -502,7 +503,7 @@ func TestPreflightRefusesAMissingService(t *testing.T) {
 	if s.tfvars(t) != before {
 		t.Error("the refused deploy changed the tfvars")
 	}
-	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+	if _, err := ledger.ReadLock(ctx, s.store); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("lock after the refusal: %v", err)
 	}
 }

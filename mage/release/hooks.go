@@ -13,6 +13,7 @@ import (
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/internal/lineprefix"
 	"github.com/railsecs/deploykit/mage/internal/procgroup"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // Hooks are executables in .deploykit/hooks/ next to deploy.hcl, run at
@@ -35,21 +36,21 @@ func HooksDir(cfg *config.Config) string { return cfg.LocalDir("hooks") }
 const LockEnv = "DEPLOYKIT_LOCK"
 
 // LockToken identifies one holding of the lock.
-func LockToken(l Lock) string {
+func LockToken(l ledger.Lock) string {
 	return l.Env + "/" + l.Holder + "/" + l.Started.UTC().Format(time.RFC3339Nano)
 }
 
 // takeLock acquires the lock, or inherits it when the environment names
 // the lock a parent run holds (this run is one of its hooks' children).
-func (d *Deployer) takeLock(ctx context.Context, lock Lock, wait time.Duration) (release func(), inherited bool, err error) {
+func (d *Deployer) takeLock(ctx context.Context, lock ledger.Lock, wait time.Duration) (release func(), inherited bool, err error) {
 	if tok := d.Getenv(LockEnv); tok != "" {
-		held, err := ReadLock(ctx, d.Store)
+		held, err := ledger.ReadLock(ctx, d.Store)
 		if err == nil && LockToken(*held) == tok {
 			fmt.Fprintf(d.Out, "lock: held by the run whose hook started this one (%s of %s by %s)\n", held.Action, held.Commit, held.Holder)
 			return func() {}, true, nil
 		}
 	}
-	release, err = AcquireLock(ctx, d.Store, lock, wait, d.Out)
+	release, err = ledger.AcquireLock(ctx, d.Store, lock, wait, d.Out)
 	return release, false, err
 }
 
@@ -98,12 +99,12 @@ func (r *run) runHook(ctx context.Context, name string, extra ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("hook %s: %w", path, err)
 	}
-	r.journal.stage(ctx, r.journalStage(), func(j *Journal) { j.Hook, j.HookGroup = name, cmd.Process.Pid })
+	r.journal.stage(ctx, r.journalStage(), func(j *ledger.Journal) { j.Hook, j.HookGroup = name, cmd.Process.Pid })
 	err = cmd.Wait()
 	if finish() {
 		fmt.Fprintf(d.Out, "stopped what was left of hook %s (process group %d)\n", name, cmd.Process.Pid)
 	}
-	r.journal.stage(ctx, r.journalStage(), func(j *Journal) { j.Hook, j.HookGroup = "", 0 })
+	r.journal.stage(ctx, r.journalStage(), func(j *ledger.Journal) { j.Hook, j.HookGroup = "", 0 })
 	pw.Flush()
 	if err != nil {
 		return fmt.Errorf("hook %s: %w", path, err)

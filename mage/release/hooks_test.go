@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/railsecs/deploykit/mage/internal/procgroup"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // addHook commits an executable hook to the sandbox repository.
@@ -48,7 +49,7 @@ func TestHooks(t *testing.T) {
 	if strings.Contains(s.out.String(), "=== images") || s.serviceTag(t, "web-app") != "" {
 		t.Errorf("the deploy went on after the pre-build hook failed:\n%s", s.out)
 	}
-	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+	if _, err := ledger.ReadLock(ctx, s.store); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("lock after the failed hook: %v", err)
 	}
 	log, _ := os.ReadFile(hookLog)
@@ -94,15 +95,15 @@ func TestHooks(t *testing.T) {
 
 	// A target a hook runs inherits the lock through DEPLOYKIT_LOCK rather
 	// than waiting for its own parent; a wrong token still waits.
-	held := Lock{Env: "sandbox", Holder: "alice@laptop", Commit: first.Tag, Action: "deploy", Started: time.Now().UTC()}
-	release, err := AcquireLock(ctx, s.store, held, 0, s.out)
+	held := ledger.Lock{Env: "sandbox", Holder: "alice@laptop", Commit: first.Tag, Action: "deploy", Started: time.Now().UTC()}
+	release, err := ledger.AcquireLock(ctx, s.store, held, 0, s.out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
-	var locked *LockedError
+	var locked *ledger.LockedError
 	if _, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 5}); !errors.As(err, &locked) {
-		t.Errorf("prune under another run's lock = %v, want LockedError", err)
+		t.Errorf("prune under another run's lock = %v, want ledger.LockedError", err)
 	}
 	s.env[LockEnv] = LockToken(held)
 	defer delete(s.env, LockEnv)
@@ -110,7 +111,7 @@ func TestHooks(t *testing.T) {
 	if _, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 5}); err != nil || !strings.Contains(s.out.String(), "held by the run whose hook started this one") {
 		t.Errorf("prune from a hook of the lock's holder = %v\n%s", err, s.out)
 	}
-	if _, err := ReadLock(ctx, s.store); err != nil {
+	if _, err := ledger.ReadLock(ctx, s.store); err != nil {
 		t.Errorf("the child released its parent's lock: %v", err)
 	}
 }
@@ -166,7 +167,7 @@ func TestHookThatIgnoresSIGTERMIsStopped(t *testing.T) {
 			t.Fatalf("the hook never started:\n%s", s.out)
 		}
 	}
-	j, err := ReadJournal(ctx, s.store)
+	j, err := ledger.ReadJournal(ctx, s.store)
 	if err != nil || j.Hook != HookPreDeploy || j.HookGroup == 0 {
 		t.Errorf("the journal while the hook runs: %+v, %v", j, err)
 	}
@@ -197,10 +198,10 @@ func TestHookThatIgnoresSIGTERMIsStopped(t *testing.T) {
 	go hook.Wait()
 	t.Cleanup(func() { procgroup.Stop(hook.Process.Pid, 0) })
 	host, _ := os.Hostname()
-	left := Journal{Env: "sandbox", Action: "deploy", Holder: "alice@laptop", Host: host, PID: deadPID(t), Tag: "0123456789ab", Stage: StageLocked,
+	left := ledger.Journal{Env: "sandbox", Action: "deploy", Holder: "alice@laptop", Host: host, PID: deadPID(t), Tag: "0123456789ab", Stage: ledger.StageLocked,
 		Started: time.Now().UTC(), Hook: HookPreDeploy, HookGroup: hook.Process.Pid}
 	data, _ := json.Marshal(left)
-	if err := s.store.Put(ctx, JournalKey, data); err != nil {
+	if err := s.store.Put(ctx, ledger.JournalKey, data); err != nil {
 		t.Fatal(err)
 	}
 	did, err := s.d.Repair(ctx, false)

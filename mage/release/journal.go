@@ -20,57 +20,13 @@ import (
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/internal/procgroup"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
-
-// JournalKey is the deploy journal's key, beside the lock.
-const JournalKey = "journal.json"
-
-// Stages a journal records, in order.
-const (
-	StageLocked    = "locked"    // nothing changed yet
-	StageTfvars    = "tfvars"    // tfvars (and schedules) rewritten locally
-	StageApplying  = "applying"  // terraform apply running: outcome unknown
-	StageApplied   = "applied"   // terraform applied the new tags
-	StageMigrating = "migrating" // the migration task is running
-)
-
-// Journal is what a running deploy or rollback has changed so far, written
-// before its first change and updated at each stage; success removes it.
-// A process that dies without cleaning up (SIGKILL, a lost CI machine, a
-// second Ctrl-C) leaves it, and the next command repairs from it.
-type Journal struct {
-	Env         string    `json:"env"`
-	Action      string    `json:"action"`
-	Holder      string    `json:"holder"`
-	Host        string    `json:"host"`
-	PID         int       `json:"pid"`
-	Commit      string    `json:"commit"`
-	Tag         string    `json:"tag"`
-	PreviousTag string    `json:"previous_tag,omitempty"`
-	Stage       string    `json:"stage"`
-	Started     time.Time `json:"started"`
-	Updated     time.Time `json:"updated"`
-	// The files the run rewrote, as they were before (paths relative to
-	// deploy.hcl's directory; the bytes are only meaningful on Host).
-	Tfvars           string `json:"tfvars"`
-	TfvarsBefore     []byte `json:"tfvars_before,omitempty"`
-	Schedules        string `json:"schedules,omitempty"`
-	SchedulesBefore  []byte `json:"schedules_before,omitempty"`
-	SchedulesExisted bool   `json:"schedules_existed,omitempty"`
-	MigrationTask    string `json:"migration_task,omitempty"`
-	// MigrationStarted is when RunTask answered with MigrationTask.
-	MigrationStarted time.Time `json:"migration_started,omitzero"`
-	// Applied: terraform's apply of the new tags completed.
-	Applied bool `json:"applied,omitempty"`
-	// Hook runs in process group HookGroup (on Host) while it is set.
-	Hook      string `json:"hook,omitempty"`
-	HookGroup int    `json:"hook_group,omitempty"`
-}
 
 // journal keeps a run's Journal in the store.
 type journal struct {
-	store Store
-	j     Journal
+	store ledger.Store
+	j     ledger.Journal
 	out   io.Writer
 	left  *leftovers // told each stage
 }
@@ -80,7 +36,7 @@ func (j *journal) write(ctx context.Context) {
 	data, _ := json.MarshalIndent(j.j, "", "  ")
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
-	if err := j.store.Put(wctx, JournalKey, data); err != nil {
+	if err := j.store.Put(wctx, ledger.JournalKey, data); err != nil {
 		fmt.Fprintf(j.out, "WARNING: deploy journal not written at %s: %v\n", j.store.Where(), err)
 	}
 }
@@ -94,7 +50,7 @@ func (r *run) journalStage() string {
 }
 
 // stage records progress; nil journals (dry runs) record nothing.
-func (j *journal) stage(ctx context.Context, stage string, edit func(*Journal)) {
+func (j *journal) stage(ctx context.Context, stage string, edit func(*ledger.Journal)) {
 	if j == nil {
 		return
 	}
@@ -112,22 +68,9 @@ func (j *journal) stage(ctx context.Context, stage string, edit func(*Journal)) 
 func (j *journal) done(ctx context.Context) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
-	if err := j.store.Delete(dctx, JournalKey); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := j.store.Delete(dctx, ledger.JournalKey); err != nil && !errors.Is(err, ledger.ErrNotFound) {
 		fmt.Fprintf(j.out, "WARNING: deploy journal not removed at %s: %v\n", j.store.Where(), err)
 	}
-}
-
-// ReadJournal returns the journal left in the store, ErrNotFound if none.
-func ReadJournal(ctx context.Context, store Store) (*Journal, error) {
-	data, err := store.Get(ctx, JournalKey)
-	if err != nil {
-		return nil, err
-	}
-	var j Journal
-	if err := json.Unmarshal(data, &j); err != nil {
-		return nil, fmt.Errorf("the deploy journal at %s is corrupt (%v): remove it with mage lock:release -force", store.Where(), err)
-	}
-	return &j, nil
 }
 
 // processAlive says whether pid runs on this machine.
@@ -147,13 +90,13 @@ func processAlive(pid int) bool {
 // is repaired only with force (lock:release -force), and that machine's
 // files cannot be touched from here. It returns what it did ("" nothing).
 func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
-	j, err := ReadJournal(ctx, d.Store)
-	if errors.Is(err, ErrNotFound) {
+	j, err := ledger.ReadJournal(ctx, d.Store)
+	if errors.Is(err, ledger.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
 		if force {
-			_ = d.Store.Delete(ctx, JournalKey)
+			_ = d.Store.Delete(ctx, ledger.JournalKey)
 			return "removed a corrupt deploy journal", nil
 		}
 		return "", err
@@ -189,7 +132,7 @@ func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
 		did = append(did, note)
 	}
 	applied := j.Applied
-	if j.Stage == StageApplying {
+	if j.Stage == ledger.StageApplying {
 		applied = d.liveRuns(ctx, j.Tag)
 		if applied {
 			did = append(did, "the live services run "+j.Tag+": the interrupted apply completed")
@@ -213,23 +156,23 @@ func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
 		}
 		did = append(did, j.Tfvars+" restored to what it was before")
 	}
-	if j.MigrationTask == "" && j.Stage == StageMigrating {
+	if j.MigrationTask == "" && j.Stage == ledger.StageMigrating {
 		did = append(did, "it was running a migration task: migrations it applied stay applied (mage status and the task list say whether it still runs)")
 	}
-	rec := Record{Env: j.Env, Action: j.Action, Commit: j.Commit, Tag: j.Tag, Who: j.Holder, From: j.Host, Started: j.Started,
+	rec := ledger.Record{Env: j.Env, Action: j.Action, Commit: j.Commit, Tag: j.Tag, Who: j.Holder, From: j.Host, Started: j.Started,
 		Duration: j.Updated.Sub(j.Started), Result: "interrupted", Applied: applied, MigrationTask: j.MigrationTask, Previous: j.PreviousTag,
 		Error: fmt.Sprintf("process %d on %s ended at stage %q without finishing; repaired by %s", j.PID, j.Host, j.Stage, d.Who)}
-	if err := SaveRecord(ctx, d.Store, rec); err != nil {
+	if err := ledger.SaveRecord(ctx, d.Store, rec); err != nil {
 		return "", fmt.Errorf("record the interrupted %s: %w", j.Action, err)
 	}
 	did = append(did, "recorded the "+j.Action+" as interrupted")
-	if l, err := ReadLock(ctx, d.Store); err == nil && l.Holder == j.Holder {
-		if err := d.Store.Delete(ctx, LockKey); err != nil {
+	if l, err := ledger.ReadLock(ctx, d.Store); err == nil && l.Holder == j.Holder {
+		if err := d.Store.Delete(ctx, ledger.LockKey); err != nil {
 			return "", err
 		}
 		did = append(did, "released its lock")
 	}
-	if err := d.Store.Delete(ctx, JournalKey); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := d.Store.Delete(ctx, ledger.JournalKey); err != nil && !errors.Is(err, ledger.ErrNotFound) {
 		return "", err
 	}
 	return fmt.Sprintf("repaired %s's %s of %s (pid %d on %s, stopped at stage %q): %s",
@@ -250,7 +193,7 @@ const notVisibleGrace = time.Minute
 // leftMigration looks up the migration task an interrupted run started.
 // While it runs, it says so (who started it, since when, how to follow and
 // stop it), unless force: then it stops the task and says what it stopped.
-func (d *Deployer) leftMigration(ctx context.Context, j *Journal, force bool) (running bool, note string, err error) {
+func (d *Deployer) leftMigration(ctx context.Context, j *ledger.Journal, force bool) (running bool, note string, err error) {
 	if j.MigrationTask == "" {
 		return false, "", nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/awsfake"
 	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // deadPID is the PID of a process that has ended (and been reaped).
@@ -46,10 +47,10 @@ func TestMigrationOutlivingAKilledDeployKeepsTheLock(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { _, err := s.d.Deploy(cctx, Options{Timeout: time.Minute}); done <- err }()
-	var left Journal
+	var left ledger.Journal
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		if j, err := ReadJournal(ctx, s.store); err == nil && j.MigrationTask != "" {
+		if j, err := ledger.ReadJournal(ctx, s.store); err == nil && j.MigrationTask != "" {
 			left = *j
 			break
 		}
@@ -59,13 +60,13 @@ func TestMigrationOutlivingAKilledDeployKeepsTheLock(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	lock, err := ReadLock(ctx, s.store)
+	lock, err := ledger.ReadLock(ctx, s.store)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cancel()
 	<-done
-	if left.Stage != StageMigrating || left.MigrationStarted.IsZero() {
+	if left.Stage != ledger.StageMigrating || left.MigrationStarted.IsZero() {
 		t.Errorf("journal while migrating: %+v", left)
 	}
 
@@ -90,10 +91,10 @@ func TestMigrationOutlivingAKilledDeployKeepsTheLock(t *testing.T) {
 	left.PID = deadPID(t)
 	journalData, _ := json.Marshal(left)
 	lockData, _ := json.Marshal(lock)
-	if err := s.store.Put(ctx, JournalKey, journalData); err != nil {
+	if err := s.store.Put(ctx, ledger.JournalKey, journalData); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.store.Put(ctx, LockKey, lockData); err != nil {
+	if err := s.store.Put(ctx, ledger.LockKey, lockData); err != nil {
 		t.Fatal(err)
 	}
 
@@ -108,10 +109,10 @@ func TestMigrationOutlivingAKilledDeployKeepsTheLock(t *testing.T) {
 			t.Errorf("repair's message lacks %q: %v", want, err)
 		}
 	}
-	if _, err := ReadLock(ctx, s.store); err != nil {
+	if _, err := ledger.ReadLock(ctx, s.store); err != nil {
 		t.Errorf("the lock was released while the migration runs: %v", err)
 	}
-	if _, err := ReadJournal(ctx, s.store); err != nil {
+	if _, err := ledger.ReadJournal(ctx, s.store); err != nil {
 		t.Errorf("the journal was removed while the migration runs: %v", err)
 	}
 	if _, err := s.d.Deploy(ctx, Options{Timeout: time.Minute}); err == nil || !strings.Contains(err.Error(), "is locked") {
@@ -131,10 +132,10 @@ func TestMigrationOutlivingAKilledDeployKeepsTheLock(t *testing.T) {
 	if err != nil || len(desc.Tasks) != 1 || aws.ToString(desc.Tasks[0].DesiredStatus) != "STOPPED" || !strings.Contains(aws.ToString(desc.Tasks[0].StoppedReason), "lock:release -force by bob@laptop") {
 		t.Errorf("the migration task after -force: %+v, %v", desc, err)
 	}
-	if _, err := ReadLock(ctx, s.store); !errors.Is(err, ErrNotFound) {
+	if _, err := ledger.ReadLock(ctx, s.store); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("lock after -force: %v", err)
 	}
-	if recs, _ := History(ctx, s.store); len(recs) == 0 || recs[0].Result != "interrupted" || recs[0].MigrationTask != left.MigrationTask {
+	if recs, _ := ledger.History(ctx, s.store); len(recs) == 0 || recs[0].Result != "interrupted" || recs[0].MigrationTask != left.MigrationTask {
 		t.Errorf("the killed deploy's record: %+v", recs)
 	}
 }

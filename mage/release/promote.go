@@ -10,12 +10,13 @@ import (
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/imageref"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // Source is the environment a promotion takes its release from.
 type Source struct {
 	Env   *config.Environment
-	Store Store
+	Store ledger.Store
 	// ECR answers a login when the source registry is ECR (another
 	// account's, with a repository policy letting this one pull).
 	ECR image.ECRAPI
@@ -25,17 +26,17 @@ type Source struct {
 // successful one, or opts.Target) by digest: the exact manifests are
 // copied to this environment's registry, their digests checked, and
 // deployed; nothing is built, so production runs the bytes staging tested.
-func (d *Deployer) Promote(ctx context.Context, src Source, opts Options) (Record, error) {
+func (d *Deployer) Promote(ctx context.Context, src Source, opts Options) (ledger.Record, error) {
 	r := d.newRun("promote", opts)
 	return r.finish(ctx, r.promote(ctx, src))
 }
 
 func (r *run) promote(ctx context.Context, src Source) error {
 	d, opts := r.d, r.opts
-	var from *Record
-	var history []Record
+	var from *ledger.Record
+	var history []ledger.Record
 	if err := r.stage("preflight", func() error {
-		srcHistory, err := History(ctx, src.Store)
+		srcHistory, err := ledger.History(ctx, src.Store)
 		if err != nil {
 			return fmt.Errorf("the release history of %s: %w", src.Env.Name, err)
 		}
@@ -74,7 +75,7 @@ func (r *run) promote(ctx context.Context, src Source) error {
 // copyImages copies each image of the release, every platform and layer,
 // from the source registry to this one, and checks the digest did not
 // change on the way.
-func (r *run) copyImages(ctx context.Context, src Source, rel *Record) error {
+func (r *run) copyImages(ctx context.Context, src Source, rel *ledger.Record) error {
 	d := r.d
 	srcReg, _, err := connectRegistry(ctx, d.Config, src.Env, src.ECR, d.Out)
 	if err != nil {

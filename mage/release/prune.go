@@ -15,6 +15,7 @@ import (
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/imageref"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // PruneOptions says how much history Prune keeps.
@@ -49,7 +50,7 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 	if opts.DryRun {
 		fmt.Fprintln(d.Out, "prune: dry run, nothing is removed")
 	} else {
-		release, _, err := d.takeLock(ctx, Lock{Env: d.Env.Name, Holder: d.Who, Action: "prune", Started: time.Now().UTC()}, opts.LockWait)
+		release, _, err := d.takeLock(ctx, ledger.Lock{Env: d.Env.Name, Holder: d.Who, Action: "prune", Started: time.Now().UTC()}, opts.LockWait)
 		if err != nil {
 			return rep, err
 		}
@@ -60,7 +61,7 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 			}
 		}
 	}
-	history, err := History(ctx, d.Store)
+	history, err := ledger.History(ctx, d.Store)
 	if err != nil {
 		return rep, fmt.Errorf("the release history of %s: %w", d.Env.Name, err)
 	}
@@ -103,7 +104,7 @@ func (d *Deployer) Prune(ctx context.Context, taskDefs ecs.TaskDefinitionAPI, op
 // differ), the newest keep successful releases (distinct tags), and every image a kept
 // release recorded (a rollback may have kept the live nginx image, whose
 // tag is another release's).
-func RetainedTags(history []Record, keep int) map[string]string {
+func RetainedTags(history []ledger.Record, keep int) map[string]string {
 	kept := map[string]string{}
 	add := func(tag, why string) {
 		if tag != "" && kept[tag] == "" {
@@ -115,7 +116,7 @@ func RetainedTags(history []Record, keep int) map[string]string {
 		if !choice.Reapply {
 			add(choice.Target.Tag, "rollback target")
 		}
-	} else if live := LastSucceeded(history); live != nil {
+	} else if live := ledger.LastSucceeded(history); live != nil {
 		add(live.Tag, "live release")
 	}
 	// Releases, not records: redeploying a tag does not push older ones out.
@@ -231,7 +232,7 @@ func (d *Deployer) pruneRevisions(ctx context.Context, api ecs.TaskDefinitionAPI
 	return nil
 }
 
-func (d *Deployer) pruneImages(ctx context.Context, history []Record, rep *PruneReport, dryRun bool) error {
+func (d *Deployer) pruneImages(ctx context.Context, history []ledger.Record, rep *PruneReport, dryRun bool) error {
 	reg, _, err := connectRegistry(ctx, d.Config, d.Env, d.ECR, d.Out)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/imageref"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // Three releases, prune keeping one: the first release's images and task
@@ -20,7 +21,7 @@ import (
 func TestPruneKeepsWhatRollbackNeeds(t *testing.T) {
 	s := newSandbox(t)
 	ctx := context.Background()
-	var recs []Record
+	var recs []ledger.Record
 	for i := range 3 {
 		if i > 0 {
 			// An asset change, so each release has an nginx image of its

@@ -14,12 +14,13 @@ import (
 
 	"github.com/railsecs/deploykit/mage/atomicfile"
 	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // finish puts the world in a consistent state and says what is live. On
 // failure the cheap, critical steps come first (files, record, lock), as
 // an interrupt leaves little time: mage gives targets 5 seconds.
-func (r *run) finish(ctx context.Context, err error) (Record, error) {
+func (r *run) finish(ctx context.Context, err error) (ledger.Record, error) {
 	d := r.d
 	r.rec.Duration = time.Since(r.rec.Started)
 	bg := context.WithoutCancel(ctx)
@@ -51,7 +52,7 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 	recorded := r.rec.Commit != "" && !r.opts.DryRun && r.releaseLock != nil
 	if recorded {
 		sctx, cancel := context.WithTimeout(bg, 2*time.Second)
-		if serr := SaveRecord(sctx, d.Store, r.rec); serr != nil {
+		if serr := ledger.SaveRecord(sctx, d.Store, r.rec); serr != nil {
 			fmt.Fprintf(d.Out, "WARNING: release not recorded: %v\n", serr)
 		}
 		cancel()
@@ -81,7 +82,7 @@ func (r *run) finish(ctx context.Context, err error) (Record, error) {
 	r.printTimings()
 	if r.opts.JSONFile != "" {
 		data, _ := json.MarshalIndent(struct {
-			Record
+			ledger.Record
 			Stages map[string]float64 `json:"stage_seconds"`
 		}{r.rec, r.stageSeconds()}, "", "  ")
 		if werr := atomicfile.Write(r.opts.JSONFile, data, 0o644); werr != nil {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // historyGen makes release histories of the shapes a hostile user can
@@ -14,7 +16,7 @@ import (
 // reuse); a rollback may keep the live nginx image.
 type historyGen struct {
 	rng      *rand.Rand
-	history  []Record // newest first, as History returns it
+	history  []ledger.Record // newest first, as ledger.History returns it
 	clock    time.Time
 	commits  int
 	registry map[string]map[string]string // repository -> tag -> digest
@@ -30,15 +32,15 @@ func newHistoryGen(seed uint64) *historyGen {
 
 func (g *historyGen) record(action, tag, result string, nginxTag string) {
 	g.clock = g.clock.Add(time.Minute)
-	r := Record{Action: action, Commit: tag + "0000", Tag: tag, Result: result, Started: g.clock,
+	r := ledger.Record{Action: action, Commit: tag + "0000", Tag: tag, Result: result, Started: g.clock,
 		Images: map[string]string{
 			"app":   fmt.Sprintf("reg/app:%s@%s", tag, g.registry["reg/app"][tag]),
 			"nginx": fmt.Sprintf("reg/nginx:%s@%s", nginxTag, g.registry["reg/nginx"][nginxTag]),
 		}}
-	if live := LastSucceeded(g.history); live != nil {
+	if live := ledger.LastSucceeded(g.history); live != nil {
 		r.Previous = live.Tag
 	}
-	g.history = append([]Record{r}, g.history...)
+	g.history = append([]ledger.Record{r}, g.history...)
 }
 
 // push puts tag's images in the registry (a build, or a promotion's copy).
@@ -47,7 +49,7 @@ func (g *historyGen) push(tag string) {
 		return
 	}
 	g.registry["reg/app"][tag] = "sha256:app-" + tag
-	live := LastSucceeded(g.history)
+	live := ledger.LastSucceeded(g.history)
 	if live != nil && g.rng.IntN(2) == 0 {
 		g.registry["reg/nginx"][tag] = g.registry["reg/nginx"][live.Tag] // assets unchanged: same bytes
 	} else {
@@ -56,7 +58,7 @@ func (g *historyGen) push(tag string) {
 }
 
 func (g *historyGen) step() {
-	live := LastSucceeded(g.history)
+	live := ledger.LastSucceeded(g.history)
 	switch n := g.rng.IntN(10); {
 	case n < 3 || live == nil: // a new commit
 		g.commits++
@@ -92,7 +94,7 @@ func (g *historyGen) step() {
 	}
 }
 
-func liveNginxTag(r *Record) string {
+func liveNginxTag(r *ledger.Record) string {
 	ref := r.Images["nginx"]
 	for i := len("reg/nginx:"); i < len(ref); i++ {
 		if ref[i] == '@' {
@@ -152,13 +154,13 @@ func TestPruneKeepsEveryRollbackTargetOverGeneratedHistories(t *testing.T) {
 		for range steps {
 			g.step()
 		}
-		if LastSucceeded(g.history) == nil {
+		if ledger.LastSucceeded(g.history) == nil {
 			continue
 		}
 		keep := 1 + g.rng.IntN(3)
 		kept, deleted := g.prune(keep)
 		deletedSomewhere += deleted
-		if err := g.rollbackWorks(""); err != nil && err.Error() != fmt.Sprintf("no successful release before %s to roll back to", LastSucceeded(g.history).Tag) {
+		if err := g.rollbackWorks(""); err != nil && err.Error() != fmt.Sprintf("no successful release before %s to roll back to", ledger.LastSucceeded(g.history).Tag) {
 			t.Fatalf("seed %d, prune -keep=%d: rollback fails: %v\nkept %v\n%s", seed, keep, err, kept, describeHistory(g.history))
 		}
 		for tag := range kept {
@@ -184,7 +186,7 @@ func (g *historyGen) succeeded(tag string) bool {
 	return false
 }
 
-func describeHistory(history []Record) string {
+func describeHistory(history []ledger.Record) string {
 	var s string
 	for i := len(history) - 1; i >= 0; i-- {
 		h := history[i]
@@ -198,7 +200,7 @@ func describeHistory(history []Record) string {
 // instead of the release rollback returns to.
 func TestPruneKeepsTheRollbackTargetAfterASameCommitRedeploy(t *testing.T) {
 	at := func(m int) time.Time { return time.Date(2026, 12, 1, 0, m, 0, 0, time.UTC) }
-	history := []Record{ // newest first
+	history := []ledger.Record{ // newest first
 		{Action: "deploy", Tag: "bbb", Result: "succeeded", Previous: "bbb", Started: at(3)},
 		{Action: "deploy", Tag: "bbb", Result: "succeeded", Previous: "aaa", Started: at(2)},
 		{Action: "deploy", Tag: "aaa", Result: "succeeded", Started: at(1)},

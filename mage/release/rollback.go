@@ -9,20 +9,21 @@ import (
 
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/imageref"
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 // Rollback returns the environment to an earlier successful release: no
 // build, no migration. Its images must still be in the registry.
-func (d *Deployer) Rollback(ctx context.Context, opts Options) (Record, error) {
+func (d *Deployer) Rollback(ctx context.Context, opts Options) (ledger.Record, error) {
 	r := d.newRun("rollback", opts)
 	return r.finish(ctx, r.rollback(ctx))
 }
 
 func (r *run) rollback(ctx context.Context) error {
 	d, opts := r.d, r.opts
-	var target, liveRec *Record
+	var target, liveRec *ledger.Record
 	if err := r.stage("preflight", func() error {
-		history, err := History(ctx, d.Store)
+		history, err := ledger.History(ctx, d.Store)
 		if err != nil {
 			return err
 		}
@@ -123,7 +124,7 @@ var ErrNoRelease = errors.New("no successful release recorded")
 
 // RollbackChoice is where a rollback goes from and to.
 type RollbackChoice struct {
-	Live, Target *Record
+	Live, Target *ledger.Record
 	// Reapply: every earlier release is the live tag itself, so rolling
 	// back re-applies it.
 	Reapply bool
@@ -132,8 +133,8 @@ type RollbackChoice struct {
 // ChooseRollback picks the release to return to from the history (newest
 // first): the one matching want (a commit prefix or a tag), or else the
 // newest successful release whose tag differs from the live one.
-func ChooseRollback(history []Record, want string) (RollbackChoice, error) {
-	live := LastSucceeded(history)
+func ChooseRollback(history []ledger.Record, want string) (RollbackChoice, error) {
+	live := ledger.LastSucceeded(history)
 	if live == nil {
 		return RollbackChoice{}, ErrNoRelease
 	}

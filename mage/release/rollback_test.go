@@ -5,17 +5,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/ledger"
 )
 
 func TestChooseRollback(t *testing.T) {
 	at := func(h int) time.Time { return time.Date(2026, 11, 25, h, 0, 0, 0, time.UTC) }
-	rec := func(h int, tag, result string) Record {
-		return Record{Tag: tag, Commit: tag + "00000000", Result: result, Started: at(h)}
+	rec := func(h int, tag, result string) ledger.Record {
+		return ledger.Record{Tag: tag, Commit: tag + "00000000", Result: result, Started: at(h)}
 	}
 	// History is newest first, as History returns it.
 	cases := []struct {
 		name       string
-		history    []Record
+		history    []ledger.Record
 		want       string
 		live, to   string
 		reapply    bool
@@ -23,15 +25,15 @@ func TestChooseRollback(t *testing.T) {
 		noRelease  bool
 	}{
 		{name: "empty", noRelease: true},
-		{name: "only failures", history: []Record{rec(2, "b", "failed"), rec(1, "a", "failed")}, noRelease: true},
-		{name: "previous tag", history: []Record{rec(3, "c", "succeeded"), rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, live: "c", to: "b"},
-		{name: "skips failed and same tag", history: []Record{rec(4, "c", "succeeded"), rec(3, "x", "failed"), rec(2, "c", "succeeded"), rec(1, "a", "succeeded")}, live: "c", to: "a"},
-		{name: "live is the newest success, not the newest record", history: []Record{rec(3, "d", "failed"), rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, live: "b", to: "a"},
-		{name: "named by tag", history: []Record{rec(3, "c", "succeeded"), rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, want: "a", live: "c", to: "a"},
-		{name: "named by commit prefix", history: []Record{rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, want: "a0000", live: "b", to: "a"},
-		{name: "named but only failed", history: []Record{rec(2, "b", "succeeded"), rec(1, "a", "failed")}, want: "a", errContain: `matches "a"`},
-		{name: "same tag only: re-apply", history: []Record{rec(2, "a", "succeeded"), rec(1, "a", "succeeded")}, live: "a", to: "a", reapply: true},
-		{name: "a single release", history: []Record{rec(1, "a", "succeeded")}, errContain: "before a"},
+		{name: "only failures", history: []ledger.Record{rec(2, "b", "failed"), rec(1, "a", "failed")}, noRelease: true},
+		{name: "previous tag", history: []ledger.Record{rec(3, "c", "succeeded"), rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, live: "c", to: "b"},
+		{name: "skips failed and same tag", history: []ledger.Record{rec(4, "c", "succeeded"), rec(3, "x", "failed"), rec(2, "c", "succeeded"), rec(1, "a", "succeeded")}, live: "c", to: "a"},
+		{name: "live is the newest success, not the newest record", history: []ledger.Record{rec(3, "d", "failed"), rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, live: "b", to: "a"},
+		{name: "named by tag", history: []ledger.Record{rec(3, "c", "succeeded"), rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, want: "a", live: "c", to: "a"},
+		{name: "named by commit prefix", history: []ledger.Record{rec(2, "b", "succeeded"), rec(1, "a", "succeeded")}, want: "a0000", live: "b", to: "a"},
+		{name: "named but only failed", history: []ledger.Record{rec(2, "b", "succeeded"), rec(1, "a", "failed")}, want: "a", errContain: `matches "a"`},
+		{name: "same tag only: re-apply", history: []ledger.Record{rec(2, "a", "succeeded"), rec(1, "a", "succeeded")}, live: "a", to: "a", reapply: true},
+		{name: "a single release", history: []ledger.Record{rec(1, "a", "succeeded")}, errContain: "before a"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

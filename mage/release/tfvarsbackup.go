@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/railsecs/deploykit/mage/atomicfile"
+	"github.com/railsecs/deploykit/mage/ledger"
 	"github.com/railsecs/deploykit/mage/tfvars"
 )
 
@@ -73,7 +74,7 @@ func (r *run) writeTags(tag string) error {
 		}
 		fmt.Fprintf(d.Out, "%s:%d: %s\n", d.Env.Terraform.Tfvars, change.Line, change)
 	}
-	r.journal.stage(context.Background(), StageTfvars, func(j *Journal) { j.TfvarsBefore = backup.data })
+	r.journal.stage(context.Background(), ledger.StageTfvars, func(j *ledger.Journal) { j.TfvarsBefore = backup.data })
 	if err := atomicfile.Write(path, src, 0o644); err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (r *run) regenerateSchedules() error {
 		return err
 	}
 	r.schedules = backup
-	r.journal.stage(context.Background(), StageTfvars, func(j *Journal) {
+	r.journal.stage(context.Background(), ledger.StageTfvars, func(j *ledger.Journal) {
 		j.Schedules, _ = filepath.Rel(d.Config.Dir, backup.path)
 		j.SchedulesBefore, j.SchedulesExisted = backup.data, backup.existed
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/ledger"
 	"github.com/railsecs/deploykit/mage/release"
 )
 
@@ -53,11 +54,11 @@ func (c console) images(ctx context.Context, envName string, dirty, dryrun bool)
 		if err != nil {
 			return err
 		}
-		history, err := release.History(ctx, store)
+		history, err := ledger.History(ctx, store)
 		if err != nil {
 			return fmt.Errorf("read the release history of %s (to keep the live release's assets in the nginx image): %w", env.Name, err)
 		}
-		if live := release.LastSucceeded(history); live != nil {
+		if live := ledger.LastSucceeded(history); live != nil {
 			opts.Live = live.Images
 		}
 	}

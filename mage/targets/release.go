@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/ledger"
 	"github.com/railsecs/deploykit/mage/release"
 )
 
@@ -113,7 +114,7 @@ func (c console) release(ctx context.Context, f DeployFlags, kind releaseKind, f
 	if kind == deployRelease && d.Env.PromoteFrom != "" {
 		kind = promoteRelease
 	}
-	var rec release.Record
+	var rec ledger.Record
 	switch kind {
 	case rollbackRelease:
 		rec, err = d.Rollback(ctx, opts)
@@ -149,7 +150,7 @@ func Releases(ctx context.Context, env *string) error {
 	}
 	defer s.stop()
 	d := s.d
-	recs, err := release.History(ctx, d.Store)
+	recs, err := ledger.History(ctx, d.Store)
 	if err != nil {
 		return err
 	}
@@ -201,7 +202,7 @@ func Status(ctx context.Context, env *string) error {
 	for _, m := range migrations {
 		fmt.Fprintf(c.out, "migration task %s is %s: started by %s for commit %s\n", ecs.ShortID(m.TaskArn), m.Status, cmp.Or(m.Who, "someone"), cmp.Or(m.Commit, "?"))
 	}
-	recs, err := release.History(ctx, d.Store)
+	recs, err := ledger.History(ctx, d.Store)
 	if err != nil {
 		return err
 	}
@@ -226,8 +227,8 @@ func LockStatus(ctx context.Context, env *string) error {
 	}
 	defer s.stop()
 	d := s.d
-	l, err := release.ReadLock(ctx, d.Store)
-	if errors.Is(err, release.ErrNotFound) {
+	l, err := ledger.ReadLock(ctx, d.Store)
+	if errors.Is(err, ledger.ErrNotFound) {
 		fmt.Fprintf(c.out, "%s is not locked\n", d.Env.Name)
 		return nil
 	}
@@ -260,7 +261,7 @@ func LockRelease(ctx context.Context, env *string, force *bool) error {
 			fmt.Fprintf(c.out, "==> %s\n", did)
 		}
 	}
-	if err := release.ReleaseLock(ctx, d.Store, d.Who, flag(force)); err != nil {
+	if err := ledger.ReleaseLock(ctx, d.Store, d.Who, flag(force)); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.out, "%s is not locked now\n", d.Env.Name)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/ledger"
 	"github.com/railsecs/deploykit/mage/release"
 	"github.com/railsecs/deploykit/mage/sandbox"
 )
@@ -105,15 +106,15 @@ func (c console) deployer(ctx context.Context, envName string) (*release.Deploye
 	return d, s.stop, nil
 }
 
-func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (release.Store, error) {
+func storeFor(cfg *config.Config, env *config.Environment, awsCfg aws.Config) (ledger.Store, error) {
 	if env.Local {
-		return release.DirStore{Dir: cfg.LocalDir(env.Name, "store")}, nil
+		return ledger.DirStore{Dir: cfg.LocalDir(env.Name, "store")}, nil
 	}
 	bucket := env.Terraform.Backend["bucket"]
 	if bucket == "" {
 		return nil, fmt.Errorf("environment %s: the lock and release history live next to the terraform state, but terraform.backend has no bucket", env.Name)
 	}
-	return release.S3Store{API: s3.NewFromConfig(awsCfg), Bucket: bucket, Prefix: env.Name + "/deploykit/"}, nil
+	return ledger.S3Store{API: s3.NewFromConfig(awsCfg), Bucket: bucket, Prefix: env.Name + "/deploykit/"}, nil
 }
 
 // who names the person or CI job starting something.

@@ -1,4 +1,4 @@
-package release
+package ledger
 
 import (
 	"bytes"
