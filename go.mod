@@ -24,6 +24,7 @@ require (
 	github.com/hashicorp/terraform-json v0.29.0
 	github.com/magefile/mage v1.17.2
 	github.com/mattn/go-isatty v0.0.24
+	github.com/moby/patternmatcher v0.6.1
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/zclconf/go-cty v1.20.0

@@ -113,7 +113,7 @@ func Deploy(ctx context.Context, env, migrate, wait, json *string, dirty, dryrun
 // Promote deploys another environment's tested release by digest: copies its images here, builds nothing.
 //
 // Flags: -from=ENV (default: promote_from in deploy.hcl); -env=NAME;
-// -commit=SHA|TAG (default: the newest successful release of -from);
+// -commit=SHA|TAG|HEAD (HEAD: this checkout's commit, as CI promotes its own; default: the newest successful release of -from);
 // -migrate, -wait, -dryrun, -force, -timeout, -lockwait, -json as for deploy.
 func Promote(ctx context.Context, from, env, migrate, wait, commit, json *string, dryrun, force *bool, timeout, lockwait *time.Duration) error {
 	return targets.Promote(ctx, deref(from), targets.DeployFlags{Env: env, Migrate: migrate, Wait: wait, Commit: commit, JSON: json, DryRun: dryrun, Force: force, Timeout: timeout, LockWait: lockwait})

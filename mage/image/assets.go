@@ -67,6 +67,9 @@ func StageAssetInputs(ctxDir string, inputs []string, tmp string) (dir, hash str
 				return err
 			}
 			rel, _ := filepath.Rel(ctxDir, p)
+			if IsRailsKey(rel) {
+				return nil // never into the assets stage (asset inputs often name config)
+			}
 			paths = append(paths, rel)
 			return nil
 		})

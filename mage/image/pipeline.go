@@ -140,6 +140,9 @@ func (p Pipeline) Ensure(ctx context.Context, specs []Spec) ([]Result, error) {
 		if err := CheckContext(specs[i].Dockerfile, specs[i].Context); err != nil {
 			return nil, fmt.Errorf("image %s: %w (context in deploy.hcl)", specs[i].Name, err)
 		}
+		if err := CheckNoRailsKeys(specs[i].Dockerfile, specs[i].Context); err != nil {
+			return nil, fmt.Errorf("image %s: %w", specs[i].Name, err)
+		}
 	}
 	specs = singleCacheWriter(specs, todo)
 	var mu sync.Mutex

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/railsecs/deploykit/mage/ecs"
+	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/ledger"
 	"github.com/railsecs/deploykit/mage/release"
 )
@@ -122,6 +123,15 @@ func (c console) release(ctx context.Context, f DeployFlags, kind releaseKind, f
 		from = cmp.Or(from, d.Env.PromoteFrom)
 		if from == "" || from == d.Env.Name {
 			return fmt.Errorf("promote to %s: name the environment to promote from with -from=NAME (or promote_from in deploy.hcl)", d.Env.Name)
+		}
+		if opts.Target == "HEAD" {
+			// The checkout's commit: a pipeline promotes its own commit.
+			head, herr := git.CurrentCommit(ctx, d.Config.Dir, true, true)
+			if herr != nil {
+				return herr
+			}
+			opts.Target = head.SHA
+			fmt.Fprintf(c.out, "promoting %s's release of this checkout's commit %s\n", from, head.SHA)
 		}
 		src, serr := c.source(ctx, d.Config, from)
 		if serr != nil {

@@ -454,7 +454,7 @@ func TestPromoteDeploysTheSameDigests(t *testing.T) {
 	if code, out := r.run(nil, "deploy"); code != 0 {
 		t.Fatalf("deploy to sandbox: exit %d\n%s", code, out)
 	}
-	code, out := r.run(nil, "promote", "-from=sandbox", "-env=sandbox-production")
+	code, out := r.run(nil, "promote", "-from=sandbox", "-env=sandbox-production", "-commit=HEAD")
 	tag := r.head()
 	if code != 0 || !strings.Contains(out, "nothing built for sandbox-production") || strings.Contains(out, "STEP") {
 		t.Fatalf("promote: exit %d\n%s", code, out)
@@ -477,9 +477,20 @@ func TestPromoteDeploysTheSameDigests(t *testing.T) {
 			t.Errorf("%s: sandbox-production's task definitions do not run %s@%s", name, tag, digest)
 		}
 	}
+	if !strings.Contains(out, "promoting sandbox's release of this checkout's commit "+tag) {
+		t.Errorf("promote -commit=HEAD does not say which commit it promotes:\n%s", out)
+	}
 	// A deploy to sandbox-production (promote_from = "sandbox") promotes too.
 	if code, out := r.run(nil, "deploy", "-env=sandbox-production"); code != 0 || !strings.Contains(out, "promoting sandbox's release "+tag) {
 		t.Errorf("deploy -env=sandbox-production: exit %d\n%s", code, out)
+	}
+	// A pipeline whose commit the source never ran successfully promotes
+	// nothing, rather than the source's newest release.
+	os.WriteFile(filepath.Join(r.dir, "examples", "sandbox-app", "app", "models", "order.rb"), []byte("class Order; REV = 3; end\n"), 0o644)
+	git(t, r.dir, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-qam", "not deployed to sandbox")
+	code, out = r.run(nil, "promote", "-from=sandbox", "-env=sandbox-production", "-commit=HEAD")
+	if code == 0 || !strings.Contains(out, "no successful release of sandbox matches") {
+		t.Errorf("promote -commit=HEAD of a commit sandbox never ran: exit %d\n%s", code, out)
 	}
 }
 

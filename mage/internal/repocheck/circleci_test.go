@@ -184,6 +184,39 @@ func TestCircleCIRunStepsAreSetupOrMage(t *testing.T) {
 	}
 }
 
+// Production promotes the pipeline's own commit (the checkout's HEAD), not
+// whatever staging deployed last: approving an older pipeline must not apply
+// its terraform with newer images.
+func TestProductionPromotesThePipelinesCommit(t *testing.T) {
+	cfg, err := circleci.Load(filepath.Join(repo, ".circleci", "config.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, inv := range cfg.Invocations() {
+		if inv.Name != "deploy-production" {
+			continue
+		}
+		steps, err := cfg.Steps(inv.Job, inv.Params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range steps {
+			for _, line := range st.Lines() {
+				if strings.HasPrefix(line, "~/bin/mage ") && !strings.HasPrefix(line, "~/bin/mage -compile") {
+					found = true
+					if !strings.HasPrefix(line, "~/bin/mage promote ") || !strings.Contains(line, " -commit=HEAD") || !strings.Contains(line, "-env=production") {
+						t.Errorf("deploy-production runs %q: it must promote this pipeline's commit (mage promote -env=production -commit=HEAD)", line)
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no deploy-production job runs mage")
+	}
+}
+
 // The rules are not a check that cannot fail.
 func TestCircleCIRulesRefuseLogic(t *testing.T) {
 	for _, line := range []string{"./bin/mage deploy -env=staging", "terraform apply -auto-approve", "~/bin/mage deploy -env=$(cat env)", "sudo scripts/setup", "[ -x bin/mage ] || go run mage.go -compile ./bin/mage"} {
