@@ -112,7 +112,14 @@ func (s *Server) record(op string, body []byte, out any) {
 		if op == "UpdateService" {
 			name = str(in, "service")
 		}
-		add("ecs:"+op, s.serviceArn(cluster, name), onCluster)
+		ctx := map[string]string{"ecs:cluster": cluster}
+		if str(in, "taskDefinition") != "" {
+			// ecs:task-definition: the ARN of the revision the call names
+			// (the Service Authorization Reference's condition key).
+			svc, _ := res["service"].(map[string]any)
+			ctx["ecs:task-definition"] = str(svc, "taskDefinition")
+		}
+		add("ecs:"+op, s.serviceArn(cluster, name), ctx)
 	case "DescribeServices":
 		names, _ := in["services"].([]any)
 		for _, n := range names {

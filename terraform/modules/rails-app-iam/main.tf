@@ -172,9 +172,19 @@ locals {
       },
       local.find_running_tasks,
       {
-        Sid      = "Services"
+        # Only to this app's task definitions: a service pointed at another
+        # family would run that family's task role. Updates that name no
+        # task definition (desired count, force new deployment) pass.
+        Sid       = "UpdateServicesToOwnTaskDefinitions"
+        Effect    = "Allow"
+        Action    = ["ecs:UpdateService"]
+        Resource  = local.service_arns
+        Condition = { ArnLikeIfExists = { "ecs:task-definition" = local.task_definitions } }
+      },
+      {
+        Sid      = "ReadServices"
         Effect   = "Allow"
-        Action   = ["ecs:UpdateService", "ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments"]
+        Action   = ["ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments"]
         Resource = concat(local.service_arns, local.service_deployments)
       },
       {
