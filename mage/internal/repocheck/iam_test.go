@@ -149,6 +149,9 @@ func TestDeployPolicyRefusesOutsideItsEnvironment(t *testing.T) {
 		{"tag an existing task definition", "ecs:TagResource", "arn:aws:ecs:${region}:${account}:task-definition/${name}-web-app:7", nil},
 		{"production state", "s3:PutObject", "arn:aws:s3:::${bucket}/production/terraform.tfstate", nil},
 		{"delete a repository", "ecr:DeleteRepository", "arn:aws:ecr:${region}:${account}:repository/shop/app", nil},
+		{"read another app's role", "iam:GetRole", "arn:aws:iam::${account}:role/billing-staging-task", nil},
+		{"read another app's repository", "ecr:DescribeRepositories", "arn:aws:ecr:${region}:${account}:repository/billing/app", nil},
+		{"read another cluster", "ecs:DescribeClusters", "arn:aws:ecs:${region}:${account}:cluster/other", nil},
 		{"prune another app's images", "ecr:BatchDeleteImage", "arn:aws:ecr:${region}:${account}:repository/billing/app", nil},
 	}
 	reqs := requests(env, "shop-staging-deploy", outside, expand)

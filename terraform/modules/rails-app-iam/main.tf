@@ -204,7 +204,7 @@ locals {
       {
         Sid      = "ScheduleGroup"
         Effect   = "Allow"
-        Action   = ["scheduler:GetScheduleGroup", "scheduler:ListTagsForResource", "scheduler:ListSchedules"]
+        Action   = ["scheduler:GetScheduleGroup", "scheduler:ListTagsForResource"]
         Resource = [local.schedule_group_arn]
       },
       {
@@ -216,21 +216,49 @@ locals {
       },
       {
         # terraform plan refreshes every resource of the module; these are
-        # read-only. Changing anything but task definitions, services and
-        # schedules goes through a human with broader rights.
-        Sid    = "TerraformRefreshReads"
+        # read-only, each scoped to this environment's resources where the
+        # action has a resource type. Changing anything but task
+        # definitions, services and schedules goes through a human with
+        # broader rights.
+        Sid      = "TerraformRefreshClusterAndServiceTags"
+        Effect   = "Allow"
+        Action   = ["ecs:DescribeClusters", "ecs:ListTagsForResource"]
+        Resource = concat([local.cluster_arn, local.task_definitions], local.service_arns)
+      },
+      {
+        Sid      = "TerraformRefreshRepositories"
+        Effect   = "Allow"
+        Action   = ["ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource"]
+        Resource = local.repository_arns
+      },
+      {
+        Sid      = "TerraformRefreshLogGroups"
+        Effect   = "Allow"
+        Action   = ["logs:ListTagsForResource", "logs:ListTagsLogGroup"]
+        Resource = local.log_group_arns
+      },
+      {
+        Sid      = "TerraformRefreshRoles"
+        Effect   = "Allow"
+        Action   = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"]
+        Resource = ["${local.role_arn}/${local.name}-*"]
+      },
+      {
+        Sid      = "TerraformRefreshDeadLetterQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:GetQueueAttributes", "sqs:ListQueueTags"]
+        Resource = [local.dead_letter_arn]
+      },
+      {
+        Sid    = "TerraformRefreshUnscopedReads"
         Effect = "Allow"
         Action = [
-          "ecs:DescribeClusters", "ecs:ListTagsForResource",
-          "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:ListTagsForResource",
-          "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
-          "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+          "logs:DescribeLogGroups", "sts:GetCallerIdentity",
           "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
           "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeLoadBalancerAttributes",
           "elasticloadbalancing:DescribeTargetGroupAttributes",
-          "sqs:GetQueueAttributes", "sqs:ListQueueTags", "sts:GetCallerIdentity",
         ]
-        Resource = "*"
+        Resource = "*" # these actions have no resource type: "*" only
       },
     ])
   }
@@ -311,6 +339,17 @@ locals {
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
       ]
       Resource = "*"
+      }, {
+      # The session's log (the cluster's execute_command_configuration).
+      Sid      = "EcsExecSessionLog"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${local.prefix}:logs:${var.region}:${var.account_id}:log-group:/ecs/${local.name}/exec:*"]
+      }, {
+      Sid      = "EcsExecFindSessionLog"
+      Effect   = "Allow"
+      Action   = ["logs:DescribeLogGroups"]
+      Resource = "*" # no resource type: "*" only
     }]
   }
 

@@ -37,6 +37,23 @@ resource "aws_ecs_cluster" "this" {
     name  = "containerInsights"
     value = "enabled"
   }
+
+  # Every ECS Exec session (mage exec / console) is logged: what was typed
+  # and printed goes to its own log group, beside CloudTrail's record of
+  # who opened it. The task role may write there (rails-app-iam).
+  configuration {
+    execute_command_configuration {
+      logging = "OVERRIDE"
+      log_configuration {
+        cloud_watch_log_group_name = aws_cloudwatch_log_group.exec.name
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_log_group" "exec" {
+  name              = "/ecs/${local.name}/exec"
+  retention_in_days = var.log_retention_days
 }
 
 data "aws_ecs_cluster" "existing" {
