@@ -1,11 +1,13 @@
 package cron
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,12 +22,20 @@ type atCase struct {
 	readings []string
 	day      int // the day of month the text names, 0 when none
 	month    int // its month, 0 when none
+	// family names forms whose readings depend on the frequency:
+	// "ordinal" (a day alone), "monthstart" (the first of the month).
+	family string
+	// expr, when set, is the at: value as Ruby source (an array or a
+	// range) instead of the quoted string at; parts are the cases of the
+	// same batch that hold each element of an array alone.
+	expr  string
+	parts []int
 }
 
 // genAt writes at: strings from the pieces Chronic reads: hours padded or
 // not, ':' or '.', no separator, seconds, am/pm in their spellings,
 // noon/midnight, weekday and date words, "at", and values at the edges.
-func genAt(rng *rand.Rand) (string, []string, int, int) {
+func genAt(rng *rand.Rand) (string, []string, int, int, string) {
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	h, m := rng.IntN(24), []int{0, 0, 15, 30, 45, rng.IntN(60)}[rng.IntN(6)]
 	if rng.IntN(20) == 0 {
@@ -88,7 +98,40 @@ func genAt(rng *rand.Rand) (string, []string, int, int) {
 	if m == 60 {
 		readings = nil // not a valid minute: any refusal is fine
 	}
-	switch rng.IntN(12) {
+	family := ""
+	switch rng.IntN(16) {
+	case 12, 13: // a clock with noon or midnight, spaced, with "at" or attached
+		clockText := pick("12", "12:00", "1200", "12.00", "12:00:00", "12pm", "12 pm", "12am", "0", "0:00", "00:00", "24:00", "12:30", "11", "11:00")
+		word := pick("noon", "midnight", "Noon", "MIDNIGHT")
+		sep := pick(" ", " ", " at ", "")
+		if strings.HasSuffix(clockText, "m") {
+			sep = pick(" ", " at ") // "12pmnoon" is no one's spelling
+		}
+		t = clockText + sep + word
+		noonClock := map[string]bool{"12": true, "12:00": true, "1200": true, "12.00": true, "12:00:00": true, "12pm": true, "12 pm": true}
+		midnightClock := map[string]bool{"12": true, "12:00": true, "1200": true, "12.00": true, "12:00:00": true, "12am": true, "0": true, "0:00": true, "00:00": true, "24:00": true}
+		readings = nil // anything else says two different times: any refusal is fine
+		switch {
+		case strings.EqualFold(word, "noon") && noonClock[clockText]:
+			readings = []string{"0 12"}
+		case strings.EqualFold(word, "midnight") && midnightClock[clockText]:
+			readings = []string{"0 0"}
+		}
+	case 14: // a day of the month alone
+		n := []int{1, 1, 2, 3, 15, 28, 31}[rng.IntN(7)]
+		suffix := map[int]string{1: "st", 2: "nd", 3: "rd"}[n]
+		if suffix == "" {
+			suffix = "th"
+		}
+		t, readings, day, family = strconv.Itoa(n)+suffix, []string{"0 0"}, n, "ordinal"
+	case 15: // the first of the month, with or without a time
+		phrase := pick("beginning of the month", "start of the month", "Beginning of the month", "beginning of month")
+		if rng.IntN(5) == 0 {
+			t, readings = phrase, nil // no time: any refusal is fine
+		} else {
+			t = phrase + " at " + t
+		}
+		day, family = 1, "monthstart"
 	case 0:
 		t = pick("noon", "Noon", "12 noon", "midnight", "Midnight")
 		readings = []string{"0 12"}
@@ -107,7 +150,88 @@ func genAt(rng *rand.Rand) (string, []string, int, int) {
 	case 4:
 		t, readings = pick("4:3o", "4::30", "soon", "4:30 pm pm", ""), nil // garbage
 	}
-	return t, readings, day, month
+	return t, readings, day, month, family
+}
+
+// forFrequency settles the readings of forms whose meaning depends on the
+// frequency: the start of the month means nothing to a job that runs more
+// often, and a day alone names no month for a yearly one.
+func (c *atCase) forFrequency() {
+	monthly := strings.Contains(c.every, "month")
+	switch {
+	case c.family == "monthstart" && !monthly && !strings.Contains(c.every, "year"):
+		c.readings = nil
+	case c.family == "ordinal" && strings.Contains(c.every, "year"):
+		c.readings = nil
+	}
+}
+
+// genAtExpr writes an at: that is not a string: an array of at: strings
+// (%w(), %W[], or a bracketed list of quoted strings) whose elements
+// are returned to be cases of their own, or an inclusive or exclusive
+// integer range with both ends near the edges of what each frequency takes.
+func genAtExpr(rng *rand.Rand, every string) (expr string, elems []atCase) {
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	if rng.IntN(2) == 0 {
+		// Mostly inside what the frequency takes (minutes, hours, days,
+		// months), sometimes one past an edge.
+		first, last := 0, 59
+		switch {
+		case strings.Contains(every, "day") || strings.Contains(every, "week") || strings.HasPrefix(every, ":") && every != ":hour":
+			first, last = 0, 23
+		case strings.Contains(every, "month"):
+			first, last = 1, 31
+		case strings.Contains(every, "year"):
+			first, last = 1, 12
+		}
+		lo := first + rng.IntN(last-first+1)
+		hi := min(lo+[]int{0, 1, 2, 4, -1}[rng.IntN(5)], last)
+		if rng.IntN(40) == 0 {
+			// Whenever raises on these: rare, since a batch it fails on is
+			// bisected to find the case.
+			lo, hi = first-1+rng.IntN(2), last+rng.IntN(2)
+		}
+		return fmt.Sprintf("%d%s%d", lo, pick("..", "..."), hi), nil
+	}
+	n := 1 + rng.IntN(3)
+	for range n {
+		at, readings, day, month, family := genAt(rng)
+		if family != "" || at == "" {
+			// keep arrays to times; the families are tested alone
+			at, readings, day, month = "4:30am", []string{"30 4"}, 0, 0
+		}
+		elems = append(elems, atCase{at: at, readings: readings, day: day, month: month})
+	}
+	escaped := func() []string {
+		var out []string
+		for _, e := range elems {
+			out = append(out, strings.ReplaceAll(e.at, " ", `\ `))
+		}
+		return out
+	}
+	// (%i() makes symbols, in which Whenever reads no time: refused, and
+	// tested on its own in TestPercentLiterals.)
+	switch rng.IntN(3) {
+	case 0:
+		return "%w(" + strings.Join(escaped(), " ") + ")", elems
+	case 1:
+		return "%W[" + strings.Join(escaped(), " ") + "]", elems
+	default:
+		var quoted []string
+		for _, e := range elems {
+			quoted = append(quoted, strconv.Quote(e.at))
+		}
+		return "[" + strings.Join(quoted, ", ") + "]", elems
+	}
+}
+
+// genExprEvery adds the sub-daily frequencies, where an integer at: is a
+// minute.
+func genExprEvery(rng *rand.Rand) string {
+	if rng.IntN(3) == 0 {
+		return []string{"1.hour", "2.hours", ":hour", "10.minutes", "30.minutes"}[rng.IntN(5)]
+	}
+	return genEvery(rng)
 }
 
 func genEvery(rng *rand.Rand) string {
@@ -139,7 +263,11 @@ func scheduleOf(cases []atCase, ids []int, hours24 bool) string {
 		b.WriteString("set :chronic_options, hours24: true\n")
 	}
 	for _, i := range ids {
-		fmt.Fprintf(&b, "every %s, at: %q do\n  command 'job%d'\nend\n", cases[i].every, cases[i].at, i)
+		at := strconv.Quote(cases[i].at)
+		if cases[i].expr != "" {
+			at = cases[i].expr
+		}
+		fmt.Fprintf(&b, "every %s, at: %s do\n  command 'job%d'\nend\n", cases[i].every, at, i)
 	}
 	return b.String()
 }
@@ -167,10 +295,32 @@ func TestChronicParityWithWhenever(t *testing.T) {
 		hours24 := rng.IntN(4) == 0
 		var cases []atCase
 		var ids []int
-		for i := 0; i < min(batch, n-start); i++ {
-			at, readings, day, month := genAt(rng)
-			cases = append(cases, atCase{every: genEvery(rng), at: at, readings: readings, day: day, month: month})
-			ids = append(ids, i)
+		for len(ids) < min(batch, n-start) {
+			if rng.IntN(5) == 0 {
+				// An array or a range; an array's elements are cases too.
+				every := genExprEvery(rng)
+				expr, elems := genAtExpr(rng, every)
+				if len(elems) > 0 && strings.Contains(every, "minutes") {
+					// Whenever raises on a time for a frequency under an
+					// hour: keep arrays of times to hourly and longer.
+					every = genEvery(rng)
+				}
+				c := atCase{every: every, expr: expr}
+				for _, e := range elems {
+					c.parts = append(c.parts, len(cases))
+					e.every = c.every
+					cases = append(cases, e)
+					ids = append(ids, len(cases)-1)
+				}
+				cases = append(cases, c)
+				ids = append(ids, len(cases)-1)
+				continue
+			}
+			at, readings, day, month, family := genAt(rng)
+			c := atCase{every: genEvery(rng), at: at, readings: readings, day: day, month: month, family: family}
+			c.forFrequency()
+			cases = append(cases, c)
+			ids = append(ids, len(cases)-1)
 		}
 		theirs := wheneverLines(t, root, cases, ids, hours24)
 		for i, c := range cases {
@@ -182,7 +332,7 @@ func TestChronicParityWithWhenever(t *testing.T) {
 				// ours must fail too, naming the line.
 				if s, err := Parse("schedule.rb", src, ParseOptions{Root: root}); err == nil {
 					if _, err := s.Crontab(); err == nil {
-						t.Errorf("at: %q every %s: whenever fails on it but we accept it\n%s", c.at, c.every, src)
+						t.Errorf("at: %s every %s: whenever fails on it but we accept it\n%s", cmp.Or(c.expr, strconv.Quote(c.at)), c.every, src)
 					}
 				}
 				bothFailed++
@@ -199,13 +349,20 @@ func TestChronicParityWithWhenever(t *testing.T) {
 			case err == nil && got == want:
 				identical++
 			case err == nil:
-				t.Errorf("at: %q every %s (hours24 %v): ours %q, whenever %q\nminimal schedule.rb:\n%s", c.at, c.every, hours24, got, want, src)
+				t.Errorf("at: %s every %s (hours24 %v): ours %q, whenever %q\nminimal schedule.rb:\n%s", cmp.Or(c.expr, strconv.Quote(c.at)), c.every, hours24, got, want, src)
 			case !strings.Contains(err.Error(), "schedule.rb:"):
 				t.Errorf("at: %q: the refusal does not name the line: %v", c.at, err)
-			case contradicts(want, c):
+			case c.expr != "" && len(c.parts) > 0 && slices.ContainsFunc(c.parts, func(p int) bool {
+				w, ok := theirs[p]
+				return !ok || contradicts(w, cases[p])
+			}):
+				refused++ // an element whenever misreads (or fails on)
+			case c.expr == "" && contradicts(want, c):
 				refused++ // whenever wrote a time the text does not say
+			case brokenCron(want):
+				refused++ // whenever wrote a line cron cannot read
 			default:
-				t.Errorf("at: %q every %s (hours24 %v): we refused (%v) but whenever reads it as %q\nminimal schedule.rb:\n%s", c.at, c.every, hours24, err, want, src)
+				t.Errorf("at: %s every %s (hours24 %v): we refused (%v) but whenever reads it as %q\nminimal schedule.rb:\n%s", cmp.Or(c.expr, strconv.Quote(c.at)), c.every, hours24, err, want, src)
 			}
 			if t.Failed() && compared > 50 {
 				break
@@ -215,7 +372,7 @@ func TestChronicParityWithWhenever(t *testing.T) {
 			break
 		}
 	}
-	t.Logf("compared %d at: cases with the real whenever: %d identical, %d refused where whenever wrote a time or date the text does not say, %d refused by both", compared, identical, refused, bothFailed)
+	t.Logf("compared %d at: cases with the real whenever (%d whenever runs): %d identical, %d refused where whenever wrote a time or date the text does not say, %d refused by both", compared, wheneverRuns, identical, refused, bothFailed)
 	if compared < n {
 		t.Errorf("compared only %d of %d cases", compared, n)
 	}
@@ -243,10 +400,30 @@ func contradicts(line string, c atCase) bool {
 	return true
 }
 
+// brokenCron: a line without five timing fields, or with an empty
+// element in a list ("58,59," when the start is past the field's end).
+func brokenCron(lines string) bool {
+	for _, l := range strings.Split(lines, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 && !strings.HasPrefix(l, "@") {
+			return true
+		}
+		for _, x := range f {
+			if strings.HasPrefix(x, ",") || strings.HasSuffix(x, ",") || strings.Contains(x, ",,") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // wheneverLines runs whenever once on the whole batch; when one case makes
 // it fail, each case is run alone so the others still count.
+var wheneverRuns int
+
 func wheneverLines(t *testing.T, root string, cases []atCase, ids []int, hours24 bool) map[int]string {
 	t.Helper()
+	wheneverRuns++
 	sched := filepath.Join(root, "schedule.rb")
 	os.WriteFile(sched, []byte(scheduleOf(cases, ids, hours24)), 0o644)
 	out, err := whenever(t, root, sched)
@@ -254,11 +431,15 @@ func wheneverLines(t *testing.T, root string, cases []atCase, ids []int, hours24
 		return cronLines(out)
 	}
 	if len(ids) == 1 {
+		if os.Getenv("DEPLOYKIT_CHRONIC_DEBUG") != "" {
+			t.Logf("whenever fails on every %s, at: %s", cases[ids[0]].every, cmp.Or(cases[ids[0]].expr, strconv.Quote(cases[ids[0]].at)))
+		}
 		return map[int]string{}
 	}
+	// Halves, so a batch with a few failing cases costs a few runs each.
 	lines := map[int]string{}
-	for _, i := range ids {
-		for k, v := range wheneverLines(t, root, cases, []int{i}, hours24) {
+	for _, half := range [][]int{ids[:len(ids)/2], ids[len(ids)/2:]} {
+		for k, v := range wheneverLines(t, root, cases, half, hours24) {
 			lines[k] = v
 		}
 	}

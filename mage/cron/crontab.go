@@ -71,6 +71,10 @@ func (s *Schedule) atValue(at any) (atValue, error) {
 			return a, err
 		}
 		a.isClock, a.clock = true, c
+	case Symbol:
+		// %i(...) makes symbols: Whenever reads no time in one (it raises
+		// for hourly to monthly jobs and writes midnight for the others).
+		return a, fmt.Errorf("at: :%s is a symbol (%%i() makes symbols), in which Whenever reads no time: write the times as strings, e.g. %%w(%s)", x, x)
 	default:
 		return a, fmt.Errorf("at: %v is not a time, an integer or a range", at)
 	}

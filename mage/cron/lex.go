@@ -61,6 +61,8 @@ type lexer struct {
 	line int
 	file string
 	toks []token
+	// pending holds the rest of a %w() array's tokens.
+	pending []token
 }
 
 func lex(file, src string) ([]token, error) {
@@ -89,6 +91,11 @@ func (l *lexer) peek(off int) rune {
 }
 
 func (l *lexer) next() (token, error) {
+	if len(l.pending) > 0 {
+		t := l.pending[0]
+		l.pending = l.pending[1:]
+		return t, nil
+	}
 	for {
 		c := l.peek(0)
 		switch {
@@ -158,6 +165,18 @@ func (l *lexer) next() (token, error) {
 			return token{kind: tLabel, text: word, line: line}, nil
 		}
 		return token{kind: tIdent, text: word, line: line}, nil
+	}
+	if c == '%' && strings.ContainsRune("wWiI", l.peek(1)) && isPercentDelimiter(l.peek(2)) {
+		toks, err := l.percentArray()
+		if err != nil {
+			return token{}, err
+		}
+		l.pending = toks[1:]
+		return toks[0], nil
+	}
+	if string(l.src[l.pos:min(l.pos+3, len(l.src))]) == "..." {
+		l.pos += 3
+		return token{kind: tPunct, text: "...", line: line}, nil
 	}
 	for _, p := range []string{"=>", "==", "!=", "&&", "||", "..", "::"} {
 		if strings.HasPrefix(string(l.src[l.pos:min(l.pos+2, len(l.src))]), p) {
@@ -234,6 +253,98 @@ func (l *lexer) string(q rune) (token, error) {
 			b.WriteString("\x00") // placeholder, replaced by the evaluated code
 		default:
 			b.WriteRune(c)
+			l.pos++
+		}
+	}
+}
+
+// isPercentDelimiter: what may open a %w() literal (Ruby takes any
+// non-alphanumeric, non-space character).
+func isPercentDelimiter(c rune) bool {
+	return c != 0 && !unicode.IsLetter(c) && !unicode.IsDigit(c) && !unicode.IsSpace(c)
+}
+
+// percentArray reads %w(...), %W(...), %i(...) or %I(...) as Ruby does
+// (words split on whitespace, a backslash escaping whitespace, the
+// delimiter or itself; brackets nest) and returns it as the tokens of the
+// array literal it means: [ "a" , "b" ] or [ :a , :b ].
+func (l *lexer) percentArray() ([]token, error) {
+	line := l.line
+	kind := l.peek(1)
+	open := l.peek(2)
+	l.pos += 3
+	closer := map[rune]rune{'(': ')', '[': ']', '{': '}', '<': '>'}[open]
+	if closer == 0 {
+		closer = open
+	}
+	toks := []token{{kind: tPunct, text: "[", line: line}}
+	var word strings.Builder
+	inWord := false
+	emit := func() {
+		if !inWord {
+			return
+		}
+		if len(toks) > 1 {
+			toks = append(toks, token{kind: tPunct, text: ",", line: line})
+		}
+		t := token{kind: tString, text: word.String(), line: line}
+		if kind == 'i' || kind == 'I' {
+			t.kind = tSymbol
+		}
+		toks = append(toks, t)
+		word.Reset()
+		inWord = false
+	}
+	depth := 0
+	for {
+		c := l.peek(0)
+		switch {
+		case c == 0:
+			return nil, &SyntaxError{File: l.file, Line: line, Msg: fmt.Sprintf("unterminated %%%c literal", kind)}
+		case c == '\\' && l.peek(1) != 0:
+			n := l.peek(1)
+			l.pos += 2
+			inWord = true
+			switch {
+			case n == '\n':
+				l.line++
+				word.WriteRune(n)
+			case unicode.IsSpace(n) || n == '\\' || n == open || n == closer:
+				word.WriteRune(n)
+			case (kind == 'W' || kind == 'I') && n == 'n':
+				word.WriteRune('\n')
+			case (kind == 'W' || kind == 'I') && n == 't':
+				word.WriteRune('\t')
+			case kind == 'W' || kind == 'I':
+				word.WriteRune(n)
+			default:
+				word.WriteRune('\\')
+				word.WriteRune(n)
+			}
+		case (kind == 'W' || kind == 'I') && c == '#' && l.peek(1) == '{':
+			return nil, &SyntaxError{File: l.file, Line: line, Msg: fmt.Sprintf("#{...} inside %%%c() is not supported: write the array with quoted strings", kind)}
+		case c == open && closer != open:
+			depth++
+			word.WriteRune(c)
+			inWord = true
+			l.pos++
+		case c == closer && depth > 0:
+			depth--
+			word.WriteRune(c)
+			l.pos++
+		case c == closer:
+			l.pos++
+			emit()
+			return append(toks, token{kind: tPunct, text: "]", line: line}), nil
+		case unicode.IsSpace(c):
+			if c == '\n' {
+				l.line++
+			}
+			emit()
+			l.pos++
+		default:
+			word.WriteRune(c)
+			inWord = true
 			l.pos++
 		}
 	}

@@ -750,7 +750,7 @@ func (p *parser) expr() (any, error) {
 			return nil, p.errAt(m, "method .%s is not supported here", m.text)
 		}
 	}
-	if p.is(tPunct, "..") {
+	if p.is(tPunct, "..") || p.is(tPunct, "...") {
 		t := p.advance()
 		hi, err := p.primary()
 		if err != nil {
@@ -760,6 +760,13 @@ func (p *parser) expr() (any, error) {
 		h, ok2 := hi.(int64)
 		if !ok1 || !ok2 {
 			return nil, p.errAt(t, "ranges must be between integers")
+		}
+		if t.text == "..." {
+			h-- // lo...hi excludes hi
+		}
+		if h < lo {
+			// Whenever enumerates the range and writes nothing for the job.
+			return nil, p.errAt(t, "%d%s%d is an empty range: Whenever would schedule nothing for this job", lo, t.text, map[string]int64{"..": h, "...": h + 1}[t.text])
 		}
 		return Range{lo, h}, nil
 	}

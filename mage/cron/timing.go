@@ -30,8 +30,13 @@ type clock struct {
 	hour, min, month, day int
 	// noDate: Chronic gave up on the text and Whenever's midnight is right
 	// only for the time; its day and month (the 1st, January) are not the
-	// text's, so frequencies that print them refuse it.
-	noDate bool
+	// text's, so frequencies that print them refuse it. noDateWhy says why
+	// Chronic gave up ("" for hours24's 12am).
+	noDate    bool
+	noDateWhy string
+	// monthStart: the text names the first of the month ("beginning of the
+	// month at 2am"), which a frequency under a month cannot honour.
+	monthStart bool
 }
 
 // atValue is an at: after parsing: a clock, an integer, a range, or none.
@@ -95,6 +100,8 @@ func parseTime(secs int64, at atValue) (string, error) {
 	switch {
 	case secs < minute:
 		return "", fmt.Errorf("time must be in minutes or higher")
+	case secs < month && at.isClock && at.clock.monthStart:
+		return "", fmt.Errorf("at: %q names the start of the month, but the job runs more often than monthly (Whenever would run it at that time on every run): use every 1.month", at.given)
 	case secs < hour:
 		start := int64(0)
 		switch {
@@ -104,6 +111,10 @@ func parseTime(secs int64, at atValue) (string, error) {
 			return "", fmt.Errorf("an at: range means nothing for a frequency under an hour")
 		default:
 			start = at.num
+		}
+		if start < 0 || start > 59 {
+			// Whenever writes an empty minute field: a broken crontab line.
+			return "", fmt.Errorf("at: %d is not a minute (0-59): Whenever would write a broken crontab line", start)
 		}
 		f[0] = commaSeparated(secs/60, 59, start)
 	case secs < day:
@@ -165,6 +176,9 @@ func parseTime(secs int64, at atValue) (string, error) {
 }
 
 func errNoDate(at atValue) error {
+	if at.clock.noDateWhy != "" {
+		return fmt.Errorf("at: %v: %s", at.given, at.clock.noDateWhy)
+	}
 	return fmt.Errorf("at: %v: with hours24 Chronic cannot read this date and time, and Whenever would silently use the 1st of the month: write the time as 0:00", at.given)
 }
 
@@ -186,6 +200,9 @@ func dayGiven(given any) bool {
 }
 
 func parseAsString(s string, at atValue) (string, error) {
+	if at.isClock && at.clock.monthStart {
+		return "", fmt.Errorf("at: %q names the start of the month, but every %s runs weekly or on set days: use every 1.month", at.given, s)
+	}
 	f := []string{"0", "0", "*", "*"}
 	if at.isClock {
 		f[0], f[1] = strconv.Itoa(at.clock.min), strconv.Itoa(at.clock.hour)
@@ -354,8 +371,58 @@ func chronicTime(tok string, hours24 bool) (hour, min int, ambiguous bool, ok bo
 	return hour, min, ambiguous, true
 }
 
+var (
+	// ordinalRE: a day of the month alone ("1st", "15th"). Chronic reads
+	// nothing in it and Whenever writes midnight of the 1st (monthly).
+	ordinalRE = regexp.MustCompile(`^(\d{1,2})(st|nd|rd|th)$`)
+	// noonMidnightRE: a clock with noon or midnight ("12:00 noon", "12
+	// midnight", "0:00 at midnight", "12midnight").
+	noonMidnightRE = regexp.MustCompile(`^(\d[\d:.]*(?:\s*[ap]\.?m\.?)?)(\s+at\s+|\s+|)(noon|midnight)$`)
+	// monthStartRE: Chronic's first day of the month.
+	monthStartRE = regexp.MustCompile(`^(?:beginning|start) of (?:the )?month(?:\s+at\s+(.+))?$`)
+)
+
 // parseClock reads an at: string as Chronic does for the forms above.
 func parseClock(s string, hours24 bool) (clock, error) {
+	lower := strings.Join(strings.Fields(strings.ToLower(s)), " ")
+	if m := ordinalRE.FindStringSubmatch(lower); m != nil {
+		return clock{noDate: true, day: atoi(m[1]),
+			noDateWhy: "Chronic reads no date in a day of the month alone, and Whenever would silently run the job at midnight on the 1st: write it as a monthly job with at: 0 and the day in cron syntax ('0 0 " + m[1] + " * *')"}, nil
+	}
+	if lower == "last day" || strings.HasPrefix(lower, "last day ") {
+		return clock{}, fmt.Errorf("at: %q: Chronic reads \"last day\" as yesterday at noon, and Whenever would run the job at noon on the 1st: write the day in cron syntax", s)
+	}
+	if m := monthStartRE.FindStringSubmatch(lower); m != nil {
+		if m[1] == "" {
+			return clock{}, fmt.Errorf("at: %q names no time (Whenever would use noon): say it, as in 'beginning of the month at 2am'", s)
+		}
+		c, err := parseClock(m[1], hours24)
+		if err != nil {
+			return clock{}, fmt.Errorf("at: %q: %w", s, err)
+		}
+		if c.month != 0 || c.day != 0 || c.noDate {
+			return clock{}, fmt.Errorf("at: %q names a date after the start of the month", s)
+		}
+		c.day, c.monthStart = 1, true
+		return c, nil
+	}
+	if m := noonMidnightRE.FindStringSubmatch(lower); m != nil {
+		c, err := parseClock(m[1], hours24)
+		if err != nil || c.month != 0 || c.day != 0 || c.noDate {
+			return clock{}, fmt.Errorf("at: %q: %q is not a time (Whenever would silently schedule midnight)", s, m[1])
+		}
+		pm := strings.Contains(m[1], "p")
+		switch {
+		case m[3] == "noon" && m[2] != "" && c.hour == 12 && c.min == 0:
+			return clock{hour: 12}, nil // "12:00 noon": Chronic reads noon
+		case m[3] == "noon":
+			return clock{}, fmt.Errorf("at: %q: Chronic reads noon only after a separate 12:00 (\"12:00 noon\"); here it gives up and Whenever would silently schedule midnight", s)
+		case c.min == 0 && (c.hour == 0 || c.hour == 12 && !pm):
+			return clock{}, nil // "12 midnight", "0:00 midnight": Whenever's midnight is right
+		default:
+			return clock{}, fmt.Errorf("at: %q: %s is not midnight, and Whenever would schedule midnight", s, m[1])
+		}
+	}
 	norm := chronicNormalize(strings.ReplaceAll(strings.ToLower(s), "12 noon", "noon"))
 	if rest, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(s)), "at "); ok {
 		// Chronic returns nothing for a text that starts with "at", and

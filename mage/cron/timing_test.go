@@ -186,3 +186,33 @@ func TestParseErrorsNameTheLine(t *testing.T) {
 		}
 	}
 }
+
+// The forms of issue 28 that Whenever misreads: refused, naming the line
+// and saying what Whenever would do.
+func TestRefusedFormsSayWhatWheneverWouldDo(t *testing.T) {
+	cases := map[string]string{
+		"every 1.month, at: '15th' do\n  rake 'x'\nend\n":                        "s.rb:2: at: 15th: Chronic reads no date in a day of the month alone",
+		"every 2.months, at: 'last day' do\n  rake 'x'\nend\n":                   `Chronic reads "last day" as yesterday at noon`,
+		"every 1.year, at: '1st' do\n  rake 'x'\nend\n":                          "midnight on the 1st",
+		"every 1.month, at: 'beginning of the month' do\n  rake 'x'\nend\n":      "names no time (Whenever would use noon)",
+		"every 1.day, at: 'beginning of the month at 2am' do\n  rake 'x'\nend\n": "runs more often than monthly",
+		"every :monday, at: 'start of the month at 2am' do\n  rake 'x'\nend\n":   "runs weekly or on set days",
+		"every 1.day, at: '12noon' do\n  rake 'x'\nend\n":                        "Chronic reads noon only after a separate 12:00",
+		"every 1.day, at: '12:30 midnight' do\n  rake 'x'\nend\n":                "12:30 is not midnight",
+		"every 1.hour, at: %i(10 20) do\n  rake 'x'\nend\n":                      "at: :10 is a symbol",
+		"every 1.hour, at: 5...5 do\n  rake 'x'\nend\n":                          "s.rb:1: 5...5 is an empty range",
+		"every 1.hour, at: 9..3 do\n  rake 'x'\nend\n":                           "9..3 is an empty range",
+		"every 30.minutes, at: 58..60 do\n  rake 'x'\nend\n":                     "at: 60 is not a minute",
+		"every 1.day, at: %W(#{x} 4pm) do\n  rake 'x'\nend\n":                    "#{...} inside %W() is not supported",
+		"every 1.day, at: %w(4pm 5pm do\n  rake 'x'\nend\n":                      "unterminated %w literal",
+	}
+	for src, want := range cases {
+		s, err := Parse("s.rb", src, ParseOptions{Root: "/app"})
+		if err == nil {
+			_, err = s.Crontab()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("schedule:\n%s\nerror = %v, want it to contain %q", src, err, want)
+		}
+	}
+}
