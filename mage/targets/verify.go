@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/verify"
@@ -44,7 +43,7 @@ func (c console) verify(ctx context.Context, envName string) error {
 	if !env.Local {
 		// The sandbox's double serves ECS and Logs only.
 		v.ELB, v.IAM, v.SSM = elb.NewFromConfig(awsCfg), iam.NewFromConfig(awsCfg), ssm.NewFromConfig(awsCfg)
-		v.Secrets, v.Scheduler, v.STS = secretsmanager.NewFromConfig(awsCfg), scheduler.NewFromConfig(awsCfg), sts.NewFromConfig(awsCfg)
+		v.Secrets, v.Scheduler = secretsmanager.NewFromConfig(awsCfg), scheduler.NewFromConfig(awsCfg)
 		if cfg.Cron != nil {
 			v.ScheduleGroup = cfg.App + "-" + env.Name
 		}

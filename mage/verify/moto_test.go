@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/railsecs/deploykit/mage/internal/testaws"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
@@ -31,6 +30,10 @@ type broken string
 const (
 	ecsTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	ec2Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	// What ci_oidc in terraform/modules/rails-app writes.
+	ciTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/oidc.circleci.com/org/0f1e2d3c"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.circleci.com/org/0f1e2d3c:aud":"0f1e2d3c"},"StringLike":{"oidc.circleci.com/org/0f1e2d3c:sub":"org/0f1e2d3c/project/9a8b7c6d/user/*"}}}]}`
+	// Every project of the org may assume it.
+	circleCIOrgWide = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:oidc-provider/oidc.circleci.com/org/0f1e2d3c"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"oidc.circleci.com/org/0f1e2d3c:aud":"0f1e2d3c"}}}]}`
 )
 
 // account lays out, in moto_server, a staging account as the rails-app
@@ -94,6 +97,15 @@ func account(t *testing.T, b broken) *Verifier {
 		trust := ecsTrust
 		if b == "task role trusts another service" && r == "shop-staging-task" {
 			trust = ec2Trust
+		}
+		if r == "shop-staging-ci-deploy" {
+			trust = ciTrust
+			switch b {
+			case "CI role trusts the whole org":
+				trust = circleCIOrgWide
+			case "CI role trusts no CircleCI":
+				trust = ecsTrust
+			}
 		}
 		if b == "missing execution role" && r == "shop-staging-execution" {
 			roles[r] = "arn:aws:iam::123456789012:role/" + r
@@ -159,7 +171,7 @@ func account(t *testing.T, b broken) *Verifier {
 		t.Fatal(err)
 	}
 	v := &Verifier{
-		ECS: ecsc, ELB: elbc, IAM: iamc, SSM: ssmc, Secrets: smc, Logs: logsc, ECR: ecrc, Scheduler: schedc, STS: sts.NewFromConfig(cfg),
+		ECS: ecsc, ELB: elbc, IAM: iamc, SSM: ssmc, Secrets: smc, Logs: logsc, ECR: ecrc, Scheduler: schedc,
 		Cluster: "shop-staging", Services: []string{"web-app"}, Repositories: []string{"shop/app", "shop/nginx"},
 		ScheduleGroup: "shop-staging", CIRole: roles["shop-staging-ci-deploy"], NginxConf: string(nginx),
 	}
@@ -203,7 +215,9 @@ func TestVerifyNamesEachBrokenItem(t *testing.T) {
 		"missing log group":                {"log group /ecs/shop-staging/web-app", "aws_cloudwatch_log_group"},
 		"missing repository":               {"repository shop/nginx", "ecr.tf"},
 		"missing schedule group":           {"schedule group shop-staging", "aws_scheduler_schedule_group"},
-		"missing CI role":                  {"assume arn:aws:iam::123456789012:role/shop-staging-deploy-typo", "trust policy"},
+		"missing CI role":                  {"CI role arn:aws:iam::123456789012:role/shop-staging-deploy-typo", "create it"},
+		"CI role trusts the whole org":     {"CI role arn:aws:iam::123456789012:role/shop-staging-ci-deploy", ":sub (org/ORG_ID/project/PROJECT_ID/user/*)"},
+		"CI role trusts no CircleCI":       {"CI role arn:aws:iam::123456789012:role/shop-staging-ci-deploy", "sts:AssumeRoleWithWebIdentity"},
 	}
 	for b, want := range cases {
 		t.Run(string(b), func(t *testing.T) {

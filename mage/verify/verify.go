@@ -28,7 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // The small interfaces of the clients the checks read with.
@@ -61,9 +60,6 @@ type (
 	SchedulerAPI interface {
 		GetScheduleGroup(context.Context, *scheduler.GetScheduleGroupInput, ...func(*scheduler.Options)) (*scheduler.GetScheduleGroupOutput, error)
 	}
-	STSAPI interface {
-		AssumeRole(context.Context, *sts.AssumeRoleInput, ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
-	}
 )
 
 // Verifier holds what to check and the clients to check it with. A nil
@@ -77,7 +73,6 @@ type Verifier struct {
 	Logs      LogsAPI
 	ECR       ECRAPI
 	Scheduler SchedulerAPI
-	STS       STSAPI
 
 	Cluster       string
 	Services      []string
@@ -399,22 +394,88 @@ func (v *Verifier) scheduleGroup(ctx context.Context) []Result {
 	return []Result{pass(name, "exists")}
 }
 
+// ciRole reads the CI role's trust policy, since CI never calls
+// sts:AssumeRole: a CircleCI job exchanges its OIDC token with
+// AssumeRoleWithWebIdentity, which only the trust policy decides (and which
+// this caller cannot try without a CircleCI token). The role must trust a
+// CircleCI OIDC provider for that action, for the org's audience, and only
+// for one project's jobs (the sub, or the project-id claim).
 func (v *Verifier) ciRole(ctx context.Context) []Result {
-	if v.CIRole == "" || v.STS == nil || v.IAM == nil {
+	if v.CIRole == "" || v.IAM == nil {
 		return nil
 	}
-	name := "assume " + v.CIRole
+	name := "CI role " + v.CIRole
 	roleName := v.CIRole[strings.LastIndexByte(v.CIRole, '/')+1:]
-	if _, err := v.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)}); err != nil {
+	out, err := v.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(roleName)})
+	if err != nil {
 		var missing *iamtypes.NoSuchEntityException
 		if errors.As(err, &missing) {
-			return []Result{fail(name, "the role does not exist", "create it (ci_oidc in the module, or by hand with `mage iam:policy`), and check its trust policy and the ARN in deploy.hcl")}
+			return []Result{fail(name, "the role does not exist", "create it (ci_oidc in the module, or by hand with `mage iam:policy`), and check the ARN in deploy.hcl")}
+		}
+		return []Result{fail(name, "cannot be read ("+err.Error()+")", "allow iam:GetRole to whoever runs verify")}
+	}
+	doc, _ := url.QueryUnescape(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if why := circleCITrust(doc); why != "" {
+		return []Result{fail(name, why, "its trust policy must allow sts:AssumeRoleWithWebIdentity to the oidc.circleci.com/org/ORG_ID provider with conditions on :aud (the org ID) and :sub (org/ORG_ID/project/PROJECT_ID/user/*), as ci_oidc in terraform/modules/rails-app writes it")}
+	}
+	return []Result{pass(name, "trusts CircleCI's OIDC provider for one project's jobs")}
+}
+
+// circleCITrust says what is wrong with a trust policy for CircleCI's OIDC
+// federation ("" when nothing is).
+func circleCITrust(doc string) string {
+	var policy struct {
+		Statement []struct {
+			Effect    string
+			Action    any
+			Principal struct{ Federated any }
+			Condition map[string]map[string]any
 		}
 	}
-	if _, err := v.STS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(v.CIRole), RoleSessionName: aws.String("deploykit-verify")}); err != nil {
-		return []Result{fail(name, "refused ("+err.Error()+")", "check the role's trust policy and that it exists (ci_oidc in the module, or `mage iam:policy`)")}
+	if err := json.Unmarshal([]byte(doc), &policy); err != nil {
+		return "its trust policy is not JSON (" + err.Error() + ")"
 	}
-	return []Result{pass(name, "the caller can assume it")}
+	anyOf := func(v any, match func(string) bool) bool {
+		switch x := v.(type) {
+		case string:
+			return match(x)
+		case []any:
+			for _, e := range x {
+				if s, ok := e.(string); ok && match(s) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	sawCircleCI := false
+	for _, st := range policy.Statement {
+		if st.Effect != "Allow" || !anyOf(st.Principal.Federated, func(s string) bool { return strings.Contains(s, ":oidc-provider/oidc.circleci.com/org/") }) {
+			continue
+		}
+		sawCircleCI = true
+		if !anyOf(st.Action, func(s string) bool { return s == "sts:AssumeRoleWithWebIdentity" }) {
+			continue
+		}
+		aud, project := false, false
+		for _, keys := range st.Condition {
+			for k := range keys {
+				aud = aud || strings.HasSuffix(k, ":aud")
+				project = project || strings.HasSuffix(k, ":sub") || strings.HasSuffix(k, ":oidc.circleci.com/project-id")
+			}
+		}
+		switch {
+		case !aud:
+			return "trusts CircleCI without a condition on the token's audience (:aud)"
+		case !project:
+			return "trusts every CircleCI project of the org: no condition on :sub or the project-id claim"
+		}
+		return ""
+	}
+	if sawCircleCI {
+		return "trusts CircleCI's OIDC provider, but not for sts:AssumeRoleWithWebIdentity"
+	}
+	return "does not trust CircleCI's OIDC provider (oidc.circleci.com/org/ORG_ID), so no CircleCI job can assume it"
 }
 
 func contains(list []string, s string) bool {
