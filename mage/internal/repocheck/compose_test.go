@@ -86,3 +86,25 @@ func TestComposeBuildsPassTheDockerfilesNamedContexts(t *testing.T) {
 		t.Errorf("previous-assets for compose lacks the assets directory the Dockerfile mounts: %v", err)
 	}
 }
+
+// RAILS_SERVE_STATIC_FILES is never set to a value meant as "off": Rails'
+// generated production.rb (config.public_file_server.enabled =
+// ENV["RAILS_SERVE_STATIC_FILES"].present?) turns static serving on for
+// "0" and "false" too, and nginx is what serves /assets.
+func TestStaticFileServingIsNotTurnedOnByAnOff(t *testing.T) {
+	root := testtools.RepoRoot(t)
+	files, _ := filepath.Glob(filepath.Join(root, "terraform", "envs", "*", "*.tf"))
+	files = append(files, filepath.Join(root, "docker", "compose.yaml"))
+	off := regexp.MustCompile(`RAILS_SERVE_STATIC_FILES\s*[:=]\s*"?(0|false|no|off|)"?\s*($|#)`)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range bytes.Split(data, []byte("\n")) {
+			if off.Match(bytes.TrimSpace(line)) {
+				t.Errorf("%s:%d sets RAILS_SERVE_STATIC_FILES to an off value, which production.rb reads as on: leave it unset", f, i+1)
+			}
+		}
+	}
+}

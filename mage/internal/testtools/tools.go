@@ -25,6 +25,7 @@ var Install = map[string]string{
 	"buildx":          "scripts/setup (builds tools/bin/buildx from tools/buildkit/go.mod)",
 	"runc":            "scripts/setup (apt-get install runc)",
 	"busybox-static":  "scripts/setup (apt-get install busybox-static)",
+	"nginx":           "scripts/setup (apt-get install nginx-light)",
 	"iam-simulate":    "scripts/setup (npm ci --prefix tools/iam)",
 }
 

@@ -29,9 +29,10 @@ module "app" {
 
   web_desired_count = 4
 
-  rails_environment = {
-    RAILS_SERVE_STATIC_FILES = "0" # nginx serves /assets
-  }
+  # nginx serves /assets. Leave RAILS_SERVE_STATIC_FILES unset: Rails'
+  # generated production.rb turns static serving on when it is present at
+  # all, "0" and "false" included.
+  rails_environment = {}
   rails_secrets = {
     DATABASE_URL    = "arn:aws:ssm:ap-northeast-1:210987654321:parameter/shop/production/DATABASE_URL"
     SECRET_KEY_BASE = "arn:aws:ssm:ap-northeast-1:210987654321:parameter/shop/production/SECRET_KEY_BASE"
