@@ -86,6 +86,12 @@ func account(t *testing.T, b broken) *Verifier {
 		t.Fatal(err)
 	}
 	tgArn := tg.TargetGroups[0].TargetGroupArn
+	delay := "75" // longer than nginx.conf's proxy_read_timeout
+	if b == "deregistration delay under the read timeout" {
+		delay = "30"
+	}
+	must(elbc.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: tgArn,
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String(delay)}}}))
 	if b != "no listener" {
 		must(elbc.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: lb.LoadBalancers[0].LoadBalancerArn, Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80),
 			DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: tgArn}}}))
@@ -204,20 +210,21 @@ func TestVerifyPassesOnAWellConfiguredAccount(t *testing.T) {
 // Each broken item fails its own check, with the fix, and nothing else.
 func TestVerifyNamesEachBrokenItem(t *testing.T) {
 	cases := map[broken][2]string{ // check name prefix, words of the fix
-		"missing cluster":                  {"cluster shop-stagin", "fix cluster in deploy.hcl"},
-		"missing service":                  {"service sidekiq", "create it with terraform"},
-		"instance target group":            {"target group of web-app", `target_type = "ip"`},
-		"no listener":                      {"target group of web-app listener", "add a listener"},
-		"health check through Rails":       {"target group of web-app health check", "location = /nginx-health"},
-		"missing execution role":           {"role shop-staging-execution", "create it"},
-		"task role trusts another service": {"role shop-staging-task", "ecs-tasks.amazonaws.com"},
-		"missing SSM parameter":            {"secret arn:aws:ssm:", "create the SSM parameter /shop/staging/SECRET_KEY_BASE"},
-		"missing log group":                {"log group /ecs/shop-staging/web-app", "aws_cloudwatch_log_group"},
-		"missing repository":               {"repository shop/nginx", "ecr.tf"},
-		"missing schedule group":           {"schedule group shop-staging", "aws_scheduler_schedule_group"},
-		"missing CI role":                  {"CI role arn:aws:iam::123456789012:role/shop-staging-deploy-typo", "create it"},
-		"CI role trusts the whole org":     {"CI role arn:aws:iam::123456789012:role/shop-staging-ci-deploy", ":sub (org/ORG_ID/project/PROJECT_ID/user/*)"},
-		"CI role trusts no CircleCI":       {"CI role arn:aws:iam::123456789012:role/shop-staging-ci-deploy", "sts:AssumeRoleWithWebIdentity"},
+		"missing cluster":                             {"cluster shop-stagin", "fix cluster in deploy.hcl"},
+		"missing service":                             {"service sidekiq", "create it with terraform"},
+		"instance target group":                       {"target group of web-app", `target_type = "ip"`},
+		"no listener":                                 {"target group of web-app listener", "add a listener"},
+		"health check through Rails":                  {"target group of web-app health check", "location = /nginx-health"},
+		"deregistration delay under the read timeout": {"target group of web-app deregistration delay", "deregistration_delay = 75"},
+		"missing execution role":                      {"role shop-staging-execution", "create it"},
+		"task role trusts another service":            {"role shop-staging-task", "ecs-tasks.amazonaws.com"},
+		"missing SSM parameter":                       {"secret arn:aws:ssm:", "create the SSM parameter /shop/staging/SECRET_KEY_BASE"},
+		"missing log group":                           {"log group /ecs/shop-staging/web-app", "aws_cloudwatch_log_group"},
+		"missing repository":                          {"repository shop/nginx", "ecr.tf"},
+		"missing schedule group":                      {"schedule group shop-staging", "aws_scheduler_schedule_group"},
+		"missing CI role":                             {"CI role arn:aws:iam::123456789012:role/shop-staging-deploy-typo", "create it"},
+		"CI role trusts the whole org":                {"CI role arn:aws:iam::123456789012:role/shop-staging-ci-deploy", ":sub (org/ORG_ID/project/PROJECT_ID/user/*)"},
+		"CI role trusts no CircleCI":                  {"CI role arn:aws:iam::123456789012:role/shop-staging-ci-deploy", "sts:AssumeRoleWithWebIdentity"},
 	}
 	for b, want := range cases {
 		t.Run(string(b), func(t *testing.T) {

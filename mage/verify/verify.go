@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +42,7 @@ type (
 		DescribeTargetGroups(context.Context, *elb.DescribeTargetGroupsInput, ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error)
 		DescribeListeners(context.Context, *elb.DescribeListenersInput, ...func(*elb.Options)) (*elb.DescribeListenersOutput, error)
 		DescribeRules(context.Context, *elb.DescribeRulesInput, ...func(*elb.Options)) (*elb.DescribeRulesOutput, error)
+		DescribeTargetGroupAttributes(context.Context, *elb.DescribeTargetGroupAttributesInput, ...func(*elb.Options)) (*elb.DescribeTargetGroupAttributesOutput, error)
 	}
 	IAMAPI interface {
 		GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
@@ -218,6 +220,7 @@ func (v *Verifier) targetGroups(ctx context.Context, services []ecstypes.Service
 				results = append(results, pass(name, aws.ToString(tg.TargetGroupName)+" targets ip"))
 			}
 			results = append(results, v.listenerFor(ctx, tg.TargetGroupArn, tg.LoadBalancerArns, name))
+			results = append(results, v.drain(ctx, tg.TargetGroupArn, name))
 			path := aws.ToString(tg.HealthCheckPath)
 			answered := nginxAnswers(v.NginxConf)
 			if contains(answered, path) {
@@ -229,6 +232,39 @@ func (v *Verifier) targetGroups(ctx context.Context, services []ecstypes.Service
 		}
 	}
 	return results
+}
+
+var proxyReadTimeoutRE = regexp.MustCompile(`proxy_read_timeout\s+(\d+)s?;`)
+
+// drain checks the target group's deregistration delay: ECS stops a task
+// only after the target group drained it, so the delay must outlast the
+// longest request nginx waits for (proxy_read_timeout), or a request in
+// flight is cut; far longer only slows every deploy (ALB's default is
+// 300 s per task).
+func (v *Verifier) drain(ctx context.Context, tgArn *string, name string) Result {
+	name += " deregistration delay"
+	out, err := v.ELB.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: tgArn})
+	if err != nil {
+		return failed(name, err, "allow elasticloadbalancing:DescribeTargetGroupAttributes to whoever runs verify")
+	}
+	delay := 300 // the ALB default when the attribute is absent
+	for _, a := range out.Attributes {
+		if aws.ToString(a.Key) == "deregistration_delay.timeout_seconds" {
+			delay, _ = strconv.Atoi(aws.ToString(a.Value))
+		}
+	}
+	readTimeout := 60 // nginx's default
+	if m := proxyReadTimeoutRE.FindStringSubmatch(v.NginxConf); m != nil {
+		readTimeout, _ = strconv.Atoi(m[1])
+	}
+	switch {
+	case delay < readTimeout:
+		return fail(name, fmt.Sprintf("%d s, shorter than nginx's proxy_read_timeout (%d s): a request in flight when a task stops is cut", delay, readTimeout),
+			fmt.Sprintf("set deregistration_delay = %d on the target group", readTimeout+15))
+	case delay > 2*readTimeout+30:
+		return pass(name, fmt.Sprintf("%d s (longer than the %d s a request can take: every old task waits that long; %d s is enough)", delay, readTimeout, readTimeout+15))
+	}
+	return pass(name, fmt.Sprintf("%d s, longer than nginx's proxy_read_timeout (%d s)", delay, readTimeout))
 }
 
 func (v *Verifier) listenerFor(ctx context.Context, tgArn *string, lbArns []string, name string) Result {

@@ -29,6 +29,7 @@ resource "aws_ecs_task_definition" "cron" {
       command          = ["supercronic", "-passthrough-logs", var.cron_crontab_path]
       environment      = local.rails_environment
       secrets          = local.rails_secrets
+      stopTimeout      = 120 # Fargate's most: supercronic waits for running jobs on SIGTERM
       logConfiguration = local.log_config["cron"]
     },
   ])

@@ -95,6 +95,10 @@ resource "aws_ecs_task_definition" "web_app" {
       essential    = true
       portMappings = [{ containerPort = 80, protocol = "tcp" }]
       dependsOn    = [{ containerName = "unicorn", condition = "HEALTHY" }]
+      # Longer than nginx.conf's proxy_read_timeout (60 s): a request in
+      # flight when the stop comes may finish. The nginx image's STOPSIGNAL
+      # is SIGQUIT, nginx's graceful stop. (The default, 30 s, cut it.)
+      stopTimeout = 75
       healthCheck = {
         command     = ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/nginx-health || exit 1"]
         interval    = 10
@@ -111,8 +115,15 @@ resource "aws_ecs_task_definition" "web_app" {
       command     = ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb", "-p", "8080"]
       environment = local.rails_environment
       secrets     = local.rails_secrets
+      # ECS stops a service task after the target group drained it (its
+      # deregistration delay, which mage verify checks is longer than
+      # proxy_read_timeout): by then no request is in flight, so unicorn's
+      # quick exit on SIGTERM cuts none; stopTimeout covers the rest.
+      stopTimeout = 75
       healthCheck = {
-        command     = ["CMD-SHELL", "curl -fsS http://127.0.0.1:8080/up || exit 1"]
+        # /up is Rails 7.1's health route; older apps add one or set
+        # rails_health_path.
+        command     = ["CMD-SHELL", "curl -fsS http://127.0.0.1:8080${var.rails_health_path} || exit 1"]
         interval    = 10
         timeout     = 5
         retries     = 3

@@ -141,3 +141,13 @@ variable "enable_execute_command" {
   type        = bool
   default     = true
 }
+
+variable "rails_health_path" {
+  description = "The path unicorn's container health check asks for: /up is Rails 7.1's health route; a Rails 7.0 or older app adds a route (get \"up\" => proc { [200, {}, [\"ok\"]] }) or names another path that answers 200 without a session or the database."
+  type        = string
+  default     = "/up"
+  validation {
+    condition     = startswith(var.rails_health_path, "/")
+    error_message = "rails_health_path starts with /."
+  }
+}

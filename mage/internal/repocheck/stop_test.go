@@ -1,0 +1,55 @@
+package repocheck
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+)
+
+// Each long-lived container of the reference module gets the time its
+// process needs to stop cleanly before ECS's SIGKILL: the web containers
+// longer than nginx's proxy_read_timeout (ECS's default, 30 s, is shorter),
+// sidekiq and the cron service's supercronic their running jobs' time.
+func TestContainersStopWithinTheirTimeouts(t *testing.T) {
+	root := testtools.RepoRoot(t)
+	read := func(rel string) string {
+		data, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	m := regexp.MustCompile(`proxy_read_timeout\s+(\d+)s;`).FindStringSubmatch(read("docker/nginx.conf"))
+	if m == nil {
+		t.Fatal("docker/nginx.conf sets no proxy_read_timeout")
+	}
+	readTimeout, _ := strconv.Atoi(m[1])
+	module := read("terraform/modules/rails-app/main.tf") + read("terraform/modules/rails-app/cron_service.tf")
+	container := regexp.MustCompile(`(?s)name\s*=\s*"(nginx|unicorn|sidekiq|cron)"\s*\n\s*image\s*=(.*?)logConfiguration`)
+	stop := regexp.MustCompile(`stopTimeout\s*=\s*(\d+)`)
+	seen := map[string]int{}
+	for _, c := range container.FindAllStringSubmatch(module, -1) {
+		v := 0
+		if s := stop.FindStringSubmatch(c[2]); s != nil {
+			v, _ = strconv.Atoi(s[1])
+		}
+		seen[c[1]] = v
+	}
+	for _, name := range []string{"nginx", "unicorn", "sidekiq", "cron"} {
+		v, ok := seen[name]
+		switch {
+		case !ok:
+			t.Errorf("container %s not found in the module", name)
+		case v == 0:
+			t.Errorf("container %s has no stopTimeout: ECS's 30 s default applies", name)
+		case v > 120:
+			t.Errorf("container %s: stopTimeout %d is more than Fargate's 120", name, v)
+		case (name == "nginx" || name == "unicorn") && v <= readTimeout:
+			t.Errorf("container %s: stopTimeout %d is not longer than nginx's proxy_read_timeout %d", name, v, readTimeout)
+		}
+	}
+}
