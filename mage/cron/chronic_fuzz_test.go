@@ -400,25 +400,53 @@ func contradicts(line string, c atCase) bool {
 	return true
 }
 
-// brokenCron: a line without five timing fields, or with an empty
-// element in a list ("58,59," when the start is past the field's end).
+// brokenCron: a line without five timing fields, with an empty element
+// in a list ("58,59," when the start is past the field's end), or with a
+// number outside its field's bounds ("-1,29,...").
 func brokenCron(lines string) bool {
+	bounds := [][2]int{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
 	for _, l := range strings.Split(lines, "\n") {
+		if strings.HasPrefix(l, "@") {
+			continue
+		}
 		f := strings.Fields(l)
-		if len(f) < 5 && !strings.HasPrefix(l, "@") {
+		if len(f) < 5 {
 			return true
 		}
-		for _, x := range f {
-			if strings.HasPrefix(x, ",") || strings.HasSuffix(x, ",") || strings.Contains(x, ",,") {
-				return true
+		for i, field := range f[:5] {
+			for _, part := range strings.Split(field, ",") {
+				if part == "" {
+					return true
+				}
+				base, _, _ := strings.Cut(part, "/")
+				if base == "*" {
+					continue
+				}
+				lo, hi, isRange := strings.Cut(base, "-")
+				if lo == "" { // a leading minus: a negative number
+					return true
+				}
+				for _, n := range []string{lo, hi} {
+					if n == "" && !isRange {
+						continue
+					}
+					v, err := strconv.Atoi(n)
+					if err != nil {
+						if i >= 3 { // month and day names
+							continue
+						}
+						return true
+					}
+					if v < bounds[i][0] || v > bounds[i][1] {
+						return true
+					}
+				}
 			}
 		}
 	}
 	return false
 }
 
-// wheneverLines runs whenever once on the whole batch; when one case makes
-// it fail, each case is run alone so the others still count.
 var wheneverRuns int
 
 func wheneverLines(t *testing.T, root string, cases []atCase, ids []int, hours24 bool) map[int]string {
