@@ -10,7 +10,7 @@ module "policies" {
   app          = var.app
   env          = var.env
   account_id   = data.aws_caller_identity.current.account_id
-  region       = data.aws_region.current.name
+  region       = data.aws_region.current.region
   partition    = data.aws_partition.current.partition
   cluster_name = var.cluster_name
   services     = concat(["web-app", "sidekiq"], var.cron_service ? ["cron"] : [])
