@@ -66,11 +66,22 @@ func TestPruneKeepsWhatRollbackNeeds(t *testing.T) {
 	}
 
 	s.out.Reset()
+	beforePrune := len(s.fake.Authorizations())
 	rep, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 1})
 	if err != nil {
 		t.Fatalf("prune: %v\n%s", err, s.out)
 	}
 	t.Logf("prune:\n%s", s.out)
+	// Prune is a person's (the operator role), not CI's: the deploy
+	// policy may not deregister revisions, the operator's may.
+	pruned := s.fake.Authorizations()[beforePrune:]
+	if denied := policyDenials(t, s.d.Config, s.d.Env, "operator", pruned, ""); len(denied) > 0 {
+		t.Errorf("the operator policy denies what prune called:\n  %s", strings.Join(denied, "\n  "))
+	}
+	if denied := policyDenials(t, s.d.Config, s.d.Env, "deploy", pruned, ""); !strings.Contains(strings.Join(denied, "\n"), "ecs:DeregisterTaskDefinition") {
+		t.Errorf("the CI deploy policy still allows prune's DeregisterTaskDefinition (denied: %v)", denied)
+	}
+	deploysOnly := s.fake.Authorizations()[:beforePrune]
 	if len(rep.Deregistered) != len(dry.Deregistered) || len(rep.DeletedImages) != len(dry.DeletedImages) {
 		t.Errorf("the dry run announced %d/%d, prune did %d/%d", len(dry.Deregistered), len(dry.DeletedImages), len(rep.Deregistered), len(rep.DeletedImages))
 	}
@@ -110,8 +121,10 @@ func TestPruneKeepsWhatRollbackNeeds(t *testing.T) {
 	if _, err := s.d.Prune(ctx, s.ecs, PruneOptions{Keep: 0}); err == nil {
 		t.Error("-keep=0 accepted")
 	}
-	// Every call prune made is one the deploy role may make.
-	checkDeployPolicy(t, s)
+	// Every call the deploys made is one the deploy role may make.
+	if denied := deployPolicyDenials(t, s.d.Config, s.d.Env, deploysOnly, ""); len(denied) > 0 {
+		t.Errorf("the deploy policy denies what the deploys called:\n  %s", strings.Join(denied, "\n  "))
+	}
 }
 
 // A one-off task on another image registers a new revision of the migrate

@@ -160,3 +160,36 @@ func TestDeployPolicyRefusesOutsideItsEnvironment(t *testing.T) {
 		t.Errorf("the deploy policy allows %d of %d calls outside its environment; denied only:\n  %s", len(outside)-len(denied), len(outside), strings.Join(denied, "\n  "))
 	}
 }
+
+// pruneCalls is what mage prune calls besides the reads every operator
+// target makes: the lock, the registry (ECR's API), the revisions.
+var pruneCalls = []call{
+	{"prune's lock", "s3:PutObject", "arn:aws:s3:::${bucket}/${env}/deploykit/lock.json", nil},
+	{"prune's lock (release)", "s3:DeleteObject", "arn:aws:s3:::${bucket}/${env}/deploykit/lock.json", nil},
+	{"release history", "s3:GetObject", "arn:aws:s3:::${bucket}/${env}/deploykit/releases/2026-11-25T10-00-00Z.json", nil},
+	{"registry login", "ecr:GetAuthorizationToken", "*", nil},
+	{"list a repository's tags", "ecr:ListImages", "arn:aws:ecr:${region}:${account}:repository/shop/app", nil},
+	{"read a tag's digest", "ecr:BatchGetImage", "arn:aws:ecr:${region}:${account}:repository/shop/nginx", nil},
+	{"delete an old image", "ecr:BatchDeleteImage", "arn:aws:ecr:${region}:${account}:repository/shop/app", nil},
+	{"list revisions", "ecs:ListTaskDefinitions", "*", nil},
+	{"deregister an old revision", "ecs:DeregisterTaskDefinition", "*", nil},
+}
+
+// Prune belongs to people, not to CI: the operator policy allows every
+// call it makes, and the CI deploy policy can no longer delete images or
+// deregister revisions (DeregisterTaskDefinition cannot be scoped to this
+// app's families).
+func TestPruneIsTheOperatorsNotCIs(t *testing.T) {
+	policies, env, expand := stagingPolicies(t)
+	operator := []iamsim.Policy{{Name: "operator", Policy: policies["operator"]}}
+	if denied := iamsim.Denied(t, operator, requests(env, "shop-staging-operator", pruneCalls, expand)); len(denied) > 0 {
+		t.Errorf("the operator policy denies what prune calls:\n  %s", strings.Join(denied, "\n  "))
+	}
+	deploy := []iamsim.Policy{{Name: "deploy", Policy: policies["deploy"]}}
+	denied := strings.Join(iamsim.Denied(t, deploy, requests(env, "shop-staging-deploy", pruneCalls, expand)), "\n")
+	for _, action := range []string{"ecr:BatchDeleteImage", "ecs:DeregisterTaskDefinition"} {
+		if !strings.Contains(denied, action) {
+			t.Errorf("the CI deploy policy still allows %s", action)
+		}
+	}
+}

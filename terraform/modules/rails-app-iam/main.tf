@@ -74,13 +74,35 @@ locals {
     },
   ]
 
-  # For people (not CI): read what runs, its logs, and open a shell or a
-  # Rails console through ECS Exec (mage status, logs, exec, console).
-  # ExecuteCommand is audited in CloudTrail; grant it to whoever may run
-  # code in production.
+  # For people (not CI): read what runs, its logs and the release history,
+  # open a shell or a Rails console through ECS Exec (mage status, releases,
+  # logs, exec, console), and prune old releases (mage prune), whose
+  # DeregisterTaskDefinition cannot be scoped to this app and so stays out
+  # of the CI role. ExecuteCommand is audited in CloudTrail; grant it to
+  # whoever may run code in production.
   operator = {
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat(var.state_bucket == "" ? [] : [
+      {
+        Sid      = "ReadReleasesAndLock"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["${local.prefix}:s3:::${var.state_bucket}/${var.env}/deploykit/*"]
+      },
+      {
+        Sid      = "ListReleases"
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = ["${local.prefix}:s3:::${var.state_bucket}"]
+      },
+      {
+        # prune holds the deploy lock while it deletes.
+        Sid      = "PruneTakesTheLock"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:DeleteObject"]
+        Resource = ["${local.prefix}:s3:::${var.state_bucket}/${var.env}/deploykit/lock.json"]
+      },
+      ], [
       {
         Sid      = "ReadServices"
         Effect   = "Allow"
@@ -90,7 +112,26 @@ locals {
       {
         Sid      = "ReadTaskDefinitions"
         Effect   = "Allow"
-        Action   = ["ecs:DescribeTaskDefinition"]
+        Action   = ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"]
+        Resource = "*" # neither supports resource-level permissions
+      },
+      {
+        Sid      = "EcrLogin"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken"]
+        Resource = "*" # no resource-level permissions exist for this action
+      },
+      {
+        # mage prune: list, read and delete old release images.
+        Sid      = "PruneOldImages"
+        Effect   = "Allow"
+        Action   = ["ecr:ListImages", "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:BatchDeleteImage"]
+        Resource = local.repository_arns
+      },
+      {
+        Sid      = "PruneOldRevisions"
+        Effect   = "Allow"
+        Action   = ["ecs:DeregisterTaskDefinition"]
         Resource = "*" # no resource-level permissions exist for this action
       },
       local.find_running_tasks,
@@ -108,7 +149,7 @@ locals {
         Resource = [local.cluster_arn, local.tasks]
       },
       local.read_logs,
-    ]
+    ])
   }
 
   deploy = {
@@ -129,19 +170,6 @@ locals {
           "ecr:CompleteLayerUpload", "ecr:PutImage",
         ]
         Resource = local.repository_arns
-      },
-      {
-        # mage prune: old releases' images and task definition revisions.
-        Sid      = "PruneOldImages"
-        Effect   = "Allow"
-        Action   = ["ecr:ListImages", "ecr:BatchDeleteImage"]
-        Resource = local.repository_arns
-      },
-      {
-        Sid      = "PruneOldRevisions"
-        Effect   = "Allow"
-        Action   = ["ecs:DeregisterTaskDefinition"]
-        Resource = "*" # no resource-level permissions exist for this action
       },
       {
         Sid      = "RegisterTaskDefinitions"
