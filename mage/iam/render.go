@@ -24,6 +24,7 @@ const ModuleDir = "terraform/modules/rails-app-iam"
 var Roles = map[string]string{
 	"deploy":    "deploy_policy_json",
 	"operator":  "operator_policy_json",
+	"infra":     "infra_policy_json",
 	"scheduler": "scheduler_policy_json",
 	"execution": "execution_policy_json",
 	"task":      "task_policy_json",

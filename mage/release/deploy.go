@@ -233,7 +233,7 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 	}
 	if err := r.stage("plan", func() error {
 		var err error
-		plan, err = d.WS.Plan(ctx, PlanOptions{Deploying: []string{tag}, Force: opts.Force})
+		plan, err = d.WS.Plan(ctx, PlanOptions{Deploying: []string{tag}, Force: opts.Force, DeployRole: true})
 		return err
 	}); err != nil {
 		if kept := d.WS.KeepFailedPlan(plan); kept != "" {

@@ -89,6 +89,10 @@ type Plan struct {
 type PlanOptions struct {
 	Deploying []string
 	Force     bool
+	// DeployRole: the plan is a release's (deploy, rollback, promote),
+	// applied with the CI deploy role's rights: refuse, before any apply,
+	// a change that role may not make (tf:apply is the way for those).
+	DeployRole bool
 }
 
 // Plan runs init and plan, reads the plan back and applies the image
@@ -123,6 +127,14 @@ func (w *Workspace) Plan(ctx context.Context, opts PlanOptions) (*Plan, error) {
 			return p, err
 		}
 		fmt.Fprintf(w.Out, "WARNING (-force): %v\n", err)
+	}
+	if opts.DeployRole {
+		if err := terraform.GuardDeployRole(w.Env.Name, terraform.DeployRoleChanges(tfplan)); err != nil {
+			if !opts.Force {
+				return p, err
+			}
+			fmt.Fprintf(w.Out, "WARNING (-force): %v\n", err)
+		}
 	}
 	return p, nil
 }

@@ -193,3 +193,38 @@ func TestPruneIsTheOperatorsNotCIs(t *testing.T) {
 		}
 	}
 }
+
+// infraCalls is what an apply of the changes a release refuses calls: the
+// cron service appearing or going (cron:generate), a new secret's role
+// policy, default_tags on running resources, a log group.
+var infraCalls = []call{
+	{"aws_ecs_service.cron (create)", "ecs:CreateService", "arn:aws:ecs:${region}:${account}:service/${cluster}/cron", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+	{"aws_ecs_service.cron (destroy)", "ecs:DeleteService", "arn:aws:ecs:${region}:${account}:service/${cluster}/cron", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/${cluster}"}},
+	{"aws_iam_role_policy.execution (a new secret)", "iam:PutRolePolicy", "arn:aws:iam::${account}:role/${name}-execution", nil},
+	{"default_tags on a service", "ecs:TagResource", "arn:aws:ecs:${region}:${account}:service/${cluster}/web-app", nil},
+	{"aws_cloudwatch_log_group (create)", "logs:CreateLogGroup", "arn:aws:logs:${region}:${account}:log-group:/ecs/${name}/cron", nil},
+	{"aws_ecr_repository (tags)", "ecr:TagResource", "arn:aws:ecr:${region}:${account}:repository/shop/app", nil},
+}
+
+// A release's plan that needs any of infraCalls is refused before its
+// apply (terraform.GuardDeployRole): the deploy role would fail on them
+// halfway. The infra role (iam:policy -role=infra) may make them, and
+// everything the deploy role may, within this app only.
+func TestInfraRoleMakesWhatTheDeployRoleMayNot(t *testing.T) {
+	policies, env, expand := stagingPolicies(t)
+	infra := []iamsim.Policy{{Name: "infra", Policy: policies["infra"]}}
+	if denied := iamsim.Denied(t, infra, requests(env, "shop-staging-infra", append(infraCalls, terraformCalls...), expand)); len(denied) > 0 {
+		t.Errorf("the infra policy denies:\n  %s", strings.Join(denied, "\n  "))
+	}
+	deploy := []iamsim.Policy{{Name: "deploy", Policy: policies["deploy"]}}
+	if denied := iamsim.Denied(t, deploy, requests(env, "shop-staging-deploy", infraCalls, expand)); len(denied) != len(infraCalls) {
+		t.Errorf("the deploy policy allows %d of the %d infrastructure calls; denied only:\n  %s", len(infraCalls)-len(denied), len(infraCalls), strings.Join(denied, "\n  "))
+	}
+	outside := []call{
+		{"another app's role", "iam:PutRolePolicy", "arn:aws:iam::${account}:role/billing-staging-task", nil},
+		{"another cluster's service", "ecs:DeleteService", "arn:aws:ecs:${region}:${account}:service/other/web-app", map[string]string{"ecs:cluster": "arn:aws:ecs:${region}:${account}:cluster/other"}},
+	}
+	if denied := iamsim.Denied(t, infra, requests(env, "shop-staging-infra", outside, expand)); len(denied) != len(outside) {
+		t.Errorf("the infra policy reaches outside its app: denied only %v", denied)
+	}
+}

@@ -291,6 +291,53 @@ locals {
     ])
   }
 
+  # For people who apply infrastructure changes (mage tf:apply): everything
+  # the deploy role may, plus creating, changing and removing this app's
+  # services, roles and their policies, log groups, repositories, schedule
+  # group and dead-letter queue, and tagging them. A release's plan that
+  # needs any of it is refused before its apply, naming this role.
+  infra = {
+    Version = "2012-10-17"
+    Statement = concat(local.deploy.Statement, [
+      {
+        Sid      = "ManageServices"
+        Effect   = "Allow"
+        Action   = ["ecs:CreateService", "ecs:DeleteService", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource"]
+        Resource = concat(local.service_arns, [local.cluster_arn, local.task_definitions])
+      },
+      {
+        Sid      = "ManageRoles"
+        Effect   = "Allow"
+        Action   = ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole"]
+        Resource = ["${local.role_arn}/${local.name}-*"]
+      },
+      {
+        Sid      = "ManageLogGroups"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup"]
+        Resource = local.log_group_arns
+      },
+      {
+        Sid      = "ManageRepositories"
+        Effect   = "Allow"
+        Action   = ["ecr:CreateRepository", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy", "ecr:SetRepositoryPolicy", "ecr:GetRepositoryPolicy", "ecr:TagResource", "ecr:UntagResource"]
+        Resource = local.repository_arns
+      },
+      {
+        Sid      = "ManageScheduleGroup"
+        Effect   = "Allow"
+        Action   = ["scheduler:CreateScheduleGroup", "scheduler:DeleteScheduleGroup", "scheduler:TagResource", "scheduler:UntagResource"]
+        Resource = [local.schedule_group_arn]
+      },
+      {
+        Sid      = "ManageDeadLetterQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"]
+        Resource = [local.dead_letter_arn]
+      },
+    ])
+  }
+
   scheduler = {
     Version = "2012-10-17"
     Statement = [

@@ -8,6 +8,11 @@ output "operator_policy_json" {
   value       = jsonencode(local.operator)
 }
 
+output "infra_policy_json" {
+  description = "For people who apply infrastructure changes (mage tf:apply): the deploy policy plus managing this app's services, roles, log groups, repositories, schedule group and queue. Not for CI."
+  value       = jsonencode(local.infra)
+}
+
 output "scheduler_policy_json" {
   description = "The role EventBridge Scheduler assumes to start the scheduled job tasks."
   value       = jsonencode(local.scheduler)
