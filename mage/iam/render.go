@@ -22,12 +22,16 @@ const ModuleDir = "terraform/modules/rails-app-iam"
 
 // Roles are the policies the module renders, by the name -role takes.
 var Roles = map[string]string{
-	"deploy":    "deploy_policy_json",
-	"operator":  "operator_policy_json",
-	"infra":     "infra_policy_json",
-	"scheduler": "scheduler_policy_json",
-	"execution": "execution_policy_json",
-	"task":      "task_policy_json",
+	"deploy":   "deploy_policy_json",
+	"operator": "operator_policy_json",
+	"infra":    "infra_policy_json",
+	// Resource policies, not roles: what the environments promoted from
+	// this one need on its state bucket and repositories.
+	"promotion-bucket":     "promotion_bucket_policy_json",
+	"promotion-repository": "promotion_repository_policy_json",
+	"scheduler":            "scheduler_policy_json",
+	"execution":            "execution_policy_json",
+	"task":                 "task_policy_json",
 }
 
 // RoleNames lists Roles' keys in order.
@@ -52,6 +56,29 @@ type Inputs struct {
 	LogGroups    []string `json:"log_groups"`
 	StateBucket  string   `json:"state_bucket"`
 	SecretARNs   []string `json:"secret_arns"`
+	// PromoteFrom is the source of this environment's promotions; nil none.
+	PromoteFrom *PromotionSource `json:"promote_from"`
+	// PromotedBy are the deploy roles of the environments promoted from
+	// this one.
+	PromotedBy []string `json:"promoted_by"`
+}
+
+// PromotionSource is where a promotion reads releases and pulls images.
+type PromotionSource struct {
+	AccountID    string   `json:"account_id"`
+	Region       string   `json:"region"`
+	Env          string   `json:"env"`
+	StateBucket  string   `json:"state_bucket"`
+	Repositories []string `json:"repositories"`
+}
+
+// DeployRoleARN is the role that deploys env in CI: ci_role in deploy.hcl,
+// else the one the rails-app module's ci_oidc creates (APP-ENV-ci-deploy).
+func DeployRoleARN(cfg *config.Config, env *config.Environment) string {
+	if env.CIRole != "" {
+		return env.CIRole
+	}
+	return "arn:aws:iam::" + env.Account + ":role/" + cfg.App + "-" + env.Name + "-ci-deploy"
 }
 
 // InputsFor derives the module's variables from deploy.hcl, with the
@@ -76,6 +103,21 @@ func InputsFor(cfg *config.Config, env *config.Environment) Inputs {
 	}
 	if env.Terraform != nil {
 		in.StateBucket = env.Terraform.Backend["bucket"]
+	}
+	in.PromotedBy = []string{}
+	for _, other := range cfg.Environments {
+		if other.PromoteFrom == env.Name && !other.Local {
+			in.PromotedBy = append(in.PromotedBy, DeployRoleARN(cfg, other))
+		}
+	}
+	if src, err := cfg.Env(env.PromoteFrom); env.PromoteFrom != "" && err == nil && !src.Local {
+		in.PromoteFrom = &PromotionSource{AccountID: src.Account, Region: src.Region, Env: src.Name}
+		if src.Terraform != nil {
+			in.PromoteFrom.StateBucket = src.Terraform.Backend["bucket"]
+		}
+		for _, img := range cfg.Images {
+			in.PromoteFrom.Repositories = append(in.PromoteFrom.Repositories, img.Repository)
+		}
 	}
 	return in
 }

@@ -1,5 +1,5 @@
 // Reads {"policies": [{"name", "policy"}], "requests": [{"principal",
-// "action", "resource", "account", "context"}]} on stdin and prints one
+// "action", "resource", "account", "context", "resourcePolicy"}]} on stdin and prints one
 // {"action", "resource", "result", "errors"} line of JSON per request:
 // result is Allowed, ImplicitlyDenied or ExplicitlyDenied as the simulator
 // decides with AWS's service authorization data.
@@ -13,6 +13,7 @@ for (const r of requests) {
     identityPolicies: policies,
     serviceControlPolicies: [],
     resourceControlPolicies: [],
+    resourcePolicy: r.resourcePolicy,
     request: {
       principal: r.principal,
       action: r.action,

@@ -31,6 +31,10 @@ type Request struct {
 	Resource  string            `json:"resource"`
 	Account   string            `json:"account"`
 	Context   map[string]string `json:"context,omitempty"`
+	// ResourcePolicy is the resource's own policy (a bucket's, a
+	// repository's), evaluated with the identity policies: a request across
+	// accounts needs both to allow it.
+	ResourcePolicy json.RawMessage `json:"resourcePolicy,omitempty"`
 	// Why says where the request comes from, for failure messages.
 	Why string `json:"-"`
 }

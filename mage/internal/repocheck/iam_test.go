@@ -2,6 +2,8 @@ package repocheck
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -226,5 +228,80 @@ func TestInfraRoleMakesWhatTheDeployRoleMayNot(t *testing.T) {
 	}
 	if denied := iamsim.Denied(t, infra, requests(env, "shop-staging-infra", outside, expand)); len(denied) != len(outside) {
 		t.Errorf("the infra policy reaches outside its app: denied only %v", denied)
+	}
+}
+
+// Promotion across accounts, as IAM decides a request from production's
+// deploy role on staging's bucket and repositories: the identity side
+// (production's deploy policy) and the resource side (staging's bucket and
+// repository policies, from promoted_by) each allow exactly the release
+// history and the image pulls, and neither alone is enough.
+func TestPromotionAcrossAccounts(t *testing.T) {
+	cfg, err := config.Load(repo+"/deploy.hcl", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	staging, _ := cfg.Env("staging")
+	production, _ := cfg.Env("production")
+	render := func(env *config.Environment) iam.Policies {
+		p, err := iam.Render(context.Background(), tofu(t), repo, iam.InputsFor(cfg, env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	src, dst := render(staging), render(production)
+	principal := iam.DeployRoleARN(cfg, production)
+	bucket := staging.Terraform.Backend["bucket"]
+	releases := "arn:aws:s3:::" + bucket + "/staging/deploykit/releases/20261201T000000.000000000Z-c0ffee000001.json"
+	repository := "arn:aws:ecr:" + staging.Region + ":" + staging.Account + ":repository/shop/app"
+	req := func(action, resource string, resourcePolicy []byte, ctx map[string]string) iamsim.Request {
+		return iamsim.Request{Principal: principal, Action: action, Resource: resource, Account: staging.Account, Context: ctx, ResourcePolicy: resourcePolicy}
+	}
+	identity := []iamsim.Policy{{Name: "deploy", Policy: dst["deploy"]}}
+	allowed := []iamsim.Request{
+		req("s3:GetObject", releases, src["promotion-bucket"], nil),
+		req("s3:ListBucket", "arn:aws:s3:::"+bucket, src["promotion-bucket"], map[string]string{"s3:prefix": "staging/deploykit/releases/"}),
+		req("ecr:BatchGetImage", repository, src["promotion-repository"], nil),
+		req("ecr:GetDownloadUrlForLayer", repository, src["promotion-repository"], nil),
+		req("ecr:BatchCheckLayerAvailability", repository, src["promotion-repository"], nil),
+	}
+	if denied := iamsim.Denied(t, identity, allowed); len(denied) > 0 {
+		t.Errorf("production cannot promote from staging:\n  %s", strings.Join(denied, "\n  "))
+	}
+	// Neither side alone, nothing beyond the releases, nobody else.
+	var noResource []iamsim.Request
+	for _, r := range allowed {
+		r.ResourcePolicy = nil
+		noResource = append(noResource, r)
+	}
+	if denied := iamsim.Denied(t, identity, noResource); len(denied) != len(noResource) {
+		t.Errorf("without staging's resource policies %d of %d requests pass: the check proves nothing", len(noResource)-len(denied), len(noResource))
+	}
+	noIdentity := []iamsim.Policy{{Name: "deploy", Policy: iamsim.WithoutStatement(t, iamsim.WithoutStatement(t, dst["deploy"], "PromotionReadsSourceReleases"), "PromotionPullsSourceImages")}}
+	if denied := iamsim.Denied(t, noIdentity, []iamsim.Request{allowed[0], allowed[2]}); len(denied) != 2 {
+		t.Errorf("without production's promotion statements the reads pass (denied %v)", denied)
+	}
+	beyond := []iamsim.Request{
+		req("s3:GetObject", "arn:aws:s3:::"+bucket+"/staging/terraform.tfstate", src["promotion-bucket"], nil),
+		req("s3:PutObject", releases, src["promotion-bucket"], nil),
+		req("ecr:PutImage", repository, src["promotion-repository"], nil),
+	}
+	other := req("s3:GetObject", releases, src["promotion-bucket"], nil)
+	other.Principal = "arn:aws:iam::210987654321:role/someone-else"
+	beyond = append(beyond, other)
+	if denied := iamsim.Denied(t, identity, beyond); len(denied) != len(beyond) {
+		t.Errorf("promotion reaches beyond the release history and image pulls: denied only\n  %s", strings.Join(denied, "\n  "))
+	}
+	// The env roots give the modules what deploy.hcl implies.
+	stagingRoot, _ := os.ReadFile(filepath.Join(repo, "terraform", "envs", "staging", "main.tf"))
+	if !strings.Contains(string(stagingRoot), `promoted_by = ["`+principal+`"]`) {
+		t.Errorf("terraform/envs/staging does not name %s in promoted_by", principal)
+	}
+	productionRoot, _ := os.ReadFile(filepath.Join(repo, "terraform", "envs", "production", "main.tf"))
+	for _, want := range []string{`account_id   = "` + staging.Account + `"`, `state_bucket = "` + bucket + `"`, `env          = "staging"`} {
+		if !strings.Contains(string(productionRoot), want) {
+			t.Errorf("terraform/envs/production's promote_from lacks %s", want)
+		}
 	}
 }

@@ -21,6 +21,15 @@ module "app" {
   cron_service      = var.cron_service
   cron_crontab_path = var.cron_crontab_path
 
+  # Promotes staging's releases: reads its history, pulls its images.
+  promote_from = {
+    account_id   = "123456789012"
+    region       = "ap-northeast-1"
+    env          = "staging"
+    state_bucket = "shop-terraform-state-123456789012"
+    repositories = ["shop/app", "shop/nginx"]
+  }
+
   cluster_name       = "shop-production"
   vpc_subnet_ids     = ["subnet-0a1b2c3d4e5f6a7b8", "subnet-1a2b3c4d5e6f7a8b9"]
   security_group_ids = ["sg-0123456789abcdef0"]

@@ -21,6 +21,9 @@ module "app" {
   cron_service      = var.cron_service
   cron_crontab_path = var.cron_crontab_path
 
+  # Production promotes from staging (its deploy role, in its account).
+  promoted_by = ["arn:aws:iam::210987654321:role/shop-production-ci-deploy"]
+
   cluster_name       = "shop-staging"
   vpc_subnet_ids     = ["subnet-0a1b2c3d4e5f6a7b8", "subnet-1a2b3c4d5e6f7a8b9"]
   security_group_ids = ["sg-0123456789abcdef0"]

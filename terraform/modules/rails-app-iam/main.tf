@@ -74,6 +74,65 @@ locals {
     },
   ]
 
+  # A promotion reads the source environment's release history and pulls
+  # its images, in the source's account: this identity side and the
+  # source's resource policies below (promoted_by) must both allow it.
+  promotion_statements = concat(
+    var.promote_from == null ? [] : [{
+      Sid      = "PromotionReadsSourceReleases"
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = ["${local.prefix}:s3:::${var.promote_from.state_bucket}/${var.promote_from.env}/deploykit/releases/*"]
+    }],
+    var.promote_from == null ? [] : [{
+      Sid       = "PromotionListsSourceReleases"
+      Effect    = "Allow"
+      Action    = ["s3:ListBucket"]
+      Resource  = ["${local.prefix}:s3:::${var.promote_from.state_bucket}"]
+      Condition = { StringLike = { "s3:prefix" = ["${var.promote_from.env}/deploykit/releases/*"] } }
+    }],
+    var.promote_from == null ? [] : [{
+      Sid      = "PromotionPullsSourceImages"
+      Effect   = "Allow"
+      Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+      Resource = [for r in var.promote_from.repositories : "${local.prefix}:ecr:${var.promote_from.region}:${var.promote_from.account_id}:repository/${r}"]
+    }],
+  )
+
+  # The resource side, for the environments promoted from this one: a
+  # statement for the state bucket's policy and one for each repository's.
+  promotion_bucket = {
+    Version = "2012-10-17"
+    Statement = concat(
+      length(var.promoted_by) == 0 ? [] : [{
+        Sid       = "PromotedEnvironmentsReadReleases"
+        Effect    = "Allow"
+        Principal = { AWS = var.promoted_by }
+        Action    = ["s3:GetObject"]
+        Resource  = ["${local.prefix}:s3:::${var.state_bucket}/${var.env}/deploykit/releases/*"]
+      }],
+      length(var.promoted_by) == 0 ? [] : [{
+        Sid       = "PromotedEnvironmentsListReleases"
+        Effect    = "Allow"
+        Principal = { AWS = var.promoted_by }
+        Action    = ["s3:ListBucket"]
+        Resource  = ["${local.prefix}:s3:::${var.state_bucket}"]
+        Condition = { StringLike = { "s3:prefix" = ["${var.env}/deploykit/releases/*"] } }
+      }],
+    )
+  }
+  promotion_repository = {
+    Version = "2012-10-17"
+    Statement = length(var.promoted_by) == 0 ? [] : [
+      {
+        Sid       = "PromotedEnvironmentsPullImages"
+        Effect    = "Allow"
+        Principal = { AWS = var.promoted_by }
+        Action    = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+      },
+    ]
+  }
+
   # For people (not CI): read what runs, its logs and the release history,
   # open a shell or a Rails console through ECS Exec (mage status, releases,
   # logs, exec, console), and prune old releases (mage prune), whose
@@ -154,7 +213,7 @@ locals {
 
   deploy = {
     Version = "2012-10-17"
-    Statement = concat(local.state_statements, [
+    Statement = concat(local.state_statements, local.promotion_statements, [
       {
         Sid      = "EcrLogin"
         Effect   = "Allow"

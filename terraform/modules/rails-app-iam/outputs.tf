@@ -44,3 +44,13 @@ output "role_arns" {
     scheduler = local.scheduler_role_arn
   }
 }
+
+output "promotion_bucket_policy_json" {
+  description = "Statements for this environment's state bucket policy: the environments promoted from it (promoted_by) read its release history across accounts. Empty without promoted_by."
+  value       = jsonencode(local.promotion_bucket)
+}
+
+output "promotion_repository_policy_json" {
+  description = "The repository policy for this environment's repositories: the environments promoted from it pull its images across accounts. Empty without promoted_by."
+  value       = jsonencode(local.promotion_repository)
+}

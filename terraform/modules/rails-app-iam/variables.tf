@@ -56,3 +56,21 @@ variable "secret_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "promote_from" {
+  description = "The environment this one promotes releases from (deploy.hcl's promote_from), in its own account: its release history and images are read across accounts. null: none."
+  type = object({
+    account_id   = string
+    region       = string
+    env          = string
+    state_bucket = string
+    repositories = list(string)
+  })
+  default = null
+}
+
+variable "promoted_by" {
+  description = "The role ARNs of the environments that promote from this one (their deploy roles): the state bucket's and the repositories' policies let them read this environment's release history and pull its images."
+  type        = list(string)
+  default     = []
+}

@@ -63,3 +63,11 @@ resource "aws_ecr_lifecycle_policy" "cache" {
     }]
   })
 }
+
+# The environments that promote from this one pull its images by digest
+# across accounts (their deploy roles' own policies allow their side).
+resource "aws_ecr_repository_policy" "promoted_by" {
+  for_each   = length(var.promoted_by) == 0 ? {} : { app = aws_ecr_repository.app.name, nginx = aws_ecr_repository.nginx.name }
+  repository = each.value
+  policy     = module.policies.promotion_repository_policy_json
+}

@@ -18,6 +18,8 @@ module "policies" {
   log_groups   = [for g in aws_cloudwatch_log_group.this : g.name]
   state_bucket = var.state_bucket
   secret_arns  = values(var.rails_secrets)
+  promote_from = var.promote_from
+  promoted_by  = var.promoted_by
 }
 
 # Execution role: what ECS itself needs to start the containers.

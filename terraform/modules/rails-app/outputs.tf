@@ -37,3 +37,8 @@ output "ci_deploy_role_arn" {
   description = "The role CircleCI assumes (when ci_oidc is set): put it in the context's STAGING_DEPLOY_ROLE_ARN / PRODUCTION_DEPLOY_ROLE_ARN."
   value       = var.ci_oidc == null ? null : aws_iam_role.ci_deploy[0].arn
 }
+
+output "promotion_bucket_policy_json" {
+  description = "Add these statements to the state bucket's policy (the bucket is not this module's): the environments in promoted_by read this environment's release history across accounts."
+  value       = module.policies.promotion_bucket_policy_json
+}

@@ -151,3 +151,21 @@ variable "rails_health_path" {
     error_message = "rails_health_path starts with /."
   }
 }
+
+variable "promote_from" {
+  description = "The environment this one promotes releases from (deploy.hcl's promote_from), in its own account: the deploy role may then read its release history and pull its images. null: none."
+  type = object({
+    account_id   = string
+    region       = string
+    env          = string
+    state_bucket = string
+    repositories = list(string)
+  })
+  default = null
+}
+
+variable "promoted_by" {
+  description = "The deploy role ARNs of the environments that promote from this one (in other accounts): this module gives them pull access in the app and nginx repositories' policies, and outputs the statements the state bucket's policy needs (promotion_bucket_policy_json)."
+  type        = list(string)
+  default     = []
+}
