@@ -382,46 +382,56 @@ var (
 	monthStartRE = regexp.MustCompile(`^(?:beginning|start) of (?:the )?month(?:\s+at\s+(.+))?$`)
 )
 
-// parseClock reads an at: string as Chronic does for the forms above.
-func parseClock(s string, hours24 bool) (clock, error) {
+// parseWholeForms reads the at: texts that are one phrase as a whole: a day
+// of the month alone, "last day", the start of the month with a time, and a
+// clock followed by noon or midnight. ok is false for anything else.
+func parseWholeForms(s string, hours24 bool) (c clock, ok bool, err error) {
 	lower := strings.Join(strings.Fields(strings.ToLower(s)), " ")
 	if m := ordinalRE.FindStringSubmatch(lower); m != nil {
 		return clock{noDate: true, day: atoi(m[1]),
-			noDateWhy: "Chronic reads no date in a day of the month alone, and Whenever would silently run the job at midnight on the 1st: write it as a monthly job with at: 0 and the day in cron syntax ('0 0 " + m[1] + " * *')"}, nil
+			noDateWhy: "Chronic reads no date in a day of the month alone, and Whenever would silently run the job at midnight on the 1st: write it as a monthly job with at: 0 and the day in cron syntax ('0 0 " + m[1] + " * *')"}, true, nil
 	}
 	if lower == "last day" || strings.HasPrefix(lower, "last day ") {
-		return clock{}, fmt.Errorf("at: %q: Chronic reads \"last day\" as yesterday at noon, and Whenever would run the job at noon on the 1st: write the day in cron syntax", s)
+		return clock{}, true, fmt.Errorf("at: %q: Chronic reads \"last day\" as yesterday at noon, and Whenever would run the job at noon on the 1st: write the day in cron syntax", s)
 	}
 	if m := monthStartRE.FindStringSubmatch(lower); m != nil {
 		if m[1] == "" {
-			return clock{}, fmt.Errorf("at: %q names no time (Whenever would use noon): say it, as in 'beginning of the month at 2am'", s)
+			return clock{}, true, fmt.Errorf("at: %q names no time (Whenever would use noon): say it, as in 'beginning of the month at 2am'", s)
 		}
 		c, err := parseClock(m[1], hours24)
 		if err != nil {
-			return clock{}, fmt.Errorf("at: %q: %w", s, err)
+			return clock{}, true, fmt.Errorf("at: %q: %w", s, err)
 		}
 		if c.month != 0 || c.day != 0 || c.noDate {
-			return clock{}, fmt.Errorf("at: %q names a date after the start of the month", s)
+			return clock{}, true, fmt.Errorf("at: %q names a date after the start of the month", s)
 		}
 		c.day, c.monthStart = 1, true
-		return c, nil
+		return c, true, nil
 	}
 	if m := noonMidnightRE.FindStringSubmatch(lower); m != nil {
 		c, err := parseClock(m[1], hours24)
 		if err != nil || c.month != 0 || c.day != 0 || c.noDate {
-			return clock{}, fmt.Errorf("at: %q: %q is not a time (Whenever would silently schedule midnight)", s, m[1])
+			return clock{}, true, fmt.Errorf("at: %q: %q is not a time (Whenever would silently schedule midnight)", s, m[1])
 		}
 		pm := strings.Contains(m[1], "p")
 		switch {
 		case m[3] == "noon" && m[2] != "" && c.hour == 12 && c.min == 0:
-			return clock{hour: 12}, nil // "12:00 noon": Chronic reads noon
+			return clock{hour: 12}, true, nil // "12:00 noon": Chronic reads noon
 		case m[3] == "noon":
-			return clock{}, fmt.Errorf("at: %q: Chronic reads noon only after a separate 12:00 (\"12:00 noon\"); here it gives up and Whenever would silently schedule midnight", s)
+			return clock{}, true, fmt.Errorf("at: %q: Chronic reads noon only after a separate 12:00 (\"12:00 noon\"); here it gives up and Whenever would silently schedule midnight", s)
 		case c.min == 0 && (c.hour == 0 || c.hour == 12 && !pm):
-			return clock{}, nil // "12 midnight", "0:00 midnight": Whenever's midnight is right
+			return clock{}, true, nil // "12 midnight", "0:00 midnight": Whenever's midnight is right
 		default:
-			return clock{}, fmt.Errorf("at: %q: %s is not midnight, and Whenever would schedule midnight", s, m[1])
+			return clock{}, true, fmt.Errorf("at: %q: %s is not midnight, and Whenever would schedule midnight", s, m[1])
 		}
+	}
+	return clock{}, false, nil
+}
+
+// parseClock reads an at: string as Chronic does for the forms above.
+func parseClock(s string, hours24 bool) (clock, error) {
+	if c, ok, err := parseWholeForms(s, hours24); ok {
+		return c, err
 	}
 	norm := chronicNormalize(strings.ReplaceAll(strings.ToLower(s), "12 noon", "noon"))
 	if rest, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(s)), "at "); ok {
