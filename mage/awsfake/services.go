@@ -36,6 +36,11 @@ type deployment struct {
 	// ExecEnabled: the service's enableExecuteCommand when the deployment
 	// started; its tasks keep it (ECS applies a change only to new tasks).
 	ExecEnabled bool `json:",omitempty"`
+	// ScaleAt, ScaleFrom: a desiredCount change of a settled deployment
+	// (no new deployment): the running count moves from ScaleFrom to
+	// Desired over Timing.Rollout from ScaleAt.
+	ScaleAt   time.Time `json:",omitzero"`
+	ScaleFrom int       `json:",omitempty"`
 }
 
 type service struct {
@@ -149,10 +154,44 @@ func (s *Server) advance(svc *service) {
 			svc.Deployments = []*deployment{back, d}
 			svc.TaskDef = prev.TaskDef
 			s.event(svc, at, "(service %s) rolling back to deployment %s.", svc.Name, prev.ID)
+		case "COMPLETED":
+			s.scale(svc, d, now)
+			return
 		default:
 			return
 		}
 	}
+}
+
+// scale moves a settled deployment's running count to a new desiredCount.
+// "UpdateService ... desiredCount: the number of instantiations of the
+// task to place and keep running in your service" (API reference): no new
+// deployment, the scheduler starts or stops tasks, prints "has started" /
+// "has stopped" events, then the steady state.
+func (s *Server) scale(svc *service, d *deployment, now time.Time) {
+	if d.ScaleAt.IsZero() || d.Running == d.Desired && now.Before(d.ScaleAt) {
+		return
+	}
+	takes := max(s.timing.Rollout, time.Millisecond)
+	done := d.ScaleAt.Add(takes)
+	if now.Before(done) {
+		f := max(now.Sub(d.ScaleAt), 0).Seconds() / takes.Seconds()
+		d.Running = d.ScaleFrom + int(float64(d.Desired-d.ScaleFrom)*f)
+		return
+	}
+	var ids []string
+	lo, hi := min(d.ScaleFrom, d.Desired), max(d.ScaleFrom, d.Desired)
+	for slot := lo; slot < hi && len(ids) < 10; slot++ {
+		ids = append(ids, "(task "+serviceTaskID(d.ID, slot, 0)+")")
+	}
+	switch {
+	case d.Desired > d.ScaleFrom:
+		s.event(svc, done, "(service %s) has started %d tasks: %s.", svc.Name, d.Desired-d.ScaleFrom, strings.Join(ids, " "))
+	case d.Desired < d.ScaleFrom:
+		s.event(svc, done, "(service %s) has stopped %d running tasks: %s.", svc.Name, d.ScaleFrom-d.Desired, strings.Join(ids, " "))
+	}
+	d.Running, d.ScaleAt, d.ScaleFrom = d.Desired, time.Time{}, 0
+	s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
 }
 
 // stoppedServiceTask records a task of the deployment that stopped, as
@@ -351,6 +390,14 @@ func (s *Server) updateService(body []byte) (any, error) {
 			return nil, clientErr("InvalidParameterException", "desiredCount must be at least 0.")
 		}
 		svc.Desired = *in.Desired
+		// The PRIMARY deployment takes the new count: a settled one scales
+		// (no new deployment); one rolling out aims at it.
+		if d := svc.Deployments[0]; d.Desired != svc.Desired {
+			if d.RolloutState == "COMPLETED" {
+				d.ScaleFrom, d.ScaleAt = d.Running, s.now()
+			}
+			d.Desired = svc.Desired
+		}
 	}
 	if in.EnableExec != nil {
 		svc.EnableExec = *in.EnableExec // running tasks keep theirs
