@@ -21,7 +21,9 @@ func TestDesiredCountOnlyUpdatesScaleTheService(t *testing.T) {
 	_, _, client, _ := setup(t)
 	ctx := context.Background()
 	newService(t, client, true)
-	waiter := ecs.NewServicesStableWaiter(client, func(o *ecs.ServicesStableWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond })
+	waiter := ecs.NewServicesStableWaiter(client, func(o *ecs.ServicesStableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 200*time.Millisecond
+	})
 	in := &ecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{"sidekiq"}}
 	if err := waiter.Wait(ctx, in, 30*time.Second); err != nil {
 		t.Fatalf("the new service never settled: %v", err)
