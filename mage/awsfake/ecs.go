@@ -579,7 +579,7 @@ func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 			containers[i]["runtimeId"] = runtimeID(t, c.Name)
 		}
 		if t.execEnabled {
-			containers[i]["managedAgents"] = []any{map[string]any{"name": "ExecuteCommandAgent", "lastStatus": containerStatus(last)}}
+			containers[i]["managedAgents"] = []any{map[string]any{"name": "ExecuteCommandAgent", "lastStatus": s.execAgentStatus(t, last)}}
 		}
 		list[i] = containers[i]
 	}
@@ -925,4 +925,19 @@ func (s *Server) execute(t *task) {
 		_ = s.saveLocked(s.persist)
 	}
 	s.mu.Unlock()
+}
+
+// execAgentStatus is the ExecuteCommandAgent's lastStatus: it starts
+// after the task is RUNNING ("the agent ... starts after the task
+// reaches RUNNING": PENDING until Timing.ExecAgentStart has passed).
+func (s *Server) execAgentStatus(t *task, last string) string {
+	status := containerStatus(last)
+	if status != "RUNNING" {
+		return status
+	}
+	startAt, _, _ := timeline(t)
+	if s.now().Before(startAt.Add(s.timing.ExecAgentStart)) {
+		return "PENDING"
+	}
+	return "RUNNING"
 }

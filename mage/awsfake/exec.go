@@ -58,7 +58,7 @@ func (s *Server) executeCommand(body []byte) (any, error) {
 	if last, _ := s.state(t); last != "RUNNING" {
 		return nil, clientErr("InvalidParameterException", "The execute command failed because the task is not in RUNNING state.")
 	}
-	if !t.execEnabled {
+	if !t.execEnabled || s.execAgentStatus(t, "RUNNING") != "RUNNING" {
 		return nil, clientErr("InvalidParameterException", "The execute command failed because execute command was not enabled when the task was run or the execute command agent isn’t running. Wait and try again or run a new task with execute command enabled and try again.")
 	}
 	container := in.Container

@@ -30,6 +30,9 @@ type Timing struct {
 	// timestamp, twice as long on every other stream, so events from
 	// different streams arrive out of time order, as CloudWatch's do.
 	LogIngest time.Duration
+	// ExecAgentStart: ECS Exec's agent (ExecuteCommandAgent) starts this
+	// long after its task is RUNNING; until then ExecuteCommand fails.
+	ExecAgentStart time.Duration
 }
 
 // TestTiming keeps every lag and phase observable but short, so tests
@@ -43,6 +46,7 @@ var TestTiming = Timing{
 	FailedTaskEvery:      100 * time.Millisecond,
 	ServiceLogEvery:      50 * time.Millisecond,
 	LogIngest:            20 * time.Millisecond,
+	ExecAgentStart:       30 * time.Millisecond,
 }
 
 // SandboxTiming is the local sandbox's: seconds, not AWS's minutes, with
@@ -56,6 +60,7 @@ var SandboxTiming = Timing{
 	FailedTaskEvery:      2 * time.Second,
 	ServiceLogEvery:      5 * time.Second,
 	LogIngest:            200 * time.Millisecond,
+	ExecAgentStart:       2 * time.Second,
 }
 
 // SetTiming replaces the double's timing.

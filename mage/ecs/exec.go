@@ -8,12 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -96,12 +98,55 @@ func PickExecTarget(ctx context.Context, api API, cluster, service, container st
 			continue
 		}
 		if agent := execAgent(c); agent != "RUNNING" {
-			lastErr = fmt.Errorf("the ECS Exec agent in container %s of task %s is %s, not RUNNING; try again in a minute", aws.ToString(c.Name), ShortID(aws.ToString(t.TaskArn)), cmp.Or(agent, "missing"))
+			lastErr = &AgentNotRunningError{Task: aws.ToString(t.TaskArn), Container: aws.ToString(c.Name), Status: cmp.Or(agent, "missing")}
 			continue
 		}
 		return ExecTarget{Cluster: cluster, Service: service, TaskArn: aws.ToString(t.TaskArn), Container: aws.ToString(c.Name)}, nil
 	}
 	return ExecTarget{}, lastErr
+}
+
+// AgentNotRunningError: the task runs, but its ECS Exec agent does not
+// yet: it starts after the task is RUNNING.
+type AgentNotRunningError struct{ Task, Container, Status string }
+
+func (e *AgentNotRunningError) Error() string {
+	return fmt.Sprintf("the ECS Exec agent in container %s of task %s is %s, not RUNNING (it starts after the task is RUNNING); try again in a minute", e.Container, ShortID(e.Task), e.Status)
+}
+
+// AgentWait is how long exec waits for a starting task's ECS Exec agent.
+const AgentWait = time.Minute
+
+// WaitExecTarget is PickExecTarget, waiting up to within (and saying so
+// once on out) while the chosen task's ECS Exec agent has not started.
+func WaitExecTarget(ctx context.Context, api API, out io.Writer, within time.Duration, cluster, service, container string, appContainers []string) (ExecTarget, error) {
+	deadline := time.Now().Add(within)
+	said := false
+	for {
+		target, err := PickExecTarget(ctx, api, cluster, service, container, appContainers)
+		var pending *AgentNotRunningError
+		if !errors.As(err, &pending) || time.Now().After(deadline) {
+			return target, err
+		}
+		if !said {
+			fmt.Fprintf(out, "exec: the ECS Exec agent in %s of task %s is %s (it starts after the task is RUNNING): waiting up to %s\n", pending.Container, ShortID(pending.Task), pending.Status, within)
+			said = true
+		}
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return ExecTarget{}, err
+		}
+	}
+}
+
+// agentNotReady: ExecuteCommand's answers while the agent starts or the
+// session cannot reach it yet.
+func agentNotReady(err error) bool {
+	var notConnected *types.TargetNotConnectedException
+	if errors.As(err, &notConnected) {
+		return true
+	}
+	var invalid *types.InvalidParameterException
+	return errors.As(err, &invalid) && strings.Contains(invalid.ErrorMessage(), "agent isn")
 }
 
 func execContainer(t types.Task, want string, appContainers []string) (types.Container, error) {
@@ -160,15 +205,32 @@ type Session struct {
 	Cluster, TaskArn, Container string
 	Image                       string // the container's image, as DescribeTasks reports it
 	Command                     string
+	// AgentWait bounds the retries of ExecuteCommand while the agent
+	// starts; Progress, when set, hears about them once.
+	AgentWait time.Duration
+	Progress  io.Writer
 }
 
 // Exec runs command in the target's container through ECS Exec: the
 // ExecuteCommand call, then the session handed to the plugin.
 func Exec(ctx context.Context, api ExecAPI, target ExecTarget, command string, s Session, plugin SessionPlugin) error {
-	out, err := api.ExecuteCommand(ctx, &ecs.ExecuteCommandInput{
+	in := &ecs.ExecuteCommandInput{
 		Cluster: aws.String(target.Cluster), Task: aws.String(target.TaskArn), Container: aws.String(target.Container),
 		Command: aws.String(command), Interactive: true,
-	})
+	}
+	out, err := api.ExecuteCommand(ctx, in)
+	// The agent can still be starting, or the session not yet connect
+	// (TargetNotConnectedException): retry that window, bounded.
+	for deadline := time.Now().Add(s.AgentWait); err != nil && agentNotReady(err) && time.Now().Before(deadline); {
+		if s.Progress != nil {
+			fmt.Fprintf(s.Progress, "exec: %s in task %s is not ready for a session yet (%v): retrying\n", target.Container, ShortID(target.TaskArn), err)
+			s.Progress = nil // once
+		}
+		if serr := sleepCtx(ctx, time.Second); serr != nil {
+			return serr
+		}
+		out, err = api.ExecuteCommand(ctx, in)
+	}
 	if err != nil {
 		return fmt.Errorf("ExecuteCommand in %s of task %s: %w", target.Container, ShortID(target.TaskArn), err)
 	}

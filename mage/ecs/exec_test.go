@@ -3,6 +3,7 @@ package ecs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/railsecs/deploykit/mage/awsfake"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
@@ -174,4 +176,68 @@ func TestExecWithoutThePluginSaysHowToInstallIt(t *testing.T) {
 	if err != ErrNoPlugin || !strings.Contains(err.Error(), "session-manager-working-with-install-plugin") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// ECS Exec's agent starts after its task is RUNNING: in that window
+// ExecuteCommand fails ("... the execute command agent isn't running. Wait
+// and try again", the API's own words). exec waits for the agent, and
+// retries ExecuteCommand through the window, saying so once; bounded.
+func TestExecWaitsForTheAgentToStart(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	ctx := context.Background()
+	fake.SetTiming(slowTiming(func(t *awsfake.Timing) { t.ExecAgentStart = 1500 * time.Millisecond }))
+	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("shop-sandbox"), Service: aws.String("web-app"), EnableExecuteCommand: aws.Bool(true), ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
+	var pending *AgentNotRunningError
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, err := PickExecTarget(ctx, client, "shop-sandbox", "web-app", "", nil)
+		if errors.As(err, &pending) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw a RUNNING task whose agent is starting: %v", err)
+		}
+	}
+	if pending.Status != "PENDING" {
+		t.Errorf("the agent's status while it starts = %q", pending.Status)
+	}
+	// A session asked for right now is refused by ECS, and exec retries it.
+	target := ExecTarget{Cluster: "shop-sandbox", Service: "web-app", TaskArn: pending.Task, Container: pending.Container}
+	if _, err := client.ExecuteCommand(ctx, &ecs.ExecuteCommandInput{Cluster: aws.String("shop-sandbox"), Task: aws.String(pending.Task), Container: aws.String(pending.Container), Command: aws.String("ls"), Interactive: true}); err == nil || !strings.Contains(err.Error(), "agent isn") {
+		t.Fatalf("ExecuteCommand while the agent starts = %v", err)
+	}
+	var progress strings.Builder
+	var sessions []Session
+	if err := Exec(ctx, client, target, "ls", Session{Region: "us-east-1", AgentWait: 10 * time.Second, Progress: &progress}, recordPlugin{&sessions}); err != nil {
+		t.Fatalf("exec through the agent's start: %v", err)
+	}
+	if len(sessions) != 1 || strings.Count(progress.String(), "not ready for a session yet") != 1 {
+		t.Errorf("sessions %d; progress:\n%s", len(sessions), progress.String())
+	}
+	// The target wait, on a fresh deployment, says once that it waits.
+	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("shop-sandbox"), Service: aws.String("web-app"), ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, err := PickExecTarget(ctx, client, "shop-sandbox", "web-app", "", nil)
+		if errors.As(err, &pending) && pending.Task != target.TaskArn {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new deployment's task never showed a starting agent: %v", err)
+		}
+	}
+	progress.Reset()
+	got, err := WaitExecTarget(ctx, client, &progress, 10*time.Second, "shop-sandbox", "web-app", "", nil)
+	if err != nil || !strings.Contains(progress.String(), "is PENDING (it starts after the task is RUNNING): waiting up to 10s") {
+		t.Fatalf("WaitExecTarget = %+v, %v\n%s", got, err, progress.String())
+	}
+}
+
+type recordPlugin struct{ sessions *[]Session }
+
+func (p recordPlugin) Start(_ context.Context, s Session) error {
+	*p.sessions = append(*p.sessions, s)
+	return nil
 }

@@ -122,13 +122,14 @@ func (c console) exec(ctx context.Context, f ExecFlags, command func(*config.Env
 	}
 	defer stopAWS()
 	client := awsecs.NewFromConfig(awsCfg)
-	target, err := ecs.PickExecTarget(ctx, client, env.Cluster, service, deref(f.Container), env.AppContainers(service))
+	target, err := ecs.WaitExecTarget(ctx, client, c.out, ecs.AgentWait, env.Cluster, service, deref(f.Container), env.AppContainers(service))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.out, "exec: %q in %s of task %s (service %s, %s)\n", cmd, target.Container, ecs.ShortID(target.TaskArn), service, env.Name)
 	return ecs.Exec(ctx, client, target, cmd, ecs.Session{
 		Region: awsCfg.Region, Profile: c.getenv("AWS_PROFILE"), Endpoint: ecsEndpoint(awsCfg, c.getenv),
+		AgentWait: ecs.AgentWait, Progress: c.out,
 	}, plugin)
 }
 
