@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"regexp"
@@ -172,9 +173,15 @@ func checkTags(v any) ([]any, error) {
 	if len(list) > 50 {
 		return nil, clientErr("InvalidParameterException", "Tags can have at most 50 items.")
 	}
+	seen := map[string]bool{}
 	for _, t := range list {
 		m, _ := t.(map[string]any)
 		key, _ := m["key"].(string)
+		if seen[key] {
+			// "Each tag key must be unique" (the API reference's tag rules).
+			return nil, clientErr("InvalidParameterException", "Duplicate tag key %q: each tag key must be unique.", key)
+		}
+		seen[key] = true
 		value, _ := m["value"].(string)
 		if len(key) < 1 || len(key) > 128 || len(value) > 256 {
 			return nil, clientErr("InvalidParameterException", "Tag keys must be 1-128 and values 0-256 characters.")
@@ -292,6 +299,18 @@ type runTaskInput struct {
 	EnableExec     bool           `json:"enableExecuteCommand"`
 }
 
+// runTaskFingerprint is a RunTask request without its clientToken, to
+// tell a retry of the same request from a reuse of the token.
+func runTaskFingerprint(body []byte) string {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return string(body)
+	}
+	delete(m, "clientToken")
+	data, _ := json.Marshal(m)
+	return string(data)
+}
+
 // checkRunTaskInput refuses what RunTask refuses before it looks at the
 // task definition, and returns the task count.
 func checkRunTaskInput(in runTaskInput) (int, error) {
@@ -336,7 +355,13 @@ func (s *Server) runTask(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	request := runTaskFingerprint(body)
 	if prev, ok := s.tokens[in.ClientToken]; ok && in.ClientToken != "" {
+		// Idempotent for the same request; the same token with other
+		// parameters is a conflict, not a second task.
+		if s.tokenRequests[in.ClientToken] != request {
+			return nil, clientErr("ConflictException", "The clientToken %s was used with different parameters.", in.ClientToken)
+		}
 		return s.tasksOut(prev, nil, true, true), nil
 	}
 	td, err := s.lookupTaskDef(in.TaskDefinition)
@@ -393,7 +418,7 @@ func (s *Server) runTask(body []byte) (any, error) {
 		}
 	}
 	if in.ClientToken != "" {
-		s.tokens[in.ClientToken] = arns
+		s.tokens[in.ClientToken], s.tokenRequests[in.ClientToken] = arns, request
 	}
 	// RunTask's own answer sees the task it created, tags included.
 	return s.tasksOut(arns, nil, true, true), nil
@@ -557,7 +582,7 @@ func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 		"taskArn": t.arn, "clusterArn": t.cluster, "taskDefinitionArn": t.taskDef,
 		"lastStatus": last, "desiredStatus": "RUNNING", "createdAt": epoch(t.created),
 		"group": t.group, "overrides": orEmptyMap(t.overrides),
-		"version": 1, "cpu": "256", "memory": "512",
+		"version": 1, "cpu": s.taskSize(t, "cpu", "256"), "memory": s.taskSize(t, "memory", "512"),
 	}
 	if withTags {
 		doc["tags"] = orEmpty(t.tags)
@@ -702,6 +727,11 @@ func (s *Server) describeTasks(body []byte) (any, error) {
 	if len(in.Tasks) > 100 {
 		return nil, clientErr("InvalidParameterException", "Tasks can have at most 100 items.")
 	}
+	for _, inc := range in.Include {
+		if inc != "TAGS" { // TaskField's only value
+			return nil, clientErr("InvalidParameterException", "include %q is not valid: TAGS is the only value.", inc)
+		}
+	}
 	var found, missing []string
 	for _, ref := range in.Tasks {
 		arn := ref
@@ -793,6 +823,12 @@ func (s *Server) listTasks(body []byte) (any, error) {
 	limit, err := pageLimit(in.MaxResults, 100)
 	if err != nil {
 		return nil, err
+	}
+	if in.ServiceName != "" {
+		if _, ok := s.services[cluster+"/"+in.ServiceName]; !ok {
+			// ListTasks' documented errors include ServiceNotFoundException.
+			return nil, clientErr("ServiceNotFoundException", "Service not found.")
+		}
 	}
 	var arns []string
 	for arn, t := range s.tasks {
@@ -940,4 +976,15 @@ func (s *Server) execAgentStatus(t *task, last string) string {
 		return "PENDING"
 	}
 	return "RUNNING"
+}
+
+// taskSize is the task's cpu or memory: its task definition's task-level
+// value (a Fargate task definition must have both).
+func (s *Server) taskSize(t *task, key, fallback string) string {
+	if td, err := s.lookupTaskDef(t.taskDef); err == nil {
+		if v, ok := td.doc[key].(string); ok && v != "" {
+			return v
+		}
+	}
+	return fallback
 }

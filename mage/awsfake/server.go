@@ -21,10 +21,12 @@ type Server struct {
 	taskDefs map[string][]*taskDefinition // family -> revisions (index = revision-1)
 	tasks    map[string]*task             // task ARN -> task
 	tokens   map[string][]string          // RunTask clientToken -> task ARNs
-	execs    []ExecSession                // ExecuteCommand calls accepted
-	services map[string]*service          // cluster/name -> service
-	logs     map[string][]logEvent        // group + "\x00" + stream -> events
-	seq      int
+	// tokenRequests: the request each clientToken came with.
+	tokenRequests map[string]string
+	execs         []ExecSession         // ExecuteCommand calls accepted
+	services      map[string]*service   // cluster/name -> service
+	logs          map[string][]logEvent // group + "\x00" + stream -> events
+	seq           int
 
 	// Outcome decides how a started task behaves; nil means "exit 0 after
 	// a short run with no output".
@@ -139,7 +141,7 @@ func New() *Server {
 		region:   "us-east-1",
 		taskDefs: map[string][]*taskDefinition{},
 		tasks:    map[string]*task{},
-		tokens:   map[string][]string{},
+		tokens:   map[string][]string{}, tokenRequests: map[string]string{},
 		services: map[string]*service{},
 		logs:     map[string][]logEvent{},
 		throttle: map[string]int{},

@@ -144,6 +144,13 @@ func TestInputsAWSRejects(t *testing.T) {
 		{"startedBy with another filter", "ListTasks", `{"cluster":"shop","startedBy":"me","desiredStatus":"RUNNING"}`, "InvalidParameterException"},
 		{"maxResults 101", "ListTasks", `{"cluster":"shop","maxResults":101}`, "InvalidParameterException"},
 		{"UpdateService of an unknown service", "UpdateService", `{"cluster":"shop","service":"nope"}`, "ServiceNotFoundException"},
+		// Issue 29's leftovers, each as the API reference documents it:
+		// ListTasks' errors include ServiceNotFoundException; TaskField's
+		// only value is TAGS; "each tag key must be unique".
+		{"ListTasks of an unknown service", "ListTasks", `{"cluster":"shop","serviceName":"nope"}`, "ServiceNotFoundException"},
+		{"include outside TaskField", "DescribeTasks", `{"cluster":"shop","tasks":["x"],"include":["LOGS"]}`, "InvalidParameterException"},
+		{"a duplicate tag key", "RunTask", `{"cluster":"shop","taskDefinition":"shop-migrate",` + network + `,"tags":[{"key":"a","value":"1"},{"key":"a","value":"2"}]}`, "InvalidParameterException"},
+		{"an aws: tag key", "RunTask", `{"cluster":"shop","taskDefinition":"shop-migrate",` + network + `,"tags":[{"key":"aws:x","value":"1"}]}`, "InvalidParameterException"},
 	}
 	for _, tc := range cases {
 		status, typ, out := c.call(tc.op, tc.body)
@@ -349,5 +356,32 @@ func TestServicesAreEventuallyConsistentAndBreakersBehaveAsDocumented(t *testing
 				t.Errorf("without a breaker failed tasks should keep growing, got %v", failed)
 			}
 		})
+	}
+}
+
+// RunTask's clientToken makes a retry idempotent ("an identifier that you
+// provide to ensure the idempotency of the request"): the same request
+// returns the same task; the token with other parameters is a
+// ConflictException, not a second task. A task reports its task
+// definition's cpu and memory.
+func TestClientTokenIdempotencyAndTaskSize(t *testing.T) {
+	c := newClient(t)
+	c.seed()
+	first := c.runTask(`,"clientToken":"deploy-42"`)
+	if again := c.runTask(`,"clientToken":"deploy-42"`); again != first {
+		t.Errorf("the same request with the same token started %s, not %s", again, first)
+	}
+	status, typ, _ := c.call("RunTask", `{"cluster":"shop","taskDefinition":"shop-migrate","launchType":"FARGATE",`+network+`,"clientToken":"deploy-42","startedBy":"someone-else"}`)
+	if status != 400 || typ != "ConflictException" {
+		t.Errorf("the token with other parameters: %d %s", status, typ)
+	}
+	c.ok("RegisterTaskDefinition", `{"family":"shop-big","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"1024","memory":"2048",
+		"containerDefinitions":[{"name":"rails","image":"app:1"}]}`)
+	out := c.ok("RunTask", `{"cluster":"shop","taskDefinition":"shop-big","launchType":"FARGATE",`+network+`}`)
+	big := out["tasks"].([]any)[0].(map[string]any)["taskArn"].(string)
+	c.advance(time.Second)
+	task, _ := c.describe(big, "")
+	if task["cpu"] != "1024" || task["memory"] != "2048" {
+		t.Errorf("task size %v/%v, want the task definition's 1024/2048", task["cpu"], task["memory"])
 	}
 }
