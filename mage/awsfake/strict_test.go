@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -148,13 +149,15 @@ func TestInputsAWSRejects(t *testing.T) {
 		// ListTasks' errors include ServiceNotFoundException; TaskField's
 		// only value is TAGS; "each tag key must be unique".
 		{"ListTasks of an unknown service", "ListTasks", `{"cluster":"shop","serviceName":"nope"}`, "ServiceNotFoundException"},
-		{"include outside TaskField", "DescribeTasks", `{"cluster":"shop","tasks":["x"],"include":["LOGS"]}`, "InvalidParameterException"},
+		// (Under mage test the contract check refuses it first, as a model
+		// violation: either answer refuses it.)
+		{"include outside TaskField", "DescribeTasks", `{"cluster":"shop","tasks":["x"],"include":["LOGS"]}`, "InvalidParameterException|ValidationException"},
 		{"a duplicate tag key", "RunTask", `{"cluster":"shop","taskDefinition":"shop-migrate",` + network + `,"tags":[{"key":"a","value":"1"},{"key":"a","value":"2"}]}`, "InvalidParameterException"},
 		{"an aws: tag key", "RunTask", `{"cluster":"shop","taskDefinition":"shop-migrate",` + network + `,"tags":[{"key":"aws:x","value":"1"}]}`, "InvalidParameterException"},
 	}
 	for _, tc := range cases {
 		status, typ, out := c.call(tc.op, tc.body)
-		if status != 400 || typ != tc.want {
+		if status != 400 || !slices.Contains(strings.Split(tc.want, "|"), typ) {
 			t.Errorf("%s: %d %s (%v), want 400 %s", tc.name, status, typ, out["message"], tc.want)
 		}
 	}
