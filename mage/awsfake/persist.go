@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/railsecs/deploykit/mage/atomicfile"
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
 // The sandbox's double keeps its state in a file between commands, as AWS
@@ -200,7 +200,7 @@ func (s *Server) loadTasks(saved []savedTask) {
 		}
 		if st.Exec && !st.ExecDone {
 			switch {
-			case st.RunnerHost == host && !processAlive(st.RunnerPID):
+			case st.RunnerHost == host && !procgroup.ProcessAlive(st.RunnerPID):
 				t.execDone, t.execEnd, t.execExit = true, s.now(), 137
 				t.orphaned = fmt.Sprintf("sandbox: the process that ran this task (pid %d) ended, and the task with it (killed)", st.RunnerPID)
 			default:
@@ -211,13 +211,4 @@ func (s *Server) loadTasks(saved []savedTask) {
 		}
 		s.tasks[t.arn] = t
 	}
-}
-
-// processAlive says whether pid runs on this machine.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || err == syscall.EPERM
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
 // RunArgs are the commands that run one command in an image: a working
@@ -105,7 +107,7 @@ func (b Buildah) ReapContainers(ctx context.Context, prefix string) ([]string, e
 		}
 		pidText, _, _ := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+		if err != nil || pid <= 0 || procgroup.ProcessAlive(pid) {
 			continue // not ours, or its process still runs
 		}
 		rm := append(b.global(), "rm", name)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,15 +72,6 @@ func (j *journal) done(ctx context.Context) {
 	}
 }
 
-// processAlive says whether pid runs on this machine.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
 // Repair finds a journal left by a run that ended without cleaning up and
 // puts the world right: the tfvars and schedules are restored when nothing
 // was applied, kept when the live services show the apply happened; the
@@ -106,7 +96,7 @@ func (d *Deployer) Repair(ctx context.Context, force bool) (string, error) {
 	switch {
 	case local && j.PID == os.Getpid():
 		return "", nil
-	case local && processAlive(j.PID):
+	case local && procgroup.ProcessAlive(j.PID):
 		return "", nil // still running: its lock says so
 	case !local && !force:
 		return "", fmt.Errorf("%s's %s of %s from %s (pid %d) left a journal at stage %q in %s; if that run is gone, mage lock:release -env=%s -force repairs it",

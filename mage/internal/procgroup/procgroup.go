@@ -41,6 +41,16 @@ func Configure(cmd *exec.Cmd) (finish func() bool) {
 	}
 }
 
+// ProcessAlive says whether process pid runs on this machine (one that
+// exists but is not ours to signal counts).
+func ProcessAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
 // Alive says whether any process of group pgid runs. Zombies do not
 // count: a killed process stays one until its parent (often PID 1, which
 // may take its time) reaps it.
