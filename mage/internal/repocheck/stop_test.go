@@ -1,13 +1,9 @@
 package repocheck
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
-
-	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
 // Each long-lived container of the reference module gets the time its
@@ -15,20 +11,12 @@ import (
 // longer than nginx's proxy_read_timeout (ECS's default, 30 s, is shorter),
 // sidekiq and the cron service's supercronic their running jobs' time.
 func TestContainersStopWithinTheirTimeouts(t *testing.T) {
-	root := testtools.RepoRoot(t)
-	read := func(rel string) string {
-		data, err := os.ReadFile(filepath.Join(root, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(data)
-	}
-	m := regexp.MustCompile(`proxy_read_timeout\s+(\d+)s;`).FindStringSubmatch(read("docker/nginx.conf"))
+	m := regexp.MustCompile(`proxy_read_timeout\s+(\d+)s;`).FindStringSubmatch(readRepo(t, "docker/nginx.conf"))
 	if m == nil {
 		t.Fatal("docker/nginx.conf sets no proxy_read_timeout")
 	}
 	readTimeout, _ := strconv.Atoi(m[1])
-	module := read("terraform/modules/rails-app/main.tf") + read("terraform/modules/rails-app/cron_service.tf")
+	module := readRepo(t, "terraform/modules/rails-app/main.tf") + readRepo(t, "terraform/modules/rails-app/cron_service.tf")
 	container := regexp.MustCompile(`(?s)name\s*=\s*"(nginx|unicorn|sidekiq|cron)"\s*\n\s*image\s*=(.*?)logConfiguration`)
 	stop := regexp.MustCompile(`stopTimeout\s*=\s*(\d+)`)
 	seen := map[string]int{}

@@ -22,6 +22,16 @@ var repo, _ = filepath.Abs(filepath.Join("..", "..", ".."))
 
 func tofu(t *testing.T) string { return testtools.Tofu(t) }
 
+// readRepo is a file of the repository, by its slash path from the root.
+func readRepo(t *testing.T, rel string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repo, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
 func TestTerraformIsFormatted(t *testing.T) {
 	bins := map[string]string{"tofu": tofu(t)}
 	if p := testtools.Terraform(t); p != "" {

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
 // The reference module pins the AWS provider's current major (6: the
@@ -18,25 +16,17 @@ import (
 // take patch releases, not frozen tags: Ruby X.Y, nginx's stable (even)
 // branch, and a Go line no older than the one before this toolchain's.
 func TestPinnedVersionsAreCurrentLines(t *testing.T) {
-	root := testtools.RepoRoot(t)
-	read := func(rel string) string {
-		data, err := os.ReadFile(filepath.Join(root, rel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(data)
-	}
-	if m := regexp.MustCompile(`(?s)aws\s*=\s*\{[^}]*version\s*=\s*"~>\s*6\.(\d+)"`).FindStringSubmatch(read("terraform/modules/rails-app/versions.tf")); m == nil {
+	if m := regexp.MustCompile(`(?s)aws\s*=\s*\{[^}]*version\s*=\s*"~>\s*6\.(\d+)"`).FindStringSubmatch(readRepo(t, "terraform/modules/rails-app/versions.tf")); m == nil {
 		t.Error("terraform/modules/rails-app pins no hashicorp/aws ~> 6.x")
 	}
-	tfs, _ := filepath.Glob(filepath.Join(root, "terraform", "modules", "*", "*.tf"))
+	tfs, _ := filepath.Glob(filepath.Join(repo, "terraform", "modules", "*", "*.tf"))
 	for _, f := range tfs {
 		data, _ := os.ReadFile(f)
 		if strings.Contains(string(data), "data.aws_region.current.name") {
 			t.Errorf("%s reads data.aws_region's name, which provider 6.x deprecates for region", f)
 		}
 	}
-	dockerfile := read("docker/Dockerfile")
+	dockerfile := readRepo(t, "docker/Dockerfile")
 	arg := func(name string) string {
 		m := regexp.MustCompile(`(?m)^ARG ` + name + `=(\S+)$`).FindStringSubmatch(dockerfile)
 		if m == nil {
