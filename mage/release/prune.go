@@ -285,8 +285,8 @@ func planRepositoryDeletes(repoDigests map[string]map[string]string, kept map[st
 	for {
 		plans := map[string]imageDeletes{}
 		grew := false
-		for repo, digests := range repoDigests {
-			plan := planImageDeletes(digests, kept, released)
+		for _, repo := range slices.Sorted(maps.Keys(repoDigests)) { // the same reasons on every run
+			plan := planImageDeletes(repoDigests[repo], kept, released)
 			plans[repo] = plan
 			for _, t := range plan.shared {
 				if kept[t] == "" {
