@@ -30,14 +30,24 @@ type container struct {
 	LogPref     string
 	CreateGroup bool // awslogs-create-group: the driver creates the group
 	Command     []string
+	// StopTimeout: how long ECS waits after the stop signal before it
+	// SIGKILLs the container (stopTimeout; 30 s on Fargate when unset).
+	StopTimeout time.Duration
 }
+
+// defaultStopTimeout: "If this parameter isn't specified, the default
+// value of 30 seconds is used" (container definition, stopTimeout, Fargate).
+const defaultStopTimeout = 30 * time.Second
 
 // containers reads the task definition's containers as tasks run them.
 func (td *taskDefinition) containers() []container {
 	var out []container
 	for _, d := range td.doc["containerDefinitions"].([]any) {
 		m := d.(map[string]any)
-		c := container{Name: fmt.Sprint(m["name"]), Image: fmt.Sprint(m["image"]), Essent: m["essential"] != false}
+		c := container{Name: fmt.Sprint(m["name"]), Image: fmt.Sprint(m["image"]), Essent: m["essential"] != false, StopTimeout: defaultStopTimeout}
+		if v, ok := m["stopTimeout"].(float64); ok && v > 0 {
+			c.StopTimeout = time.Duration(v) * time.Second
+		}
 		if lc, ok := m["logConfiguration"].(map[string]any); ok && lc["logDriver"] == "awslogs" {
 			opts, _ := lc["options"].(map[string]any)
 			c.LogGroup, _ = opts["awslogs-group"].(string)
@@ -489,7 +499,7 @@ const (
 
 // timeline says when a task starts running (if ever), when its containers
 // stop and why. The task itself reaches STOPPED later (see stoppedAt).
-func timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
+func timeline(t *task, phase time.Duration) (startAt, stopAt time.Time, cause stopCause) {
 	o := t.outcome
 	startAt = t.created.Add(o.PendingFor)
 	stopAt, cause = startAt.Add(o.RunFor), exited
@@ -503,10 +513,49 @@ func timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
 		stopAt, cause = startAt, failedToStart
 	}
 	if t.stoppedBy != "" && t.stoppedAt.Before(stopAt) {
-		stopAt, cause = t.stoppedAt, userStopped
+		if !t.stoppedAt.After(startAt) {
+			return startAt, t.stoppedAt, userStopped // never ran: nothing to signal
+		}
+		// "the equivalent of docker stop is issued to the containers
+		// running in the task. This results in a SIGTERM value and a
+		// default 30-second timeout, after which the SIGKILL value is
+		// sent" (StopTask, API reference). The signal follows
+		// DEACTIVATING; the containers exit when they are done or killed.
+		takes := o.StopTakes
+		if takes == 0 {
+			takes = phase
+		}
+		exit := signalAt(t, phase).Add(min(takes, t.stopTimeout()))
+		if t.reallyRuns() {
+			exit = startAt.Add(100 * 365 * 24 * time.Hour)
+			if t.execDone {
+				exit = t.execEnd
+			}
+		}
+		if exit.Before(stopAt) {
+			stopAt, cause = exit, userStopped
+		}
 	}
 	return startAt, stopAt, cause
 }
+
+// signalAt is when a stopped task's containers get the stop signal: after
+// the task's DEACTIVATING phase.
+func signalAt(t *task, phase time.Duration) time.Time { return t.stoppedAt.Add(phase) }
+
+// stopTimeout is the essential container's.
+func (t *task) stopTimeout() time.Duration {
+	for _, c := range t.containers {
+		if c.Essent && c.StopTimeout > 0 {
+			return c.StopTimeout
+		}
+	}
+	return defaultStopTimeout
+}
+
+// killed: the task's containers outlived the stop timeout and were
+// SIGKILLed.
+func (t *task) killed() bool { return t.outcome.StopTakes > t.stopTimeout() }
 
 // reallyRuns: the task's command runs (ran) for real, in this process or
 // in the one that saved it; it ends when that run ends.
@@ -520,11 +569,17 @@ func (t *task) ran(startAt, stopAt time.Time, cause stopCause) bool {
 // STOPPING and DEPROVISIONING for a task that ran, after DEPROVISIONING
 // alone for one that never did.
 func (s *Server) stoppedAt(t *task) time.Time {
-	startAt, stopAt, cause := timeline(t)
-	if t.ran(startAt, stopAt, cause) {
+	startAt, stopAt, cause := s.timeline(t)
+	if t.ran(startAt, stopAt, cause) && cause != userStopped {
 		return stopAt.Add(3 * s.timing.StopPhase)
 	}
+	// A stopped task went through DEACTIVATING and STOPPING before its
+	// containers exited; one that never ran only deprovisions.
 	return stopAt.Add(s.timing.StopPhase)
+}
+
+func (s *Server) timeline(t *task) (startAt, stopAt time.Time, cause stopCause) {
+	return timeline(t, s.timing.StopPhase)
 }
 
 // visible: a task just started is MISSING from reads for a while.
@@ -536,7 +591,7 @@ func (s *Server) visible(t *task) bool {
 // lines that are due.
 func (s *Server) state(t *task) (last string, stopped bool) {
 	now := s.now()
-	startAt, stopAt, cause := timeline(t)
+	startAt, stopAt, cause := s.timeline(t)
 	if t.ran(startAt, stopAt, cause) && !now.Before(startAt) {
 		if t.service != "" {
 			s.emitServiceLogs(t, now, startAt, stopAt)
@@ -547,8 +602,12 @@ func (s *Server) state(t *task) (last string, stopped bool) {
 	switch {
 	case !now.Before(s.stoppedAt(t)):
 		return "STOPPED", true
-	case !now.Before(stopAt) && !t.ran(startAt, stopAt, cause):
+	case !now.Before(stopAt) && (!t.ran(startAt, stopAt, cause) || cause == userStopped):
 		return "DEPROVISIONING", false
+	case cause == userStopped && !now.Before(signalAt(t, s.timing.StopPhase)):
+		return "STOPPING", false // the stop signal is sent; the containers have not exited
+	case cause == userStopped && !now.Before(t.stoppedAt):
+		return "DEACTIVATING", false
 	case !now.Before(stopAt):
 		switch phase := now.Sub(stopAt) / max(s.timing.StopPhase, time.Nanosecond); phase {
 		case 0:
@@ -577,7 +636,7 @@ func runtimeID(t *task, container string) string {
 
 func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 	last, stopped := s.state(t)
-	startAt, stopAt, cause := timeline(t)
+	startAt, stopAt, cause := s.timeline(t)
 	doc := map[string]any{
 		"taskArn": t.arn, "clusterArn": t.cluster, "taskDefinitionArn": t.taskDef,
 		"lastStatus": last, "desiredStatus": "RUNNING", "createdAt": epoch(t.created),
@@ -633,8 +692,15 @@ func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 	switch cause {
 	case userStopped:
 		if t.ran(startAt, stopAt, cause) {
+			code := 143 // ended by the stop signal (128+SIGTERM)
+			if t.killed() {
+				code = 137 // SIGKILL after stopTimeout
+			}
+			if t.reallyRuns() {
+				code = t.execExit
+			}
 			for _, c := range containers {
-				c["exitCode"] = 143 // SIGTERM from StopTask
+				c["exitCode"] = code
 			}
 		}
 	case failedToStart:
@@ -774,7 +840,7 @@ func (s *Server) stopTask(body []byte) (any, error) {
 	if !ok || clusterName(t.cluster) != cluster {
 		return nil, clientErr("InvalidParameterException", "The referenced task was not found.")
 	}
-	_, stopAt, _ := timeline(t)
+	_, stopAt, _ := s.timeline(t)
 	if s.now().Before(stopAt) && t.stoppedBy == "" {
 		t.stoppedBy = in.Reason
 		if t.stoppedBy == "" {
@@ -782,7 +848,8 @@ func (s *Server) stopTask(body []byte) (any, error) {
 		}
 		t.stoppedAt = s.now()
 		if t.execStop != nil {
-			t.execStop()
+			// The stop signal comes after DEACTIVATING.
+			time.AfterFunc(s.timing.StopPhase, t.execStop)
 		}
 	}
 	// The answer is the task as it is now: DEACTIVATING with desired
@@ -847,7 +914,7 @@ func (s *Server) listTasks(body []byte) (any, error) {
 		if in.LaunchType != "" && t.launchType != in.LaunchType {
 			continue
 		}
-		_, stopAt, _ := timeline(t)
+		_, stopAt, _ := s.timeline(t)
 		desired := "RUNNING"
 		if !s.now().Before(stopAt) || t.stoppedBy != "" {
 			desired = "STOPPED"
@@ -971,7 +1038,7 @@ func (s *Server) execAgentStatus(t *task, last string) string {
 	if status != "RUNNING" {
 		return status
 	}
-	startAt, _, _ := timeline(t)
+	startAt, _, _ := s.timeline(t)
 	if s.now().Before(startAt.Add(s.timing.ExecAgentStart)) {
 		return "PENDING"
 	}

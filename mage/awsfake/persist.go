@@ -113,6 +113,9 @@ func (s *Server) Load(path string) error {
 			if d.VisibleAt.IsZero() {
 				d.VisibleAt = d.Created
 			}
+			if d.LaunchAt.IsZero() && d.RolloutState == "IN_PROGRESS" {
+				d.LaunchAt, d.LaunchTakes = d.VisibleAt, d.Rollout.Takes // saved before launches were
+			}
 		}
 		if _, ok := s.clusters[svc.Cluster]; !ok && st.Clusters == nil {
 			s.clusters[svc.Cluster] = svc.Created

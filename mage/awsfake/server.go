@@ -121,8 +121,14 @@ type Outcome struct {
 	// in the built image): the task is RUNNING until Exec returns, each
 	// line it passes to log becomes a log event, and its result is the
 	// essential container's exit code. RunFor and ExitCode are ignored.
-	// StopTask cancels ctx.
+	// ctx is cancelled when the task's containers get their stop signal
+	// (after StopTask and DEACTIVATING).
 	Exec func(ctx context.Context, log func(line string)) int
+	// StopTakes is how long the containers take to exit after their stop
+	// signal; longer than the essential container's stopTimeout means ECS
+	// SIGKILLs them at the timeout (exit code 137, else 143); 0 means
+	// Timing.StopPhase.
+	StopTakes time.Duration
 }
 
 // Failure is one RunTask failure.

@@ -30,17 +30,23 @@ type deployment struct {
 	// (UpdateService's own answer shows it at once).
 	VisibleAt time.Time
 	// FailedAt: when it went FAILED; the breaker's rollback follows.
-	FailedAt   time.Time `json:",omitzero"`
-	RolledBack bool      `json:",omitempty"`
+	FailedAt time.Time `json:",omitzero"`
+	// RolledBack: the breaker has dealt with this failure (rolled back,
+	// or found nothing to roll back to).
+	RolledBack bool `json:",omitempty"`
 	Rollout    Rollout
 	// ExecEnabled: the service's enableExecuteCommand when the deployment
 	// started; its tasks keep it (ECS applies a change only to new tasks).
 	ExecEnabled bool `json:",omitempty"`
-	// ScaleAt, ScaleFrom: a desiredCount change of a settled deployment
-	// (no new deployment): the running count moves from ScaleFrom to
-	// Desired over Timing.Rollout from ScaleAt.
-	ScaleAt   time.Time `json:",omitzero"`
-	ScaleFrom int       `json:",omitempty"`
+	// A launch: at LaunchAt the scheduler started the tasks of the slots
+	// from LaunchFrom up to Desired (a rollout, a rollback, a scale-out);
+	// they reach RUNNING one after another over LaunchTakes. Slots below
+	// LaunchFrom were running already.
+	LaunchAt    time.Time     `json:",omitzero"`
+	LaunchFrom  int           `json:",omitempty"`
+	LaunchTakes time.Duration `json:",omitempty"`
+	// Announced: the launch's "has started" event was written.
+	Announced bool `json:",omitempty"`
 }
 
 type service struct {
@@ -75,7 +81,8 @@ func (s *Server) SetRollout(f func(service, taskDefinition string) Rollout) {
 func (s *Server) newDeployment(svc *service, td string, r Rollout, at time.Time) *deployment {
 	s.seq++
 	return &deployment{ID: fmt.Sprintf("ecs-svc/%019d", s.seq), Status: "PRIMARY", TaskDef: td, RolloutState: "IN_PROGRESS",
-		Desired: svc.Desired, Created: at, VisibleAt: at, Rollout: r, ExecEnabled: svc.EnableExec}
+		Desired: svc.Desired, Created: at, VisibleAt: at, Rollout: r, ExecEnabled: svc.EnableExec,
+		LaunchAt: at, LaunchTakes: r.Takes}
 }
 
 func (s *Server) event(svc *service, at time.Time, format string, args ...any) {
@@ -90,112 +97,225 @@ func (s *Server) event(svc *service, at time.Time, format string, args ...any) {
 // leaves behind in the double.
 const maxFailedTasks = 20
 
+// unableAfter: after this many failed launches without the breaker, the
+// scheduler says it "is unable to consistently start tasks successfully"
+// (the service event the troubleshooting guide names) and slows down.
+const unableAfter = 3
+
 // advance moves a service's deployments along the clock: every
 // transition happens at its own time, whenever it is looked at.
 func (s *Server) advance(svc *service) {
 	now := s.now()
 	for len(svc.Deployments) > 0 {
 		d := svc.Deployments[0]
+		var moved bool
 		switch d.RolloutState {
 		case "IN_PROGRESS":
-			start := d.VisibleAt
-			done := start.Add(d.Rollout.Takes)
-			if !d.Rollout.Fail {
-				if now.Before(done) {
-					elapsed := max(now.Sub(start), 0)
-					d.Running = min(d.Desired, int(float64(d.Desired)*elapsed.Seconds()/max(d.Rollout.Takes.Seconds(), 0.001)))
-					return
-				}
-				d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
-				svc.Deployments = svc.Deployments[:1]
-				svc.TaskDef = d.TaskDef
-				s.event(svc, done, "(service %s) (deployment %s) deployment completed.", svc.Name, d.ID)
-				s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
-				return
-			}
-			if !svc.BreakerEnable {
-				// No breaker: ECS keeps launching replacements that fail.
-				every := max(s.timing.FailedTaskEvery, time.Millisecond)
-				due := min(int(max(now.Sub(start), 0)/every), maxFailedTasks)
-				for ; d.Failed < due; d.Failed++ {
-					at := start.Add(time.Duration(d.Failed+1) * every)
-					id := s.stoppedServiceTask(svc, d, at)
-					s.event(svc, at, "(service %s) has started 1 tasks: (task %s).", svc.Name, id)
-				}
-				return
-			}
-			// The tasks fail one after another; the breaker trips with the
-			// last (its threshold), marking the deployment FAILED.
-			n := max(d.Rollout.FailedTasks, 1)
-			due := n
-			if now.Before(done) {
-				due = min(n-1, int(float64(n)*max(now.Sub(start), 0).Seconds()/max(d.Rollout.Takes.Seconds(), 0.001)))
-			}
-			for ; d.Failed < due; d.Failed++ {
-				s.stoppedServiceTask(svc, d, start.Add(d.Rollout.Takes*time.Duration(d.Failed+1)/time.Duration(n)))
-			}
-			if now.Before(done) {
-				return
-			}
-			d.RolloutState, d.FailedAt = "FAILED", done
-			d.Reason = "ECS deployment circuit breaker: tasks failed to start."
-			s.event(svc, done, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.Name, d.ID)
+			moved = s.rollOn(svc, d, now)
 		case "FAILED":
-			if !svc.BreakerRollback || d.RolledBack || len(svc.Deployments) < 2 {
-				return
-			}
-			at := d.FailedAt.Add(s.timing.RollbackAfter)
-			if now.Before(at) {
-				return
-			}
-			prev := svc.Deployments[1]
-			back := s.newDeployment(svc, prev.TaskDef, Rollout{Takes: s.timing.Rollout}, at)
-			d.Status, d.RolledBack = "ACTIVE", true
-			svc.Deployments = []*deployment{back, d}
-			svc.TaskDef = prev.TaskDef
-			s.event(svc, at, "(service %s) rolling back to deployment %s.", svc.Name, prev.ID)
+			moved = s.rollBack(svc, d, now)
 		case "COMPLETED":
 			s.scale(svc, d, now)
-			return
-		default:
+		}
+		if !moved {
 			return
 		}
 	}
 }
 
+// slotRunsAt is when the task of a launched slot reaches RUNNING.
+func slotRunsAt(d *deployment, slot int) time.Time {
+	n := d.Desired - d.LaunchFrom
+	if slot < d.LaunchFrom || n <= 0 {
+		return d.LaunchAt
+	}
+	return d.LaunchAt.Add(d.LaunchTakes * time.Duration(slot-d.LaunchFrom+1) / time.Duration(n))
+}
+
+// launchedRunning is the deployment's running count at now: the slots
+// that were running before its launch and the launched ones that have
+// reached RUNNING.
+func launchedRunning(d *deployment, now time.Time) int {
+	if d.LaunchAt.IsZero() || d.Desired <= d.LaunchFrom {
+		return d.Desired
+	}
+	running := d.LaunchFrom
+	for slot := d.LaunchFrom; slot < d.Desired && !now.Before(slotRunsAt(d, slot)); slot++ {
+		running++
+	}
+	return running
+}
+
+// announce writes the launch's "has started N tasks: (task ...)" event
+// once, at the launch ("service ... has started 2 tasks: (task ...)
+// (task ...)", as the service event messages page shows it).
+func (s *Server) announce(svc *service, d *deployment) {
+	if d.Announced || d.LaunchAt.IsZero() || d.Desired <= d.LaunchFrom {
+		return
+	}
+	d.Announced = true
+	var ids []string
+	for slot := d.LaunchFrom; slot < d.Desired; slot++ {
+		ids = append(ids, "(task "+s.slotTaskID(svc, d, slot)+")")
+	}
+	s.event(svc, d.LaunchAt, "(service %s) has started %d tasks: %s.", svc.Name, len(ids), strings.Join(ids, " "))
+}
+
+// rollOn moves an IN_PROGRESS deployment: a healthy one to COMPLETED,
+// stopping the other deployments' tasks; a failing one to FAILED when the
+// breaker trips. It reports whether the deployment changed state.
+func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
+	start := d.LaunchAt
+	if start.IsZero() {
+		start = d.VisibleAt
+	}
+	done := start.Add(d.Rollout.Takes)
+	if !d.Rollout.Fail {
+		if now.Before(d.LaunchAt) {
+			return false
+		}
+		s.announce(svc, d)
+		d.Running = launchedRunning(d, now)
+		if now.Before(done) {
+			return false
+		}
+		d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
+		var stopped []string
+		for _, old := range svc.Deployments[1:] {
+			for slot := range old.Running {
+				stopped = append(stopped, "(task "+s.slotTaskID(svc, old, slot)+")")
+			}
+		}
+		if len(stopped) > 0 {
+			s.event(svc, done, "(service %s) has stopped %d running tasks: %s.", svc.Name, len(stopped), strings.Join(stopped, " "))
+		}
+		svc.Deployments = svc.Deployments[:1]
+		svc.TaskDef = d.TaskDef
+		s.event(svc, done, "(service %s) (deployment %s) deployment completed.", svc.Name, d.ID)
+		s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
+		return true
+	}
+	if !svc.BreakerEnable {
+		// No breaker: ECS keeps launching replacements that fail.
+		every := max(s.timing.FailedTaskEvery, time.Millisecond)
+		due := min(int(max(now.Sub(start), 0)/every), maxFailedTasks)
+		for ; d.Failed < due; d.Failed++ {
+			at := start.Add(time.Duration(d.Failed+1) * every)
+			s.stoppedServiceTask(svc, d, at)
+			if d.Failed+1 == unableAfter {
+				s.event(svc, at, "(service %s) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.", svc.Name)
+			}
+		}
+		return false
+	}
+	// The tasks fail one after another; the breaker trips with the last
+	// (its threshold), marking the deployment FAILED.
+	n := max(d.Rollout.FailedTasks, 1)
+	due := n
+	if now.Before(done) {
+		due = min(n-1, int(float64(n)*max(now.Sub(start), 0).Seconds()/max(d.Rollout.Takes.Seconds(), 0.001)))
+	}
+	for ; d.Failed < due; d.Failed++ {
+		s.stoppedServiceTask(svc, d, start.Add(d.Rollout.Takes*time.Duration(d.Failed+1)/time.Duration(n)))
+	}
+	if now.Before(done) {
+		return false
+	}
+	d.RolloutState, d.FailedAt, d.Running = "FAILED", done, 0
+	d.Reason = "ECS deployment circuit breaker: tasks failed to start."
+	s.event(svc, done, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.Name, d.ID)
+	return true
+}
+
+// rollBack is the breaker's rollback of a FAILED deployment: "When the
+// deployment circuit breaker determines that a deployment failed, it looks
+// for the most recent deployment that is in a COMPLETED state ... When the
+// rollback starts, the deployment changes from a COMPLETED to IN_PROGRESS
+// ... When the deployment circuit breaker does not find a deployment that
+// is in a COMPLETED state, the circuit breaker does not launch new tasks
+// and the deployment is stalled" (ECS developer guide, deployment circuit
+// breaker). The old deployment keeps its ID and its running tasks.
+func (s *Server) rollBack(svc *service, d *deployment, now time.Time) bool {
+	if !svc.BreakerRollback || d.RolledBack {
+		return false
+	}
+	at := d.FailedAt.Add(s.timing.RollbackAfter)
+	if now.Before(at) {
+		return false
+	}
+	d.RolledBack = true
+	var prev *deployment
+	for _, o := range svc.Deployments[1:] {
+		if o.RolloutState == "COMPLETED" {
+			prev = o
+			break
+		}
+	}
+	if prev == nil {
+		return false // stalled: nothing launches, the FAILED deployment stays PRIMARY
+	}
+	rest := []*deployment{prev}
+	for _, o := range svc.Deployments {
+		if o != prev {
+			o.Status = "ACTIVE"
+			rest = append(rest, o)
+		}
+	}
+	prev.Status, prev.RolloutState, prev.Reason = "PRIMARY", "IN_PROGRESS", ""
+	prev.Rollout = Rollout{Takes: s.timing.Rollout}
+	prev.LaunchAt, prev.LaunchFrom, prev.LaunchTakes, prev.Announced = at, prev.Running, s.timing.Rollout, false
+	prev.Desired = svc.Desired
+	svc.Deployments = rest
+	svc.TaskDef = prev.TaskDef
+	s.event(svc, at, "(service %s) rolling back to deployment %s.", svc.Name, prev.ID)
+	return true
+}
+
 // scale moves a settled deployment's running count to a new desiredCount.
 // "UpdateService ... desiredCount: the number of instantiations of the
 // task to place and keep running in your service" (API reference): no new
-// deployment, the scheduler starts or stops tasks, prints "has started" /
-// "has stopped" events, then the steady state.
+// deployment; a scale-out is a launch (see updateService for a scale-in),
+// announced with "has started", then the steady state.
 func (s *Server) scale(svc *service, d *deployment, now time.Time) {
-	if d.ScaleAt.IsZero() || d.Running == d.Desired && now.Before(d.ScaleAt) {
+	if d.Running >= d.Desired || now.Before(d.LaunchAt) {
 		return
 	}
-	takes := max(s.timing.Rollout, time.Millisecond)
-	done := d.ScaleAt.Add(takes)
-	if now.Before(done) {
-		f := max(now.Sub(d.ScaleAt), 0).Seconds() / takes.Seconds()
-		d.Running = d.ScaleFrom + int(float64(d.Desired-d.ScaleFrom)*f)
+	s.announce(svc, d)
+	d.Running = launchedRunning(d, now)
+	if d.Running == d.Desired {
+		s.event(svc, slotRunsAt(d, d.Desired-1), "(service %s) has reached a steady state.", svc.Name)
+	}
+}
+
+// rescale gives a deployment a new desired count. A settled one scales
+// out by a launch; one scaling in stops its highest slots at once ("has
+// stopped N running tasks"), reaching the steady state when they are gone.
+func (s *Server) rescale(svc *service, d *deployment, desired int) {
+	now := s.now()
+	if d.RolloutState != "COMPLETED" {
+		d.Desired = desired
+		return
+	}
+	if desired > d.Running {
+		d.LaunchAt, d.LaunchFrom, d.LaunchTakes, d.Announced = now, d.Running, s.timing.Rollout, false
+		d.Desired = desired
 		return
 	}
 	var ids []string
-	lo, hi := min(d.ScaleFrom, d.Desired), max(d.ScaleFrom, d.Desired)
-	for slot := lo; slot < hi && len(ids) < 10; slot++ {
-		ids = append(ids, "(task "+serviceTaskID(d.ID, slot, 0)+")")
+	for slot := desired; slot < d.Running; slot++ {
+		ids = append(ids, "(task "+s.slotTaskID(svc, d, slot)+")")
 	}
-	switch {
-	case d.Desired > d.ScaleFrom:
-		s.event(svc, done, "(service %s) has started %d tasks: %s.", svc.Name, d.Desired-d.ScaleFrom, strings.Join(ids, " "))
-	case d.Desired < d.ScaleFrom:
-		s.event(svc, done, "(service %s) has stopped %d running tasks: %s.", svc.Name, d.ScaleFrom-d.Desired, strings.Join(ids, " "))
+	d.Desired, d.Running = desired, desired
+	d.LaunchAt, d.LaunchFrom = now, desired
+	if len(ids) > 0 {
+		s.event(svc, now, "(service %s) has stopped %d running tasks: %s.", svc.Name, len(ids), strings.Join(ids, " "))
 	}
-	d.Running, d.ScaleAt, d.ScaleFrom = d.Desired, time.Time{}, 0
-	s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
+	s.event(svc, now.Add(3*s.timing.StopPhase), "(service %s) has reached a steady state.", svc.Name)
 }
 
-// stoppedServiceTask records a task of the deployment that stopped, as
-// ListTasks/DescribeTasks show it afterwards, and returns its ID.
+// stoppedServiceTask records a task of the deployment that was launched
+// and stopped (failed) at `at`, as ListTasks/DescribeTasks show it
+// afterwards, with its "has started" event, and returns its ID.
 func (s *Server) stoppedServiceTask(svc *service, d *deployment, at time.Time) string {
 	td, err := s.lookupTaskDef(d.TaskDef)
 	if err != nil {
@@ -212,6 +332,7 @@ func (s *Server) stoppedServiceTask(svc *service, d *deployment, at time.Time) s
 	}
 	t.containers = td.containers()
 	s.tasks[t.arn] = t
+	s.event(svc, created, "(service %s) has started 1 tasks: (task %s).", svc.Name, id)
 	return id
 }
 
@@ -229,17 +350,24 @@ func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 		}
 	}
 	deps := []any{}
-	running := 0
+	running, pending := 0, 0
 	taskDef := svc.TaskDef
 	for i, d := range shown {
 		status := d.Status
 		if i == 0 {
 			status, taskDef = "PRIMARY", d.TaskDef
 		}
+		// pendingCount: "the number of tasks in the deployment that are
+		// in the PENDING status" (API reference, Deployment).
+		waiting := 0
+		if d == svc.Deployments[0] {
+			waiting = launched(svc, d, now) - d.Running
+		}
 		running += d.Running
+		pending += waiting
 		doc := map[string]any{
 			"id": d.ID, "status": status, "taskDefinition": d.TaskDef, "desiredCount": d.Desired,
-			"runningCount": d.Running, "pendingCount": 0, "failedTasks": d.Failed, "rolloutState": d.RolloutState,
+			"runningCount": d.Running, "pendingCount": waiting, "failedTasks": d.Failed, "rolloutState": d.RolloutState,
 			"createdAt": epoch(d.Created), "updatedAt": epoch(now),
 		}
 		if d.Reason != "" {
@@ -258,7 +386,7 @@ func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 	}
 	doc := map[string]any{
 		"serviceArn": s.arn("service", svc.Cluster+"/"+svc.Name), "serviceName": svc.Name, "clusterArn": s.arn("cluster", svc.Cluster),
-		"taskDefinition": taskDef, "desiredCount": svc.Desired, "runningCount": running, "pendingCount": 0,
+		"taskDefinition": taskDef, "desiredCount": svc.Desired, "runningCount": running, "pendingCount": pending,
 		"status": "ACTIVE", "deployments": deps, "events": events, "createdAt": epoch(svc.Created),
 		"enableExecuteCommand": svc.EnableExec,
 		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": svc.BreakerEnable, "rollback": svc.BreakerRollback},
@@ -326,9 +454,16 @@ func (s *Server) createService(body []byte) (any, error) {
 	svc := &service{Name: in.Name, Cluster: cluster, TaskDef: td.arn, LaunchType: in.LaunchType, Desired: desired,
 		Network: in.Network, BreakerEnable: in.Deployment.Breaker.Enable, BreakerRollback: in.Deployment.Breaker.Enable && in.Deployment.Breaker.Rollback,
 		EnableExec: in.EnableExec, Created: s.now()}
-	d := s.newDeployment(svc, td.arn, Rollout{}, s.now())
-	d.RolloutState, d.Running = "COMPLETED", desired
-	svc.Deployments = []*deployment{d}
+	// The first deployment rolls out like any other: "When a service
+	// deployment is started, it begins in an IN_PROGRESS state" (API
+	// reference, Deployment.rolloutState); it can fail, and with no
+	// COMPLETED deployment before it the breaker has nothing to roll
+	// back to.
+	r := Rollout{Takes: s.timing.Rollout}
+	if s.rollout != nil {
+		r = s.rollout(svc.Name, td.arn)
+	}
+	svc.Deployments = []*deployment{s.newDeployment(svc, td.arn, r, s.now())}
 	s.services[key] = svc
 	return map[string]any{"service": s.serviceDoc(svc, true)}, nil
 }
@@ -393,10 +528,7 @@ func (s *Server) updateService(body []byte) (any, error) {
 		// The PRIMARY deployment takes the new count: a settled one scales
 		// (no new deployment); one rolling out aims at it.
 		if d := svc.Deployments[0]; d.Desired != svc.Desired {
-			if d.RolloutState == "COMPLETED" {
-				d.ScaleFrom, d.ScaleAt = d.Running, s.now()
-			}
-			d.Desired = svc.Desired
+			s.rescale(svc, d, svc.Desired)
 		}
 	}
 	if in.EnableExec != nil {
@@ -424,6 +556,7 @@ func (s *Server) updateService(body []byte) (any, error) {
 			}
 			d := s.newDeployment(svc, td, r, s.now())
 			d.VisibleAt = s.now().Add(s.timing.ServiceUpdateVisible)
+			d.LaunchAt = d.VisibleAt
 			svc.Deployments = append([]*deployment{d}, svc.Deployments...)
 			svc.TaskDef = td
 		}

@@ -37,41 +37,66 @@ func serviceTaskID(deploymentID string, slot, generation int) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// startTasks starts a task for each running slot of each deployment of
+// slotTask is the ARN of the slot's current task (a stopped one is
+// replaced by a new generation) and its generation.
+func (s *Server) slotTask(svc *service, d *deployment, slot int) (arn string, gen int) {
+	arn = s.arn("task", svc.Cluster+"/"+serviceTaskID(d.ID, slot, gen))
+	for s.tasks[arn] != nil && s.tasks[arn].stoppedBy != "" {
+		gen++
+		arn = s.arn("task", svc.Cluster+"/"+serviceTaskID(d.ID, slot, gen))
+	}
+	return arn, gen
+}
+
+func (s *Server) slotTaskID(svc *service, d *deployment, slot int) string {
+	arn, _ := s.slotTask(svc, d, slot)
+	return taskID(arn)
+}
+
+// launched is how many of the deployment's slots have a task: the PRIMARY
+// deployment's whole desired count once its launch began (the tasks not
+// yet RUNNING are PENDING), the others' running ones.
+func launched(svc *service, d *deployment, now time.Time) int {
+	primary := d == svc.Deployments[0]
+	healthy := d.RolloutState == "COMPLETED" || d.RolloutState == "IN_PROGRESS" && !d.Rollout.Fail
+	if primary && healthy && !d.LaunchAt.IsZero() && !now.Before(d.LaunchAt) {
+		return max(d.Desired, d.Running)
+	}
+	return d.Running
+}
+
+// startTasks starts a task for each launched slot of each deployment of
 // the service, and adds every slot's task to live.
 func (s *Server) startTasks(svc *service, live map[string]bool) {
 	key := svc.Cluster + "/" + svc.Name
 	now := s.now()
 	for _, d := range svc.Deployments {
-		if d.Running == 0 {
+		n := launched(svc, d, now)
+		if n == 0 {
 			continue
 		}
 		td, err := s.lookupTaskDef(d.TaskDef)
 		if err != nil {
 			continue
 		}
-		for i := range d.Running {
-			// A stopped task is replaced by a new one in its slot.
-			gen := 0
-			arn := s.arn("task", svc.Cluster+"/"+serviceTaskID(d.ID, i, gen))
-			for s.tasks[arn] != nil && s.tasks[arn].stoppedBy != "" {
-				gen++
-				arn = s.arn("task", svc.Cluster+"/"+serviceTaskID(d.ID, i, gen))
-			}
+		for slot := range n {
+			arn, gen := s.slotTask(svc, d, slot)
 			live[arn] = true
 			if s.tasks[arn] != nil {
 				continue
 			}
-			// Slot i runs once (i+1)/desired of the rollout has passed
-			// (advance's running count), so its logs start then.
-			created := d.VisibleAt.Add(d.Rollout.Takes * time.Duration(i+1) / time.Duration(max(d.Desired, 1)))
-			if latest := now.Add(-s.timing.TaskVisible); created.After(latest) {
-				created = latest // running now, so already visible
+			// A launched slot's task is PROVISIONING/PENDING until its
+			// turn to run; a replacement (or a slot from before launches
+			// were recorded) starts now.
+			created, pending := now.Add(-s.timing.TaskVisible), time.Duration(0)
+			if gen == 0 && slot >= d.LaunchFrom && !d.LaunchAt.IsZero() {
+				created = d.LaunchAt
+				pending = slotRunsAt(d, slot).Sub(created)
 			}
 			s.tasks[arn] = &task{arn: arn, cluster: s.arn("cluster", svc.Cluster), taskDef: td.arn,
 				startedBy: d.ID, group: "service:" + svc.Name, launchType: svc.LaunchType,
 				created: created, containers: td.containers(),
-				outcome: Outcome{RunFor: 100 * 365 * 24 * time.Hour}, service: key, execEnabled: d.ExecEnabled}
+				outcome: Outcome{PendingFor: pending, RunFor: 100 * 365 * 24 * time.Hour}, service: key, execEnabled: d.ExecEnabled}
 		}
 	}
 }

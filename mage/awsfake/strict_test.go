@@ -219,6 +219,57 @@ func TestTasksAreEventuallyConsistentAndStopInPhases(t *testing.T) {
 	}
 }
 
+// "When StopTask is called on a task, the equivalent of docker stop is
+// issued to the containers running in the task. This results in a SIGTERM
+// value and a default 30-second timeout, after which the SIGKILL value is
+// sent and the containers are forcibly stopped" (StopTask, API
+// reference): no exit code in StopTask's answer; a container that outlives
+// its stopTimeout exits 137 at the timeout, one that ends on the signal
+// 143.
+func TestStopTaskSignalsThenKillsAfterStopTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		takes     time.Duration
+		wantCode  float64
+		wantAfter time.Duration // from StopTask to the exit, after DEACTIVATING
+	}{
+		{"ends on the signal", 500 * time.Millisecond, 143, 500 * time.Millisecond},
+		{"outlives stopTimeout", time.Minute, 137, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t)
+			c.seed()
+			c.ok("RegisterTaskDefinition", `{"family":"shop-migrate","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"rails","image":"app:2","stopTimeout":2}]}`)
+			c.fake.Outcome = func(RunRequest) Outcome {
+				return Outcome{PendingFor: time.Second, RunFor: time.Hour, StopTakes: tc.takes}
+			}
+			arn := c.runTask("")
+			c.advance(2 * time.Second)
+			stop := c.ok("StopTask", fmt.Sprintf(`{"cluster":"shop","task":%q}`, arn))["task"].(map[string]any)
+			if code, ok := stop["containers"].([]any)[0].(map[string]any)["exitCode"]; ok {
+				t.Errorf("StopTask's answer has exit code %v: the container has only just been asked to stop", code)
+			}
+			c.advance(TestTiming.StopPhase + tc.wantAfter - time.Millisecond)
+			task, _ := c.describe(arn, "")
+			if task["lastStatus"] != "STOPPING" {
+				t.Errorf("just before the exit: %v, want STOPPING", task["lastStatus"])
+			}
+			if _, ok := task["containers"].([]any)[0].(map[string]any)["exitCode"]; ok {
+				t.Errorf("exit code before the container exited")
+			}
+			c.advance(time.Millisecond)
+			task, _ = c.describe(arn, "")
+			if code := task["containers"].([]any)[0].(map[string]any)["exitCode"]; code != tc.wantCode {
+				t.Errorf("exit code %v, want %v", code, tc.wantCode)
+			}
+			c.advance(TestTiming.StopPhase)
+			if task, _ = c.describe(arn, ""); task["lastStatus"] != "STOPPED" {
+				t.Errorf("after DEPROVISIONING: %v", task["lastStatus"])
+			}
+		})
+	}
+}
+
 func TestMissingLogGroupFailsTheTaskAtStart(t *testing.T) {
 	c := newClient(t)
 	c.seed()
@@ -337,6 +388,10 @@ func TestServicesAreEventuallyConsistentAndBreakersBehaveAsDocumented(t *testing
 			c.ok("RegisterTaskDefinition", `{"family":"shop-migrate","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"rails","image":"app:2"}]}`)
 			c.ok("CreateService", fmt.Sprintf(`{"cluster":"shop","serviceName":"web","taskDefinition":"shop-migrate:1","desiredCount":2,`+network+
 				`,"deploymentConfiguration":{"deploymentCircuitBreaker":{"enable":%v,"rollback":%v}}}`, tc.enable, tc.rollback))
+			if got := c.deployments("web"); strings.Join(got, " ") != "PRIMARY:1:IN_PROGRESS" {
+				t.Errorf("a new service's first deployment: %v, want it IN_PROGRESS", got)
+			}
+			c.advance(TestTiming.Rollout)
 			c.fake.SetRollout(func(string, string) Rollout { return Rollout{Takes: time.Second, Fail: true, FailedTasks: 2} })
 			c.ok("UpdateService", `{"cluster":"shop","service":"web","taskDefinition":"shop-migrate:2"}`)
 			steps := []time.Duration{0, TestTiming.ServiceUpdateVisible, time.Second, TestTiming.RollbackAfter, TestTiming.Rollout}

@@ -69,6 +69,7 @@ func pluginCalls(t *testing.T, dir string) []pluginCall {
 // session (its token) travels in the environment, not argv.
 func TestExecHandsTheSessionToThePluginAsTheAWSCLIDoes(t *testing.T) {
 	fake, _, client, _ := setup(t)
+	settled(t, client, "web-app")
 	ctx := context.Background()
 	_, err := PickExecTarget(ctx, client, "shop-sandbox", "web-app", "", nil)
 	if err == nil || !strings.Contains(err.Error(), "does not have enableExecuteCommand") || !strings.Contains(err.Error(), "enable_execute_command = true") {

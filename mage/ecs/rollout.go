@@ -331,15 +331,14 @@ func runsTag(ctx context.Context, api API, cache map[string]bool, td, tag string
 	return match, nil
 }
 
-// rolledBackSince reports a circuit-breaker failure or rollback among the
-// service's events since t.
+// rolledBackSince reports a deployment made since t that the circuit
+// breaker marked FAILED. It reads rolloutState, a field the API reference
+// documents ("If the service fails to reach a steady state and circuit
+// breaker is turned on, the deployment transitions to a FAILED state"),
+// never the wording of service events, which AWS does not document.
 func rolledBackSince(svc types.Service, t time.Time) bool {
-	for _, ev := range svc.Events {
-		if ev.CreatedAt == nil || ev.CreatedAt.Before(t) {
-			continue
-		}
-		msg := aws.ToString(ev.Message)
-		if strings.Contains(msg, "rolling back") || strings.Contains(msg, "deployment failed") {
+	for _, d := range svc.Deployments {
+		if d.RolloutState == types.DeploymentRolloutStateFailed && d.CreatedAt != nil && !d.CreatedAt.Before(t.Add(-time.Minute)) {
 			return true
 		}
 	}

@@ -80,6 +80,7 @@ var lookback = 400 * time.Millisecond
 // window that overlaps the last, until the context ends.
 func TestServiceLogsFollowHasNoDuplicatesAndNoGaps(t *testing.T) {
 	fake, _, client, _ := setup(t)
+	settled(t, client, "web-app")
 	// Two tasks at once for a while (a rollout), whose streams the double
 	// makes readable with different lags: lines arrive out of time order.
 	fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: time.Second} })

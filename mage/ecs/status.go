@@ -120,9 +120,6 @@ func ServiceStates(ctx context.Context, api API, cluster string, names []string)
 				s.RolledBack = s.RolledBack || aws.ToString(d.Status) != "PRIMARY"
 			}
 		}
-		if len(svc.Events) > 0 && strings.Contains(aws.ToString(svc.Events[0].Message), "rolling back") {
-			s.RolledBack = true
-		}
 		td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
 		if err != nil {
 			return nil, fmt.Errorf("describe task definition %s of %s: %w", s.TaskDefinition, s.Name, err)

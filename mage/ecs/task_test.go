@@ -3,6 +3,7 @@ package ecs
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -69,6 +70,18 @@ func setup(t *testing.T) (*awsfake.Server, *Runner, *ecs.Client, *testtools.Buff
 	out := &testtools.Buffer{}
 	r := &Runner{ECS: ecsClient, Logs: logsClient, Out: out, PollStart: 20 * time.Millisecond, PollMax: 100 * time.Millisecond}
 	return fake, r, ecsClient, out
+}
+
+// settled waits, with the toolkit's own wait, until the service's
+// deployment of tag "old" has rolled out (a new service starts
+// IN_PROGRESS).
+func settled(t *testing.T, client *ecs.Client, service string) {
+	t.Helper()
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{service}, "old", io.Discard,
+		WaitOptions{Poll: 20 * time.Millisecond, Until: UntilStable, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("the deployment of %s: %v", service, err)
+	}
 }
 
 func migrateSpec() Spec {
