@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,7 +93,9 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 		Stream        string `json:"logStreamName"`
 		NextToken     string `json:"nextToken"`
 		StartFromHead bool   `json:"startFromHead"`
-		Limit         int    `json:"limit"`
+		Limit         *int   `json:"limit"`
+		StartTime     *int64 `json:"startTime"`
+		EndTime       *int64 `json:"endTime"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -100,8 +103,9 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 	if in.Group == "" || in.Stream == "" {
 		return nil, clientErr("InvalidParameterException", "logGroupName and logStreamName are required")
 	}
-	if in.Limit < 0 || in.Limit > 10000 {
-		return nil, clientErr("InvalidParameterException", "limit must be between 1 and 10000.")
+	limit, err := pageLimit(in.Limit, 10000)
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := s.logGroups[in.Group]; !ok {
 		return nil, clientErr("ResourceNotFoundException", "The specified log group does not exist.")
@@ -112,9 +116,18 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 		return nil, clientErr("ResourceNotFoundException", "The specified log stream does not exist.")
 	}
 	events = events[:s.ingested(in.Stream, events)]
-	limit := in.Limit
-	if limit == 0 {
-		limit = 10000
+	// "startTime: ... Events with a timestamp equal to this time or later
+	// than this time are included"; "endTime: ... Events with a timestamp
+	// equal to or later than this time are not included" (GetLogEvents).
+	if in.StartTime != nil || in.EndTime != nil {
+		var within []logEvent
+		for _, e := range events {
+			ms := e.ts.UnixMilli()
+			if (in.StartTime == nil || ms >= *in.StartTime) && (in.EndTime == nil || ms < *in.EndTime) {
+				within = append(within, e)
+			}
+		}
+		events = within
 	}
 	// Tokens are "f/N" (read forward from event N) and "b/N" (read the
 	// events before N). Without a token, startFromHead reads the oldest
@@ -154,10 +167,12 @@ func (s *Server) getLogEvents(body []byte) (any, error) {
 func (s *Server) describeLogStreams(body []byte) (any, error) {
 	s.catchUpLogs()
 	var in struct {
-		Group     string `json:"logGroupName"`
-		Prefix    string `json:"logStreamNamePrefix"`
-		Limit     *int   `json:"limit"`
-		NextToken string `json:"nextToken"`
+		Group      string `json:"logGroupName"`
+		Prefix     string `json:"logStreamNamePrefix"`
+		Limit      *int   `json:"limit"`
+		NextToken  string `json:"nextToken"`
+		OrderBy    string `json:"orderBy"`
+		Descending bool   `json:"descending"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -169,21 +184,53 @@ func (s *Server) describeLogStreams(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch in.OrderBy {
+	case "", "LogStreamName":
+	case "LastEventTime":
+		// "If you order the results by event time, you cannot specify the
+		// logStreamNamePrefix parameter" (DescribeLogStreams).
+		if in.Prefix != "" {
+			return nil, clientErr("InvalidParameterException", "Cannot order by LastEventTime with a logStreamNamePrefix.")
+		}
+	default:
+		return nil, clientErr("InvalidParameterException", "orderBy %q is not valid: LogStreamName or LastEventTime.", in.OrderBy)
+	}
 	var names []string
-	for key := range s.logs {
+	last := map[string]int64{}
+	for key, events := range s.logs {
 		group, stream, _ := strings.Cut(key, "\x00")
 		if group == in.Group && strings.HasPrefix(stream, in.Prefix) {
 			names = append(names, stream)
+			if n := s.ingested(stream, events); n > 0 {
+				last[stream] = events[n-1].ts.UnixMilli()
+			}
 		}
 	}
 	sort.Strings(names)
+	if in.OrderBy == "LastEventTime" {
+		sort.SliceStable(names, func(i, j int) bool { return last[names[i]] < last[names[j]] })
+	}
+	if in.Descending {
+		slices.Reverse(names)
+	}
 	page, next, err := paginate(names, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}
 	streams := []any{}
 	for _, stream := range page {
-		streams = append(streams, map[string]any{"logStreamName": stream, "arn": s.logArn(in.Group, stream)})
+		doc := map[string]any{"logStreamName": stream, "arn": s.logArn(in.Group, stream)}
+		events := s.logs[in.Group+"\x00"+stream]
+		if n := s.ingested(stream, events); n > 0 {
+			// Timestamps in milliseconds; lastEventTimestamp "updates on an
+			// eventual consistency basis" on AWS (its docs), so readers
+			// must not rely on it for the newest event.
+			doc["creationTime"] = events[0].ts.UnixMilli()
+			doc["firstEventTimestamp"] = events[0].ts.UnixMilli()
+			doc["lastEventTimestamp"] = events[n-1].ts.UnixMilli()
+			doc["lastIngestionTime"] = events[n-1].ts.Add(s.timing.LogIngest).UnixMilli()
+		}
+		streams = append(streams, doc)
 	}
 	out := map[string]any{"logStreams": streams}
 	if next != "" {
@@ -362,37 +409,64 @@ func decodeCursor(token string) (filtered, error) {
 	return filtered{ms: ms, index: index, stream: parts[2]}, nil
 }
 
-// filterTerms reads a pattern of plain terms and "quoted phrases"; the
-// JSON, space-delimited and metric forms are refused rather than
-// misread.
-func filterTerms(pattern string) ([]string, error) {
-	var terms []string
+// termPattern is an unstructured filter pattern: every plain term must
+// appear, none of the -terms, and at least one of the ?terms when there
+// are any ("ERROR" and "Exception"; "?ERROR ?WARN"; "ERROR -Retry", as
+// CloudWatch Logs' filter pattern syntax for unstructured log events
+// documents). Terms are case sensitive.
+type termPattern struct{ all, any, none []string }
+
+// filterTerms reads a pattern of terms and "quoted phrases", each
+// optionally prefixed with ? or -; the JSON, space-delimited and regular
+// expression forms are refused rather than misread.
+func filterTerms(pattern string) (termPattern, error) {
+	var p termPattern
 	rest := strings.TrimSpace(pattern)
 	for rest != "" {
-		if rest[0] == '"' {
+		list := &p.all
+		switch rest[0] {
+		case '?':
+			list, rest = &p.any, rest[1:]
+		case '-':
+			list, rest = &p.none, rest[1:]
+		}
+		if rest != "" && rest[0] == '"' {
 			end := strings.IndexByte(rest[1:], '"')
 			if end < 0 {
-				return nil, clientErr("InvalidParameterException", "Invalid character(s) in term '%s'", rest)
+				return termPattern{}, clientErr("InvalidParameterException", "Invalid character(s) in term '%s'", rest)
 			}
-			terms = append(terms, rest[1:end+1])
+			*list = append(*list, rest[1:end+1])
 			rest = strings.TrimSpace(rest[end+2:])
 			continue
 		}
 		term, after, _ := strings.Cut(rest, " ")
-		if strings.ContainsAny(term, "{}[]?") || strings.HasPrefix(term, "%") {
-			return nil, clientErr("InvalidParameterException", "the double reads only plain terms and quoted phrases in filterPattern, not %q", term)
+		if term == "" || strings.ContainsAny(term, "{}[]?") || strings.HasPrefix(term, "%") {
+			return termPattern{}, clientErr("InvalidParameterException", "the double reads only terms, ?terms, -terms and quoted phrases in filterPattern, not %q", term)
 		}
-		terms = append(terms, term)
+		*list = append(*list, term)
 		rest = strings.TrimSpace(after)
 	}
-	return terms, nil
+	return p, nil
 }
 
-func matchesTerms(msg string, terms []string) bool {
-	for _, t := range terms {
+func matchesTerms(msg string, p termPattern) bool {
+	for _, t := range p.all {
 		if !strings.Contains(msg, t) {
 			return false
 		}
 	}
-	return true
+	for _, t := range p.none {
+		if strings.Contains(msg, t) {
+			return false
+		}
+	}
+	if len(p.any) == 0 {
+		return true
+	}
+	for _, t := range p.any {
+		if strings.Contains(msg, t) {
+			return true
+		}
+	}
+	return false
 }

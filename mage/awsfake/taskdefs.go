@@ -42,7 +42,10 @@ func (s *Server) listTaskDefinitions(body []byte) (any, error) {
 	}
 	var arns []string
 	for family, revs := range s.taskDefs {
-		if in.FamilyPrefix != "" && !strings.HasPrefix(family, in.FamilyPrefix) {
+		// "familyPrefix: The full family name to filter the
+		// ListTaskDefinitions results with" (API reference): the family,
+		// not a prefix of it.
+		if in.FamilyPrefix != "" && family != in.FamilyPrefix {
 			continue
 		}
 		for _, td := range revs {
