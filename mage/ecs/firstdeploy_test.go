@@ -83,3 +83,22 @@ func TestDuringARollbackStatusAndExecSeeTheOldTasks(t *testing.T) {
 		t.Errorf("after the rollback the old release should be stable again: %v", err)
 	}
 }
+
+// A rollout that fails and is rolled back between two polls leaves no
+// deployment of ours to see; the tasks it started, stopped since the
+// apply and running our tag, say what happened (documented task fields,
+// not the wording of service events).
+func TestWaitSeesARollbackThatHappenedBetweenPolls(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	newService(t, client, true)
+	settled(t, client, "sidekiq")
+	fake.SetRollout(func(string, string) awsfake.Rollout {
+		return awsfake.Rollout{Takes: 100 * time.Millisecond, Fail: true, FailedTasks: 2, StoppedReason: "Essential container in task exited"}
+	})
+	update(t, client, "new")
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", io.Discard,
+		WaitOptions{Poll: time.Second, Timeout: 10 * time.Second, VisibleGrace: 5 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "rolled it back before a poll saw it") {
+		t.Fatalf("a rollback between polls: %v", err)
+	}
+}

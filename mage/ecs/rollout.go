@@ -134,6 +134,23 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 			case mine == nil && rolledBackSince(svc, started):
 				// Our deployment failed and was replaced between two polls.
 				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment failed and the deployment circuit breaker rolled it back")
+			case mine == nil && eventsSince(svc, started):
+				// Something happened to the service, yet no deployment runs
+				// our tag: if tasks of ours stopped since the apply, our
+				// deployment came and went (failed and rolled back) before
+				// a poll could see it.
+				failed, err := ourTasksStoppedSince(ctx, api, cluster, svc, started, ours, tag)
+				if err != nil {
+					return err
+				}
+				if failed != "" {
+					return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+failed+" failed and the deployment circuit breaker rolled it back before a poll saw it")
+				}
+				if time.Since(started) < opts.VisibleGrace {
+					rows = append(rows, name+": waiting for the new deployment to appear")
+					continue
+				}
+				return rolloutFailure(ctx, api, cluster, svc, started, fmt.Sprintf("no deployment runs image tag %s after %s (did the apply change this service?)", tag, opts.VisibleGrace))
 			case mine == nil && time.Since(started) < opts.VisibleGrace:
 				// ECS is eventually consistent: the deployment the apply
 				// just made may not be listed yet.
@@ -343,6 +360,42 @@ func rolledBackSince(svc types.Service, t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// eventsSince: the service printed an event since t (whatever it says).
+func eventsSince(svc types.Service, t time.Time) bool {
+	return len(svc.Events) > 0 && svc.Events[0].CreatedAt != nil && !svc.Events[0].CreatedAt.Before(t)
+}
+
+// ourTasksStoppedSince names the deployment (the task's startedBy) of a
+// task of the service that ran our tag and stopped, not on the
+// scheduler's purpose, since t; "" when there is none. It reads the
+// tasks' documented fields: taskDefinitionArn, stoppedAt, stopCode.
+func ourTasksStoppedSince(ctx context.Context, api API, cluster string, svc types.Service, t time.Time, ours map[string]bool, tag string) (string, error) {
+	arns, err := ListTaskArns(ctx, api, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: svc.ServiceName, DesiredStatus: types.DesiredStatusStopped})
+	if err != nil || len(arns) == 0 {
+		return "", err
+	}
+	if len(arns) > MaxDescribeTasks {
+		arns = arns[len(arns)-MaxDescribeTasks:]
+	}
+	tasks, err := DescribeTasksBatched(ctx, api, cluster, arns, false)
+	if err != nil {
+		return "", err
+	}
+	for _, task := range tasks {
+		if task.StoppedAt == nil || task.StoppedAt.Before(t) || task.StopCode == types.TaskStopCodeServiceSchedulerInitiated {
+			continue
+		}
+		mine, err := runsTag(ctx, api, ours, aws.ToString(task.TaskDefinitionArn), tag)
+		if err != nil {
+			return "", err
+		}
+		if mine {
+			return aws.ToString(task.StartedBy), nil
+		}
+	}
+	return "", nil
 }
 
 var failureWords = []string{"fail", "unable", "error", "rolling back", "unhealthy", "stopped", "circuit breaker"}
