@@ -11,11 +11,11 @@ terraform {
 }
 
 build {
-  builder          = "auto"              # auto: docker buildx when Docker runs, else buildah
-  tag              = "short"             # image tag: 12 hex digits of the commit ("full" for 40)
-  cache_repository = "shop/build-cache"  # mutable repository for the layer cache
-  write_cache_on   = ["main"]            # branches whose builds refresh the cache
-  platforms        = ["linux/amd64"]     # what Fargate runs (X86_64); the task definitions agree
+  builder          = "auto"             # auto: docker buildx when Docker runs, else buildah
+  tag              = "short"            # image tag: 12 hex digits of the commit ("full" for 40)
+  cache_repository = "shop/build-cache" # mutable repository for the layer cache
+  write_cache_on   = ["main"]           # branches whose builds refresh the cache
+  platforms        = ["linux/amd64"]    # what Fargate runs (X86_64); the task definitions agree
   # Build secrets, mounted only in the RUN steps that ask for them
   # (docker/Dockerfile's bundle install), never in a layer, argv or the log.
   secrets = {
@@ -25,9 +25,9 @@ build {
 
 cron {
   # Whenever's schedule, run as EventBridge Scheduler tasks of the app image.
-  schedule        = "examples/sandbox-app/config/schedule.rb"
-  timezone        = "Asia/Tokyo"
-  frequent_jobs   = "service" # jobs more often than every 5 minutes run in one cron service
+  schedule      = "examples/sandbox-app/config/schedule.rb"
+  timezone      = "Asia/Tokyo"
+  frequent_jobs = "service" # jobs more often than every 5 minutes run in one cron service
   # Inside the app's build context, so the image holds it; its path in the
   # image (app_root + the path from the context, default app_root /rails)
   # goes to terraform as cron_crontab_path with the schedules.
@@ -65,17 +65,25 @@ environment "sandbox" {
 
   local   = true      # the AWS double, a loopback registry, state in .deploykit/sandbox
   builder = "buildah" # daemonless, as on this machine
+  # MariaDB for the app's migrations, started (and kept running, like the
+  # registry) by the sandbox; terraform/envs/sandbox passes the same URL
+  # to the containers as DATABASE_URL.
+  local_database = "mysql2://root@127.0.0.1:3307/shop_sandbox"
 
-  # The sandbox builds a stand-in app on busybox (no base image can be
-  # pulled here) with the same stages as docker/Dockerfile.
-  prepare = ["cp", "/bin/busybox", "examples/sandbox-app/busybox"]
+  # The sandbox builds docker/Dockerfile itself for the example Rails app
+  # (examples/sandbox-app, a Rails root). No registry here serves ruby: or
+  # nginx: images, so the build starts from base images made from
+  # Debian's packages (mage sandbox:base: mmdebstrap once per package
+  # list, about a minute). In your app docker/ sits in the Rails root;
+  # here the example app borrows the repository's nginx.conf.
+  prepare = ["sh", "-c", "go run mage.go sandbox:base && mkdir -p examples/sandbox-app/docker && cp docker/nginx.conf examples/sandbox-app/docker/nginx.conf"]
   image "app" {
-    dockerfile = "examples/sandbox-app/Dockerfile"
     context    = "examples/sandbox-app"
+    build_args = { BASE_IMAGE = "localhost/deploykit/ruby:bookworm", GO_IMAGE = "localhost/deploykit/golang:host" }
   }
   image "nginx" {
-    dockerfile = "examples/sandbox-app/Dockerfile"
     context    = "examples/sandbox-app"
+    build_args = { BASE_IMAGE = "localhost/deploykit/ruby:bookworm", NGINX_IMAGE = "localhost/deploykit/nginx:bookworm" }
   }
 
   service "web-app" {
@@ -86,7 +94,7 @@ environment "sandbox" {
   }
 
   terraform {
-    root    = "terraform/envs/sandbox"
+    root = "terraform/envs/sandbox"
     # Beside the AWS double's state, so wiping .deploykit/ resets both.
     backend = { path = "../../../.deploykit/sandbox/terraform.tfstate" }
     tfvars  = "terraform/envs/sandbox/images.auto.tfvars"
@@ -109,13 +117,14 @@ environment "sandbox-production" {
   # A second local environment, "another account": its own double, its own
   # loopback registry and state. It never builds: it promotes by digest
   # what the sandbox verified, as production does with staging.
-  account      = "000000000000"
-  region       = "us-east-1"
-  cluster      = "shop-sandbox-production"
-  registry     = env("SANDBOX_PRODUCTION_REGISTRY", "127.0.0.1:5001")
-  local        = true
-  builder      = "buildah"
-  promote_from = "sandbox"
+  account        = "000000000000"
+  region         = "us-east-1"
+  cluster        = "shop-sandbox-production"
+  registry       = env("SANDBOX_PRODUCTION_REGISTRY", "127.0.0.1:5001")
+  local          = true
+  local_database = "mysql2://root@127.0.0.1:3308/shop_sandbox_production"
+  builder        = "buildah"
+  promote_from   = "sandbox"
 
   service "web-app" {
     containers = { nginx = "nginx", unicorn = "app" }

@@ -76,6 +76,11 @@ func (Sandbox) Down(ctx context.Context, wipe *bool) error {
 	return targets.SandboxDown(ctx, wipe)
 }
 
+// Base builds the sandbox's base images (Debian's Ruby with the app's gems, Debian's nginx) with mmdebstrap, once per package list.
+func (Sandbox) Base(ctx context.Context) error {
+	return targets.SandboxBase(ctx)
+}
+
 // Serve runs the AWS test double (ECS, CloudWatch Logs) and prints its endpoint URL first.
 func (Sandbox) Serve(ctx context.Context, addr *string) error {
 	return targets.SandboxServe(ctx, addr)

@@ -30,6 +30,7 @@ type container struct {
 	LogPref     string
 	CreateGroup bool // awslogs-create-group: the driver creates the group
 	Command     []string
+	Environment []string // KEY=VALUE, the container definition's environment
 	// StopTimeout: how long ECS waits after the stop signal before it
 	// SIGKILLs the container (stopTimeout; 30 s on Fargate when unset).
 	StopTimeout time.Duration
@@ -38,6 +39,26 @@ type container struct {
 // defaultStopTimeout: "If this parameter isn't specified, the default
 // value of 30 seconds is used" (container definition, stopTimeout, Fargate).
 const defaultStopTimeout = 30 * time.Second
+
+// envPairs reads an environment list ([{name, value}]) as KEY=VALUE.
+func envPairs(v any) []string {
+	list, _ := v.([]any)
+	var out []string
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if name, ok := m["name"].(string); ok {
+			out = append(out, name+"="+fmt.Sprint(orEmptyString(m["value"])))
+		}
+	}
+	return out
+}
+
+func orEmptyString(v any) any {
+	if v == nil {
+		return ""
+	}
+	return v
+}
 
 // containers reads the task definition's containers as tasks run them.
 func (td *taskDefinition) containers() []container {
@@ -59,6 +80,7 @@ func (td *taskDefinition) containers() []container {
 				c.Command = append(c.Command, fmt.Sprint(a))
 			}
 		}
+		c.Environment = envPairs(m["environment"])
 		out = append(out, c)
 	}
 	return out
@@ -439,12 +461,13 @@ func (s *Server) runTask(body []byte) (any, error) {
 // container of the task definition is refused, as ECS does).
 func runRequest(cluster string, td *taskDefinition, containers []container, in runTaskInput) (RunRequest, error) {
 	req := RunRequest{Cluster: cluster, TaskDefinition: td.arn, Family: td.family, StartedBy: in.StartedBy,
-		Command: map[string][]string{}, Images: map[string]string{}}
+		Command: map[string][]string{}, Images: map[string]string{}, Environment: map[string][]string{}}
 	known := map[string]bool{}
 	for _, c := range containers {
 		known[c.Name] = true
 		req.Containers = append(req.Containers, c.Name)
 		req.Images[c.Name] = c.Image
+		req.Environment[c.Name] = c.Environment
 		if c.Essent && req.Essential == "" {
 			req.Essential = c.Name
 		}
@@ -465,6 +488,9 @@ func runRequest(cluster string, td *taskDefinition, containers []container, in r
 				req.Command[name] = append(req.Command[name], fmt.Sprint(a))
 			}
 		}
+		// An override's environment adds to the definition's; a name in
+		// both takes the override's value (it comes later).
+		req.Environment[name] = append(append([]string{}, req.Environment[name]...), envPairs(m["environment"])...)
 	}
 	return req, nil
 }

@@ -94,6 +94,7 @@ type RunRequest struct {
 	Containers     []string
 	Command        map[string][]string // container -> command override, else the task definition's
 	Images         map[string]string   // container -> image
+	Environment    map[string][]string // container -> KEY=VALUE, the definition's then the overrides
 	Essential      string              // the first essential container
 	StartedBy      string
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -190,6 +191,8 @@ type Image struct {
 	Target     string `hcl:"target,optional"`
 	Context    string `hcl:"context,optional"`
 	Repository string `hcl:"repository"`
+	// BuildArgs are the Dockerfile's ARGs set for this build (--build-arg).
+	BuildArgs map[string]string `hcl:"build_args,optional"`
 }
 
 // Environment is one place the app is deployed to.
@@ -221,6 +224,10 @@ type Environment struct {
 	// registry, local state under .deploykit/NAME (the sandbox and
 	// sandbox-production).
 	Local bool `hcl:"local,optional"`
+	// LocalDatabase (local environments): the MariaDB the sandbox starts
+	// and keeps running, and the database it creates for the app's
+	// migrations, as mysql2://USER@127.0.0.1:PORT/DATABASE.
+	LocalDatabase string `hcl:"local_database,optional"`
 	// PromoteFrom names the environment whose tested release a deploy here
 	// promotes by digest (copying the images, building nothing).
 	PromoteFrom string `hcl:"promote_from,optional"`
@@ -270,6 +277,8 @@ type ImageOverride struct {
 	Dockerfile string `hcl:"dockerfile,optional"`
 	Target     string `hcl:"target,optional"`
 	Context    string `hcl:"context,optional"`
+	// BuildArgs are added to (and override) the image's build_args.
+	BuildArgs map[string]string `hcl:"build_args,optional"`
 }
 
 // ImagesFor returns the images as the environment builds them.
@@ -290,6 +299,14 @@ func (c *Config) ImagesFor(env *Environment) []*Image {
 				}
 				if o.Context != "" {
 					merged.Context = o.Context
+				}
+				if len(o.BuildArgs) > 0 {
+					args := maps.Clone(img.BuildArgs)
+					if args == nil {
+						args = map[string]string{}
+					}
+					maps.Copy(args, o.BuildArgs)
+					merged.BuildArgs = args
 				}
 			}
 		}

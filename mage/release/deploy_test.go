@@ -91,8 +91,8 @@ func newSandbox(t testing.TB) *sandbox {
 	}
 	repo := t.TempDir()
 	copyTree(t, filepath.Join(repoRoot, "terraform", "envs", "sandbox"), filepath.Join(repo, "terraform", "envs", "sandbox"))
-	copyTree(t, filepath.Join(repoRoot, "examples", "sandbox-app"), filepath.Join(repo, "examples", "sandbox-app"))
-	for _, f := range []string{"deploy.hcl", ".gitignore"} {
+	testtools.StandInSandbox(t, repo)
+	for _, f := range []string{".gitignore"} {
 		data, _ := os.ReadFile(filepath.Join(repoRoot, f))
 		os.WriteFile(filepath.Join(repo, f), data, 0o644)
 	}

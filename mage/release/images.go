@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 
@@ -191,6 +192,7 @@ func buildSpecs(cfg *config.Config, env *config.Environment, commit git.Commit, 
 			Push:      env != nil,
 			Platforms: build.Platforms,
 			Secrets:   build.Secrets,
+			BuildArgs: maps.Clone(img.BuildArgs),
 		}
 		ref := imageref.Ref{Registry: "localhost", Repository: img.Repository, Tag: commit.Tag}
 		if env != nil {
@@ -270,7 +272,10 @@ func addAssetContexts(cfg *config.Config, specs []image.Spec, live, liveAssets m
 		if s.Name != build.AssetsImage {
 			continue
 		}
-		s.BuildArgs = map[string]string{"PREVIOUS_ASSETS": cmp.Or(live[s.Name], "none")}
+		if s.BuildArgs == nil {
+			s.BuildArgs = map[string]string{}
+		}
+		s.BuildArgs["PREVIOUS_ASSETS"] = cmp.Or(live[s.Name], "none")
 		s.Labels[image.AssetsKeptLabel] = image.KeptAssets(st.hash, liveAssets, build.KeepAssets())
 		if s.Push && liveAssets[image.AssetInputsLabel] == st.hash {
 			s.Reuse = &image.Reuse{From: live[s.Name], Why: image.AssetInputsLabel + " unchanged since " + live[s.Name]}

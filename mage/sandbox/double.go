@@ -71,6 +71,15 @@ func Start(ctx context.Context, cfg *config.Config, env *config.Environment, get
 			return awsfake.Rollout{Takes: 6 * time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
 		})
 	}
+	if env.LocalDatabase != "" {
+		db, err := ParseDatabase(cfg, env.LocalDatabase)
+		if err != nil {
+			return nil, err
+		}
+		if err := db.Start(ctx, out); err != nil {
+			return nil, err
+		}
+	}
 	var runEnv []string
 	for _, name := range Switches {
 		if v := getenv(name); v != "" {
@@ -163,10 +172,26 @@ func Down(cfg *config.Config, wipe bool, out io.Writer) error {
 	if stopped == 0 {
 		fmt.Fprintln(out, "sandbox: no docker-registry of this checkout is running")
 	}
+	for _, env := range cfg.Environments {
+		if !env.Local || env.LocalDatabase == "" {
+			continue
+		}
+		db, err := ParseDatabase(cfg, env.LocalDatabase)
+		if err != nil {
+			return err
+		}
+		pid, err := db.Stop()
+		if err != nil {
+			return err
+		}
+		if pid != 0 {
+			fmt.Fprintf(out, "sandbox: stopped MariaDB (pid %d, %s)\n", pid, db.Dir)
+		}
+	}
 	if !wipe {
 		return nil
 	}
-	wiped := []string{regRoot}
+	wiped := []string{regRoot, cfg.LocalDir("mariadb")}
 	for _, env := range cfg.Environments {
 		if env.Local {
 			wiped = append(wiped, cfg.LocalDir(env.Name))

@@ -53,7 +53,11 @@ func Outcome(b image.Buildah) func(awsfake.RunRequest) awsfake.Outcome {
 				}
 				// PREFIX-PID-N: ReapContainers knows whose it is.
 				name := fmt.Sprintf("%s-%d-%d", TaskContainerPrefix, os.Getpid(), runs.Add(1))
-				code, err := b.Run(ctx, ref, name, cmd, log)
+				// The container's environment from its task definition and
+				// the overrides, then the sandbox's switches.
+				run := b
+				run.RunEnv = append(append([]string{}, req.Environment[req.Essential]...), b.RunEnv...)
+				code, err := run.Run(ctx, ref, name, cmd, log)
 				if err != nil {
 					log("sandbox: " + err.Error())
 					return 125 // what docker run answers when the container cannot start

@@ -30,3 +30,17 @@ func SandboxDown(ctx context.Context, wipe *bool) error {
 	}
 	return sandbox.Down(cfg, flag(wipe), c.out)
 }
+
+// SandboxBase builds the sandbox's base images from Debian's packages
+// (once per package list; a re-run reuses them).
+func SandboxBase(ctx context.Context) error {
+	if err := checkArgs(osArgs(), "sandbox:base"); err != nil {
+		return err
+	}
+	c := osConsole()
+	bb := sandbox.DefaultBaseBuilder(c.out)
+	if d := c.getenv("DEPLOYKIT_BUILDAH_DRIVER"); d != "" {
+		bb.Buildah = append(bb.Buildah, "--storage-driver", d)
+	}
+	return bb.Ensure(ctx, sandbox.Bases)
+}

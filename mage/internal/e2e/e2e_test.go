@@ -107,8 +107,8 @@ func newRepo(t *testing.T) *repo {
 	dir := t.TempDir()
 	copyTree(t, filepath.Join(root, "terraform", "envs", "sandbox"), filepath.Join(dir, "terraform", "envs", "sandbox"))
 	copyTree(t, filepath.Join(root, "terraform", "envs", "sandbox-production"), filepath.Join(dir, "terraform", "envs", "sandbox-production"))
-	copyTree(t, filepath.Join(root, "examples", "sandbox-app"), filepath.Join(dir, "examples", "sandbox-app"))
-	for _, f := range []string{"deploy.hcl", ".gitignore"} {
+	testtools.StandInSandbox(t, dir)
+	for _, f := range []string{".gitignore"} {
 		data, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			t.Fatal(err)

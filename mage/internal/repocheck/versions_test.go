@@ -41,12 +41,30 @@ func TestPinnedVersionsAreCurrentLines(t *testing.T) {
 	if minor, err := strconv.Atoi(nginx[len(nginx)-1]); len(nginx) != 2 || err != nil || minor%2 != 0 {
 		t.Errorf("NGINX_VERSION=%s is not a stable (even) nginx line", arg("NGINX_VERSION"))
 	}
-	m := regexp.MustCompile(`FROM golang:1\.(\d+)`).FindStringSubmatch(dockerfile)
+	m := regexp.MustCompile(`(?m)^ARG GO_IMAGE=golang:1\.(\d+)`).FindStringSubmatch(dockerfile)
 	toolchain, _ := strconv.Atoi(strings.Split(strings.TrimPrefix(runtime.Version(), "go1."), ".")[0])
 	if m == nil {
 		t.Fatal("docker/Dockerfile builds supercronic with no golang image")
 	}
 	if v, _ := strconv.Atoi(m[1]); v < toolchain-1 {
 		t.Errorf("golang:1.%d is older than the two supported Go lines (this toolchain is 1.%d)", v, toolchain)
+	}
+}
+
+// The sandbox's containers reach the MariaDB the sandbox starts: the URL
+// terraform passes as DATABASE_URL is deploy.hcl's local_database, for
+// both local environments.
+func TestSandboxDatabaseURLsAgree(t *testing.T) {
+	hcl := readRepo(t, "deploy.hcl")
+	for env, tf := range map[string]string{"sandbox": "terraform/envs/sandbox/main.tf", "sandbox-production": "terraform/envs/sandbox-production/locals_override.tf"} {
+		block := regexp.MustCompile(`(?s)environment "` + env + `" \{(.*?)\n\}`).FindStringSubmatch(hcl)
+		if block == nil {
+			t.Fatalf("deploy.hcl has no environment %q", env)
+		}
+		want := regexp.MustCompile(`local_database\s*=\s*"([^"]+)"`).FindStringSubmatch(block[1])
+		got := regexp.MustCompile(`database_url\s*=\s*"([^"]+)"`).FindStringSubmatch(readRepo(t, tf))
+		if want == nil || got == nil || want[1] != got[1] {
+			t.Errorf("%s: deploy.hcl local_database %v, %s database_url %v: they must be the same URL", env, want, tf, got)
+		}
 	}
 }

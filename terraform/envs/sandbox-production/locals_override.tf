@@ -4,4 +4,6 @@ locals {
   env      = "sandbox-production"
   cluster  = "shop-sandbox-production"
   registry = "127.0.0.1:5001"
+
+  database_url = "mysql2://root@127.0.0.1:3308/shop_sandbox_production"
 }

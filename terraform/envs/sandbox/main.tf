@@ -21,6 +21,17 @@ locals {
 
   default_tags = { app = local.app, environment = local.env, managed_by = "terraform" }
 
+  # The app's settings, as plain environment values: on AWS DATABASE_URL
+  # and SECRET_KEY_BASE are secrets (SSM parameters); here they are the
+  # sandbox's MariaDB (deploy.hcl's local_database, which it must equal)
+  # and a key that protects nothing.
+  database_url = "mysql2://root@127.0.0.1:3307/shop_sandbox"
+  app_environment = [
+    { name = "DATABASE_URL", value = local.database_url },
+    { name = "REDIS_URL", value = "redis://127.0.0.1:6379/0" },
+    { name = "SECRET_KEY_BASE", value = "sandbox-only-not-a-secret" },
+  ]
+
   app_image   = "${local.registry}/shop/app:${var.image_tags.app}"
   nginx_image = "${local.registry}/shop/nginx:${var.image_tags.nginx}"
 
@@ -51,6 +62,7 @@ locals {
           image            = local.app_image
           essential        = true
           command          = ["bin/rails", "server"]
+          environment      = local.app_environment
           logConfiguration = local.log["web-app"]
         },
       ])
@@ -63,6 +75,7 @@ locals {
           image            = local.app_image
           essential        = true
           command          = ["bundle", "exec", "sidekiq"]
+          environment      = local.app_environment
           logConfiguration = local.log["sidekiq"]
         },
       ])
@@ -75,6 +88,7 @@ locals {
           image            = local.app_image
           essential        = true
           command          = ["bin/rails", "db:migrate"]
+          environment      = local.app_environment
           logConfiguration = local.log["migrate"]
         },
       ])

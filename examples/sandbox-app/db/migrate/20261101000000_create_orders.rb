@@ -1,7 +1,8 @@
-class CreateOrders < ActiveRecord::Migration[8.0]
+class CreateOrders < ActiveRecord::Migration[6.1]
   def change
     create_table :orders do |t|
       t.integer :total_cents, null: false
+      t.datetime :paid_at
       t.timestamps
     end
   end

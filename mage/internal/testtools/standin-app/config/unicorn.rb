@@ -1,0 +1,2 @@
+worker_processes 2
+listen 8080

@@ -1,0 +1,158 @@
+package release
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+	localsandbox "github.com/railsecs/deploykit/mage/sandbox"
+)
+
+// realAppRepo lays out a repository with the example Rails app, the
+// shipped docker/Dockerfile and deploy.hcl as they are, in git.
+func realAppRepo(t *testing.T) (string, *config.Config, *config.Environment, map[string]string) {
+	t.Helper()
+	for _, bin := range []string{"buildah", "mmdebstrap", "docker-registry"} {
+		testtools.Need(t, bin)
+	}
+	repo := t.TempDir()
+	copyTree(t, filepath.Join(repoRoot, "examples", "sandbox-app"), filepath.Join(repo, "examples", "sandbox-app"))
+	copyTree(t, filepath.Join(repoRoot, "docker"), filepath.Join(repo, "docker"))
+	for _, f := range []string{"deploy.hcl", ".gitignore"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(repo, f), data, 0o644)
+	}
+	for _, dir := range []string{"docker", "public/assets", "log", "tmp"} {
+		os.RemoveAll(filepath.Join(repo, "examples", "sandbox-app", dir)) // what an earlier sandbox run left
+	}
+	gitIn(t, repo, "init", "-q", "-b", "main")
+	gitIn(t, repo, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "add", ".")
+	gitIn(t, repo, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-qm", "app")
+	env := map[string]string{"SANDBOX_REGISTRY": testtools.Registry(t), "CIRCLE_BRANCH": "main"}
+	cfg, err := config.Load(filepath.Join(repo, "deploy.hcl"), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandboxEnv, err := cfg.Env("sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The base images come from the toolkit here (its prepare step runs
+	// `go run mage.go sandbox:base`, which this copy has no module for);
+	// the rest of the prepare step is the configured one.
+	if err := localsandbox.DefaultBaseBuilder(io.Discard).Ensure(context.Background(), localsandbox.Bases); err != nil {
+		t.Fatal(err)
+	}
+	prep := strings.Join(sandboxEnv.Prepare, " ")
+	if _, rest, ok := strings.Cut(prep, "sandbox:base && "); ok {
+		sandboxEnv.Prepare = []string{"sh", "-c", rest}
+	} else {
+		t.Fatalf("the sandbox's prepare step no longer makes the base images first: %q", prep)
+	}
+	return repo, cfg, sandboxEnv, env
+}
+
+// inImage runs a shell command in an image of local storage and returns
+// its output.
+func inImage(t *testing.T, ref string, env []string, script string) string {
+	t.Helper()
+	from, err := exec.Command("buildah", "from", "--pull=never", ref).Output()
+	if err != nil {
+		t.Fatalf("buildah from %s: %v", ref, err)
+	}
+	c := strings.TrimSpace(string(from))
+	defer exec.Command("buildah", "rm", c).Run()
+	run := []string{"run"}
+	for _, e := range env {
+		run = append(run, "--env", e)
+	}
+	out, err := exec.Command("buildah", append(run, c, "--", "sh", "-c", script)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("in %s: %s: %v\n%s", ref, script, err, out)
+	}
+	return string(out)
+}
+
+// The shipped docker/Dockerfile builds a real Rails 6.1 app (unicorn,
+// sidekiq, mysql2, Sass and terser precompile) through the toolkit's own
+// build, with the build arguments the sandbox passes; with its default
+// arguments it reaches for the ruby: image a real app uses, which this
+// machine cannot pull, so the defaults stay the real ones.
+func TestTheShippedDockerfileBuildsTheExampleRailsApp(t *testing.T) {
+	_, cfg, sandboxEnv, env := realAppRepo(t)
+	ctx := context.Background()
+	commit, err := CurrentCommit(ctx, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Default arguments: the first FROM is the real one.
+	defaults := *sandboxEnv
+	defaults.Images = nil
+	for _, img := range sandboxEnv.Images {
+		o := *img
+		o.BuildArgs = nil
+		defaults.Images = append(defaults.Images, &o)
+	}
+	out := &testtools.Buffer{}
+	_, err = EnsureImages(ctx, cfg, ImageOptions{Env: &defaults, Commit: commit, Getenv: func(k string) string { return env[k] }, Out: out})
+	if err == nil || !strings.Contains(out.String(), "ruby:3.4-slim") {
+		t.Fatalf("docker/Dockerfile with its default arguments should stop at FROM ruby:3.4-slim (no registry here serves it): %v\n%s", err, out)
+	}
+
+	out.Reset()
+	images, err := EnsureImages(ctx, cfg, ImageOptions{Env: sandboxEnv, Commit: commit, Getenv: func(k string) string { return env[k] }, Out: out})
+	if err != nil {
+		t.Fatalf("the sandbox's build of docker/Dockerfile: %v\n%s", err, out)
+	}
+	refs := map[string]string{}
+	for _, r := range images.Results {
+		refs[r.Name] = r.Ref
+	}
+	for _, want := range []string{"bundle exec bootsnap precompile --gemfile", "assets:precompile", "go install github.com/aptible/supercronic"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the build log has no %q step", want)
+		}
+	}
+
+	// The app image: runs as rails (uid 1000) with jemalloc, holds the
+	// gems' bootsnap cache, supercronic, and the asset manifest, so the
+	// asset helpers emit the digested paths nginx serves.
+	app := inImage(t, refs["app"], []string{"SECRET_KEY_BASE=test-only"}, `id -u; echo "$LD_PRELOAD"; ls tmp/cache/bootsnap; command -v supercronic; `+
+		`bin/rails runner 'puts ActionController::Base.helpers.asset_path("application.css"), ActionController::Base.helpers.asset_path("application.js")'`)
+	for _, want := range []string{"1000\n", "libjemalloc.so.2\n", "compile-cache", "/usr/local/bin/supercronic\n"} {
+		if !strings.Contains(app, want) {
+			t.Errorf("app image: no %q in\n%s", want, app)
+		}
+	}
+	digested := regexp.MustCompile(`/assets/application-[0-9a-f]{64}\.(css|js)`).FindAllString(app, -1)
+	if len(digested) != 2 {
+		t.Fatalf("app image: asset helpers should name two digested assets, got %q in\n%s", digested, app)
+	}
+
+	// The nginx image serves exactly those files, its stop signal is
+	// nginx's graceful one, and docker/nginx.conf is its server.
+	nginx := inImage(t, refs["nginx"], nil, "ls /usr/share/nginx/html/assets; nginx -t 2>&1; cat /etc/nginx/conf.d/default.conf | head -3")
+	for _, path := range digested {
+		if !strings.Contains(nginx, strings.TrimPrefix(path, "/assets/")+"\n") {
+			t.Errorf("nginx image lacks %s:\n%s", path, nginx)
+		}
+	}
+	if !strings.Contains(nginx, "test is successful") {
+		t.Errorf("nginx -t in the nginx image:\n%s", nginx)
+	}
+	sig, err := exec.Command("buildah", "inspect", "--format", "{{.OCIv1.Config.StopSignal}}", refs["nginx"]).Output()
+	if err != nil || strings.TrimSpace(string(sig)) != "SIGQUIT" {
+		t.Errorf("nginx image stop signal %q (%v), want SIGQUIT", sig, err)
+	}
+}
