@@ -126,9 +126,10 @@ func TestPlanShowsDefinitionChanges(t *testing.T) {
 	}
 	mainTF := filepath.Join(s.repo, "terraform", "envs", "sandbox", "main.tf")
 	src, _ := os.ReadFile(mainTF)
-	changed := strings.Replace(string(src), `command          = ["bin/rails", "server"]`,
+	changed := strings.Replace(string(src), `command          = ["bin/rails", "server"]
+          environment      = local.app_environment`,
 		`command          = ["bin/rails", "server", "-p", "3001"]
-          environment      = [{ name = "WEB_CONCURRENCY", value = "3" }]`, 1)
+          environment      = concat(local.app_environment, [{ name = "WEB_CONCURRENCY", value = "3" }])`, 1)
 	if changed == string(src) {
 		t.Fatal("the sandbox's unicorn container definition moved; update this test")
 	}
