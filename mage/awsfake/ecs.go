@@ -469,7 +469,7 @@ func runRequest(cluster string, td *taskDefinition, containers []container, in r
 		req.Images[c.Name] = c.Image
 		req.Environment[c.Name] = c.Environment
 		if c.Essent && req.Essential == "" {
-			req.Essential = c.Name
+			req.Essential, req.StopTimeout = c.Name, c.StopTimeout
 		}
 		if c.Command != nil {
 			req.Command[c.Name] = c.Command

@@ -95,8 +95,12 @@ type RunRequest struct {
 	Command        map[string][]string // container -> command override, else the task definition's
 	Images         map[string]string   // container -> image
 	Environment    map[string][]string // container -> KEY=VALUE, the definition's then the overrides
-	Essential      string              // the first essential container
-	StartedBy      string
+	// StopTimeout is the essential container's stopTimeout (30 s unless
+	// the definition says): how long a stopped task's command has between
+	// its stop signal and SIGKILL.
+	StopTimeout time.Duration
+	Essential   string // the first essential container
+	StartedBy   string
 }
 
 // Outcome scripts one task. Durations are measured on the server's clock.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Buildah builds without a daemon.
@@ -25,6 +26,10 @@ type Buildah struct {
 	Out      io.Writer
 	// RunEnv is KEY=VALUE set in containers Run starts.
 	RunEnv []string
+	// StopTimeout: when Run's context ends, the command gets SIGTERM and,
+	// if it is still running this long after, SIGKILL (ECS's stop signal
+	// and stopTimeout); 0 kills it at once.
+	StopTimeout time.Duration
 }
 
 func (b Buildah) Name() string { return "buildah" }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -41,7 +42,8 @@ func (b Buildah) isolation() string {
 
 // Run runs command inside image ref (pulled if missing), passing each
 // output line to line, and returns the command's exit status. Cancelling
-// ctx stops the command.
+// ctx stops the command: with a StopTimeout, SIGTERM first (buildah run
+// passes it on to the container's process), SIGKILL after the timeout.
 func (b Buildah) Run(ctx context.Context, ref, name string, command []string, line func(string)) (int, error) {
 	from, run, rm := b.RunArgs(ref, name, command)
 	if out, err := exec.CommandContext(ctx, from[0], from[1:]...).CombinedOutput(); err != nil {
@@ -53,6 +55,22 @@ func (b Buildah) Run(ctx context.Context, ref, name string, command []string, li
 	// sandbox cannot): never a container nobody watches. ReapContainers
 	// removes what such a run leaves in storage.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if b.StopTimeout > 0 {
+		// buildah run answers SIGTERM by killing its container at once,
+		// so the stop signal goes to the container's processes (buildah's
+		// descendants) themselves; buildah ends when they do.
+		cmd.Cancel = func() error {
+			for _, pid := range procgroup.Descendants(cmd.Process.Pid) {
+				// not buildah's own runtime process, which kills on TERM
+				// ("memfd:buildah-chroot-runtime" under chroot isolation)
+				if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); !strings.Contains(string(comm), "buildah") {
+					_ = syscall.Kill(pid, syscall.SIGTERM)
+				}
+			}
+			return nil
+		}
+		cmd.WaitDelay = b.StopTimeout
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	var wg sync.WaitGroup
@@ -67,6 +85,11 @@ func (b Buildah) Run(ctx context.Context, ref, name string, command []string, li
 	err := cmd.Run()
 	pw.Close()
 	wg.Wait()
+	if err != nil && ctx.Err() != nil && cmd.ProcessState != nil && cmd.ProcessState.Exited() {
+		// Stopped, and it ended on its own terms: its status is the answer
+		// (Wait reports the cancelled context instead).
+		return cmd.ProcessState.ExitCode(), nil
+	}
 	return exitStatus(ref, err)
 }
 

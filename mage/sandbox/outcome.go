@@ -57,6 +57,7 @@ func Outcome(b image.Buildah) func(awsfake.RunRequest) awsfake.Outcome {
 				// the overrides, then the sandbox's switches.
 				run := b
 				run.RunEnv = append(append([]string{}, req.Environment[req.Essential]...), b.RunEnv...)
+				run.StopTimeout = req.StopTimeout
 				code, err := run.Run(ctx, ref, name, cmd, log)
 				if err != nil {
 					log("sandbox: " + err.Error())

@@ -105,3 +105,32 @@ func signal(pgid int, sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// Descendants lists the processes below pid (children, their children...),
+// read from /proc; empty where there is no /proc.
+func Descendants(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	parent := map[int]int{}
+	for _, path := range stats {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		if len(fields) >= 2 {
+			ppid, _ := strconv.Atoi(fields[1])
+			parent[child] = ppid
+		}
+	}
+	var out []int
+	for child := range parent {
+		for p := parent[child]; p > 1; p = parent[p] {
+			if p == pid {
+				out = append(out, child)
+				break
+			}
+		}
+	}
+	return out
+}
