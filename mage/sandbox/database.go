@@ -72,7 +72,8 @@ func (db Database) Start(ctx context.Context, out io.Writer) error {
 	create := fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4", db.Name)
 	cmd := exec.CommandContext(ctx, "mariadb", "--protocol=tcp", "-h", db.Host, "-P", db.Port, "-u", db.User, "-e", create)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("sandbox database %s on %s: %v: %s", db.Name, db.addr(), err, strings.TrimSpace(string(b)))
+		return fmt.Errorf("sandbox database %s on %s: %v: %s (if that server is not this checkout's MariaDB, with its data in %s, stop it or change local_database's port)",
+			db.Name, db.addr(), err, strings.TrimSpace(string(b)), db.Dir)
 	}
 	return nil
 }

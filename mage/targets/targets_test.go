@@ -32,13 +32,7 @@ func testRepo(t *testing.T) (console, *bytes.Buffer, string) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := os.ReadFile(filepath.Join(src, "deploy.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(repo, "deploy.hcl"), cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testtools.StandInSandbox(t, repo) // deploy.hcl without the sandbox's MariaDB
 	tofu := testtools.Tofu(t)
 	env := map[string]string{
 		ConfigFileEnv:       filepath.Join(repo, "deploy.hcl"),

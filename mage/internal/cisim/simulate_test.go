@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/internal/circleci"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
+	"github.com/railsecs/deploykit/mage/sandbox"
 )
 
 // RunEnv starts the simulation; InsideEnv marks the suite the simulated
@@ -72,6 +74,7 @@ func runJob(t *testing.T, root, registry string, steps []circleci.Step) {
 		}
 	}
 	snapshot(t, root, work)
+	t.Cleanup(func() { stopSandboxDatabases(t, work) })
 	writeShim(t, shims)
 	// What pip --user would have put in ~/.local/bin (this machine's pip
 	// cannot reach PyPI): the Python tools, linked from where they are,
@@ -251,4 +254,23 @@ func failures(s string) string {
 		keep = keep[:80]
 	}
 	return strings.Join(keep, "\n")
+}
+
+// stopSandboxDatabases stops the MariaDB a job's sandbox deploy started
+// in the job's copy (it keeps running for later commands, as the
+// sandbox's registry does, and would hold the port for the next run).
+func stopSandboxDatabases(t *testing.T, work string) {
+	cfg, err := config.Load(filepath.Join(work, "deploy.hcl"), func(string) string { return "" })
+	if err != nil {
+		t.Logf("stop the sandbox's databases: %v", err)
+		return
+	}
+	for _, env := range cfg.Environments {
+		if !env.Local || env.LocalDatabase == "" {
+			continue
+		}
+		if db, err := sandbox.ParseDatabase(cfg, env.LocalDatabase); err == nil {
+			_, _ = db.Stop()
+		}
+	}
 }
