@@ -10,9 +10,10 @@ preload_app true
 # So the master turns TERM into QUIT (finish the requests, then exit) and
 # the workers ignore TERM and wait for the master's QUIT; the container's
 # stopTimeout must exceed the longest request.
-before_fork do |server, _worker|
+before_fork do |_server, _worker|
   Signal.trap("TERM") do
-    server.logger.info("unicorn master: SIGTERM from ECS, stopping gracefully (SIGQUIT)")
+    # (a Logger cannot write from a trap handler)
+    $stderr.syswrite("unicorn master: SIGTERM from ECS, stopping gracefully (SIGQUIT)\n")
     Process.kill("QUIT", Process.pid)
   end
   ActiveRecord::Base.connection_pool.disconnect! if defined?(ActiveRecord::Base)
