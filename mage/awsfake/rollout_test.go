@@ -248,3 +248,52 @@ func TestARolloutStopsTheOldTasksWithAnEvent(t *testing.T) {
 		}
 	}
 }
+
+// "maximumPercent ... the upper limit on the number of your service's
+// tasks that are allowed in the RUNNING or PENDING state during a
+// deployment"; "minimumHealthyPercent ... the lower limit on the number
+// of your service's tasks that must remain in the RUNNING state" (API
+// reference, DeploymentConfiguration): with 4 tasks, 100 and 50 percent,
+// the rollout stops 2 old tasks and starts 2 new, then the other 2; never
+// more than 4 tasks, never fewer than 2 running.
+func TestARolloutGoesInBatchesTheDeploymentConfigurationAllows(t *testing.T) {
+	c := newClient(t)
+	c.seed()
+	c.ok("RegisterTaskDefinition", `{"family":"shop-web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"web","image":"app:1"}]}`)
+	c.ok("RegisterTaskDefinition", `{"family":"shop-web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"web","image":"app:2"}]}`)
+	c.ok("CreateService", `{"cluster":"shop","serviceName":"web","taskDefinition":"shop-web:1","desiredCount":4,`+network+
+		`,"deploymentConfiguration":{"maximumPercent":100,"minimumHealthyPercent":50}}`)
+	c.advance(TestTiming.Rollout)
+	svc := c.service("web")
+	if cfg := svc["deploymentConfiguration"].(map[string]any); cfg["maximumPercent"] != 100.0 || cfg["minimumHealthyPercent"] != 50.0 {
+		t.Errorf("deploymentConfiguration %v, want the percents given", cfg)
+	}
+	c.ok("UpdateService", `{"cluster":"shop","service":"web","taskDefinition":"shop-web:2"}`)
+	var news []int
+	step := TestTiming.Rollout / 6
+	for elapsed := time.Duration(0); elapsed < 4*TestTiming.Rollout; elapsed += step {
+		c.advance(step)
+		total, running := 0, 0
+		r := rows(c.service("web"))
+		for _, d := range r {
+			total += d.Running + d.Pending
+			running += d.Running
+		}
+		if total > 4 || running < 2 {
+			t.Fatalf("+%s: %d tasks running or pending, %d running: %+v; want at most 4 and at least 2", elapsed, total, running, r)
+		}
+		if len(news) == 0 || news[len(news)-1] != r[0].Running {
+			news = append(news, r[0].Running)
+		}
+		if listed := len(c.runningTasks("web")); listed != running {
+			t.Fatalf("+%s: %d tasks RUNNING in DescribeTasks, the deployments count %d", elapsed, listed, running)
+		}
+	}
+	if fmt.Sprint(news) != "[0 2 4]" {
+		t.Errorf("the new deployment's running count went %v, want [0 2 4] (two batches of two)", news)
+	}
+	ev := strings.Join(eventTexts(c.service("web")), "\n")
+	if strings.Count(ev, "has stopped 2 running tasks.") != 2 || strings.Count(ev, "has started 2 tasks.") != 2 {
+		t.Errorf("events:\n%s\nwant two batches stopping and starting 2 tasks", ev)
+	}
+}

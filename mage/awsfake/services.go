@@ -47,6 +47,13 @@ type deployment struct {
 	LaunchTakes time.Duration `json:",omitempty"`
 	// Announced: the launch's "has started" event was written.
 	Announced bool `json:",omitempty"`
+	// OldAtLaunch: the other deployments' running tasks when the rollout
+	// began; Waves: the rollout's waves announced so far (a rollout
+	// bounded below 200/100 percent goes in waves).
+	OldAtLaunch int `json:",omitempty"`
+	Waves       int `json:",omitempty"`
+	// WavePending: the tasks the wave under way launched, not yet running.
+	WavePending int `json:",omitempty"`
 }
 
 type service struct {
@@ -57,11 +64,15 @@ type service struct {
 	// FAILED; Rollback then returns to the last COMPLETED one. Without it
 	// ECS keeps replacing failed tasks and the deployment never ends.
 	BreakerEnable, BreakerRollback bool
-	EnableExec                     bool `json:",omitempty"` // enableExecuteCommand
-	Breaker                        bool `json:",omitempty"` // states saved before the split: both
-	Deployments                    []*deployment
-	Events                         []event
-	Created                        time.Time
+	// MaxPercent and MinHealthyPercent bound a rollout (maximumPercent,
+	// minimumHealthyPercent; 0 reads as ECS's defaults, 200 and 100).
+	MaxPercent        int  `json:",omitempty"`
+	MinHealthyPercent int  `json:",omitempty"`
+	EnableExec        bool `json:",omitempty"` // enableExecuteCommand
+	Breaker           bool `json:",omitempty"` // states saved before the split: both
+	Deployments       []*deployment
+	Events            []event
+	Created           time.Time
 }
 
 type event struct {
@@ -174,6 +185,9 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 		if now.Before(d.LaunchAt) {
 			return false
 		}
+		if svc.bounded() && len(svc.Deployments) > 1 {
+			return s.rollInWaves(svc, d, now)
+		}
 		s.announce(svc, d)
 		d.Running = launchedRunning(d, now)
 		if now.Before(done) {
@@ -224,6 +238,112 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 	d.RolloutState, d.FailedAt, d.Running = "FAILED", done, 0
 	d.Reason = "ECS deployment circuit breaker: tasks failed to start."
 	s.event(svc, done, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.Name, d.ID)
+	return true
+}
+
+// bounded: the service's deployment configuration keeps a rollout from
+// replacing every task at once.
+func (svc *service) bounded() bool {
+	return svc.maxPercent() < 200 || svc.minHealthyPercent() < 100
+}
+
+func (svc *service) maxPercent() int {
+	if svc.MaxPercent == 0 {
+		return 200
+	}
+	return svc.MaxPercent
+}
+
+func (svc *service) minHealthyPercent() int {
+	if svc.MinHealthyPercent == 0 && svc.MaxPercent == 0 {
+		return 100
+	}
+	return svc.MinHealthyPercent
+}
+
+// wave is one step of a bounded rollout: how many new tasks run and old
+// ones remain after it, and how many it launches.
+type wave struct{ newRunning, old, launch, stop int }
+
+// waves plans a rollout of n tasks replacing old ones: "maximumPercent
+// ... the upper limit on the number of your service's tasks that are
+// allowed in the RUNNING or PENDING state during a deployment";
+// "minimumHealthyPercent ... the lower limit on the number of your
+// service's tasks that must remain in the RUNNING state during a
+// deployment" (API reference, DeploymentConfiguration). Each wave stops
+// the old tasks the lower limit allows and launches what the upper limit
+// leaves room for; the launched ones run at the wave's end.
+func waves(n, old, maxPercent, minPercent int) []wave {
+	upper := n * maxPercent / 100
+	lower := (n*minPercent + 99) / 100
+	var out []wave
+	running := 0
+	for running < n && len(out) < 100 {
+		stop := min(old, max(0, running+old-lower))
+		room := max(0, upper-(running+old-stop))
+		launch := min(n-running, room)
+		if launch == 0 && stop == 0 {
+			// The limits allow no progress (maximumPercent 100 with
+			// minimumHealthyPercent 100): ECS refuses such a
+			// configuration; stop one old task to move on.
+			stop = min(old, 1)
+			launch = min(n-running, max(0, upper-(running+old-stop)))
+			if launch == 0 {
+				break
+			}
+		}
+		old -= stop
+		running += launch
+		out = append(out, wave{newRunning: running, old: old, launch: launch, stop: stop})
+	}
+	return out
+}
+
+// rollInWaves moves a bounded rollout along: each wave takes the
+// rollout's time, stops old tasks and starts new ones with their events,
+// and the deployment completes when its last wave has run.
+func (s *Server) rollInWaves(svc *service, d *deployment, now time.Time) bool {
+	if d.Waves == 0 && d.OldAtLaunch == 0 {
+		for _, o := range svc.Deployments[1:] {
+			d.OldAtLaunch += o.Running
+		}
+	}
+	plan := waves(d.Desired, d.OldAtLaunch, svc.maxPercent(), svc.minHealthyPercent())
+	step := max(d.Rollout.Takes, time.Millisecond)
+	elapsed := int(max(now.Sub(d.LaunchAt), 0) / step) // waves finished
+	begun := min(elapsed+1, len(plan))
+	for ; d.Waves < begun; d.Waves++ {
+		w := plan[d.Waves]
+		at := d.LaunchAt.Add(step * time.Duration(d.Waves))
+		if w.stop > 0 {
+			s.event(svc, at, "(service %s) has stopped %d running tasks.", svc.Name, w.stop)
+		}
+		if w.launch > 0 {
+			s.event(svc, at, "(service %s) has started %d tasks.", svc.Name, w.launch)
+		}
+	}
+	// The old deployments keep what the waves begun so far left running.
+	current := plan[begun-1]
+	remaining := current.old
+	for _, o := range svc.Deployments[1:] {
+		o.Running = min(o.Running, remaining)
+		remaining -= o.Running
+	}
+	d.Running = 0
+	if elapsed > 0 {
+		d.Running = plan[min(elapsed, len(plan))-1].newRunning
+	}
+	if elapsed < len(plan) {
+		d.WavePending = plan[elapsed].launch
+		return false
+	}
+	d.WavePending = 0
+	done := d.LaunchAt.Add(step * time.Duration(len(plan)))
+	d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
+	svc.Deployments = svc.Deployments[:1]
+	svc.TaskDef = d.TaskDef
+	s.event(svc, done, "(service %s) (deployment %s) deployment completed.", svc.Name, d.ID)
+	s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
 	return true
 }
 
@@ -390,7 +510,7 @@ func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 		"status": "ACTIVE", "deployments": deps, "events": events, "createdAt": epoch(svc.Created),
 		"enableExecuteCommand": svc.EnableExec,
 		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": svc.BreakerEnable, "rollback": svc.BreakerRollback},
-			"maximumPercent": 200, "minimumHealthyPercent": 100},
+			"maximumPercent": svc.maxPercent(), "minimumHealthyPercent": svc.minHealthyPercent()},
 	}
 	if svc.LaunchType != "" {
 		doc["launchType"] = svc.LaunchType
@@ -415,12 +535,18 @@ func (s *Server) createService(body []byte) (any, error) {
 				Enable   bool `json:"enable"`
 				Rollback bool `json:"rollback"`
 			} `json:"deploymentCircuitBreaker"`
+			MaxPercent *int `json:"maximumPercent"`
+			MinHealthy *int `json:"minimumHealthyPercent"`
 		} `json:"deploymentConfiguration"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
 	cluster, err := s.cluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	maxPercent, minHealthy, err := percents(in.Deployment.MaxPercent, in.Deployment.MinHealthy, 200, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +579,7 @@ func (s *Server) createService(body []byte) (any, error) {
 	}
 	svc := &service{Name: in.Name, Cluster: cluster, TaskDef: td.arn, LaunchType: in.LaunchType, Desired: desired,
 		Network: in.Network, BreakerEnable: in.Deployment.Breaker.Enable, BreakerRollback: in.Deployment.Breaker.Enable && in.Deployment.Breaker.Rollback,
-		EnableExec: in.EnableExec, Created: s.now()}
+		EnableExec: in.EnableExec, Created: s.now(), MaxPercent: maxPercent, MinHealthyPercent: minHealthy}
 	// The first deployment rolls out like any other: "When a service
 	// deployment is started, it begins in an IN_PROGRESS state" (API
 	// reference, Deployment.rolloutState); it can fail, and with no
@@ -507,6 +633,10 @@ func (s *Server) updateService(body []byte) (any, error) {
 		Desired        *int   `json:"desiredCount"`
 		Force          bool   `json:"forceNewDeployment"`
 		EnableExec     *bool  `json:"enableExecuteCommand"`
+		Deployment     *struct {
+			MaxPercent *int `json:"maximumPercent"`
+			MinHealthy *int `json:"minimumHealthyPercent"`
+		} `json:"deploymentConfiguration"`
 	}
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -533,6 +663,13 @@ func (s *Server) updateService(body []byte) (any, error) {
 	}
 	if in.EnableExec != nil {
 		svc.EnableExec = *in.EnableExec // running tasks keep theirs
+	}
+	if in.Deployment != nil {
+		maxPercent, minHealthy, err := percents(in.Deployment.MaxPercent, in.Deployment.MinHealthy, svc.maxPercent(), svc.minHealthyPercent())
+		if err != nil {
+			return nil, err
+		}
+		svc.MaxPercent, svc.MinHealthyPercent = maxPercent, minHealthy
 	}
 	if in.TaskDefinition != "" || in.Force {
 		td := svc.Deployments[0].TaskDef
@@ -562,4 +699,22 @@ func (s *Server) updateService(body []byte) (any, error) {
 		}
 	}
 	return map[string]any{"service": s.serviceDoc(svc, true)}, nil
+}
+
+// percents reads maximumPercent and minimumHealthyPercent, each keeping
+// its current value when absent. Limits that allow no progress (100 and
+// 100) are not refused here, as the reference names no error for them:
+// waves then stops one old task at a time.
+func percents(maxPercent, minHealthy *int, curMax, curMin int) (int, int, error) {
+	m, n := curMax, curMin
+	if maxPercent != nil {
+		m = *maxPercent
+	}
+	if minHealthy != nil {
+		n = *minHealthy
+	}
+	if m < 0 || n < 0 {
+		return 0, 0, clientErr("InvalidParameterException", "maximumPercent and minimumHealthyPercent cannot be negative.")
+	}
+	return m, n, nil
 }

@@ -59,6 +59,9 @@ func (s *Server) slotTaskID(svc *service, d *deployment, slot int) string {
 func launched(svc *service, d *deployment, now time.Time) int {
 	primary := d == svc.Deployments[0]
 	healthy := d.RolloutState == "COMPLETED" || d.RolloutState == "IN_PROGRESS" && !d.Rollout.Fail
+	if primary && d.RolloutState == "IN_PROGRESS" && d.Waves > 0 {
+		return d.Running + d.WavePending // a bounded rollout launches wave by wave
+	}
 	if primary && healthy && !d.LaunchAt.IsZero() && !now.Before(d.LaunchAt) {
 		return max(d.Desired, d.Running)
 	}
@@ -89,7 +92,14 @@ func (s *Server) startTasks(svc *service, live map[string]bool) {
 			// turn to run; a replacement (or a slot from before launches
 			// were recorded) starts now.
 			created, pending := now.Add(-s.timing.TaskVisible), time.Duration(0)
-			if gen == 0 && slot >= d.LaunchFrom && !d.LaunchAt.IsZero() {
+			switch {
+			case gen == 0 && d.Waves > 0:
+				// A bounded rollout: the slot is launched with its wave and
+				// runs at the wave's end.
+				k := waveOf(waves(d.Desired, d.OldAtLaunch, svc.maxPercent(), svc.minHealthyPercent()), slot)
+				step := max(d.Rollout.Takes, time.Millisecond)
+				created, pending = d.LaunchAt.Add(step*time.Duration(k)), step
+			case gen == 0 && slot >= d.LaunchFrom && !d.LaunchAt.IsZero():
 				created = d.LaunchAt
 				pending = slotRunsAt(d, slot).Sub(created)
 			}
@@ -133,4 +143,14 @@ func (s *Server) emitServiceLogs(t *task, now, startAt, stopAt time.Time) {
 		}
 		t.serviceLogs[c.Name] = n
 	}
+}
+
+// waveOf is the index of the wave that launches slot.
+func waveOf(plan []wave, slot int) int {
+	for k, w := range plan {
+		if slot < w.newRunning {
+			return k
+		}
+	}
+	return max(len(plan)-1, 0)
 }
