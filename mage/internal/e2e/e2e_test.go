@@ -123,10 +123,12 @@ func newRepo(t *testing.T) *repo {
 	script := fmt.Sprintf(`#!/bin/sh
 case "$1" in
   apply)
-    echo "wrapper: apply starting slowly" >&2
     sleep "${DEPLOYKIT_TEST_APPLY_DELAY:-0}" &
     pid=$!
     trap 'kill $pid 2>/dev/null; echo "wrapper: interrupted, shutting down slowly" >&2; sleep "${DEPLOYKIT_TEST_SHUTDOWN_DELAY:-2}"; exit 130' INT
+    # Announced only once the trap is set: a test that interrupts on this
+    # line must not find a wrapper that dies of the default SIGINT.
+    echo "wrapper: apply starting slowly" >&2
     wait $pid
     trap - INT
     ;;
