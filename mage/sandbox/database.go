@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -100,7 +102,7 @@ func (db Database) launch(ctx context.Context, out io.Writer) error {
 	}
 	defer logFile.Close()
 	cmd := exec.Command("mariadbd", "--no-defaults", "--datadir="+data, "--user="+userName(), "--bind-address="+db.Host, "--port="+db.Port,
-		"--socket="+filepath.Join(db.Dir, "mariadb.sock"), "--pid-file="+filepath.Join(db.Dir, "mariadb.pid"), "--skip-name-resolve")
+		"--socket="+db.socket(), "--pid-file="+filepath.Join(db.Dir, "mariadb.pid"), "--skip-name-resolve")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this run
 	if err := cmd.Start(); err != nil {
@@ -117,6 +119,15 @@ func (db Database) launch(ctx context.Context, out io.Writer) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
+}
+
+// socket is the server's Unix socket, which it always creates: in the
+// temporary directory, named after the data directory, since a socket
+// path longer than 107 bytes (a deep checkout) makes mariadbd refuse to
+// start.
+func (db Database) socket() string {
+	sum := sha256.Sum256([]byte(db.Dir))
+	return filepath.Join(os.TempDir(), "deploykit-mariadb-"+hex.EncodeToString(sum[:6])+".sock")
 }
 
 // Stop stops the MariaDB serving this database's directory, if one runs:

@@ -26,7 +26,8 @@ func TestSandboxDatabaseStartsOnceAndStops(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cfg := &config.Config{Dir: t.TempDir()}
+	// A deep checkout: a socket under it would pass the 107-byte limit.
+	cfg := &config.Config{Dir: filepath.Join(t.TempDir(), strings.Repeat("deep-checkout/", 6))}
 	if _, err := ParseDatabase(cfg, "mysql2://root@10.0.0.5:3307/shop"); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Errorf("a database off loopback: %v", err)
 	}
