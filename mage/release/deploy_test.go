@@ -34,34 +34,6 @@ import (
 
 var repoRoot, _ = filepath.Abs(filepath.Join("..", ".."))
 
-func copyTree(t testing.TB, from, to string) {
-	t.Helper()
-	err := filepath.Walk(from, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if info.IsDir() {
-			if info.Name() == ".terraform" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(dst, 0o755)
-		}
-		if strings.Contains(rel, "tfstate") || info.Name() == "busybox" {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, data, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func gitIn(t testing.TB, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
@@ -90,7 +62,7 @@ func newSandbox(t testing.TB) *sandbox {
 		testtools.Need(t, bin)
 	}
 	repo := t.TempDir()
-	copyTree(t, filepath.Join(repoRoot, "terraform", "envs", "sandbox"), filepath.Join(repo, "terraform", "envs", "sandbox"))
+	testtools.CopyTree(t, filepath.Join(repoRoot, "terraform", "envs", "sandbox"), filepath.Join(repo, "terraform", "envs", "sandbox"))
 	testtools.StandInSandbox(t, repo)
 	for _, f := range []string{".gitignore"} {
 		data, _ := os.ReadFile(filepath.Join(repoRoot, f))

@@ -23,8 +23,8 @@ func realAppRepo(t *testing.T) (string, *config.Config, *config.Environment, map
 		testtools.Need(t, bin)
 	}
 	repo := t.TempDir()
-	copyTree(t, filepath.Join(repoRoot, "examples", "sandbox-app"), filepath.Join(repo, "examples", "sandbox-app"))
-	copyTree(t, filepath.Join(repoRoot, "docker"), filepath.Join(repo, "docker"))
+	testtools.CopyTree(t, filepath.Join(repoRoot, "examples", "sandbox-app"), filepath.Join(repo, "examples", "sandbox-app"))
+	testtools.CopyTree(t, filepath.Join(repoRoot, "docker"), filepath.Join(repo, "docker"))
 	for _, f := range []string{"deploy.hcl", ".gitignore"} {
 		data, err := os.ReadFile(filepath.Join(repoRoot, f))
 		if err != nil {

@@ -56,33 +56,6 @@ type repo struct {
 	orig string // the tfvars as committed
 }
 
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			if info.Name() == ".terraform" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		if strings.HasSuffix(p, ".tfstate") || strings.Contains(p, ".tfstate.") || info.Name() == "busybox" {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func git(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
@@ -105,8 +78,8 @@ func newRepo(t *testing.T) *repo {
 	}
 	root := testtools.RepoRoot(t)
 	dir := t.TempDir()
-	copyTree(t, filepath.Join(root, "terraform", "envs", "sandbox"), filepath.Join(dir, "terraform", "envs", "sandbox"))
-	copyTree(t, filepath.Join(root, "terraform", "envs", "sandbox-production"), filepath.Join(dir, "terraform", "envs", "sandbox-production"))
+	testtools.CopyTree(t, filepath.Join(root, "terraform", "envs", "sandbox"), filepath.Join(dir, "terraform", "envs", "sandbox"))
+	testtools.CopyTree(t, filepath.Join(root, "terraform", "envs", "sandbox-production"), filepath.Join(dir, "terraform", "envs", "sandbox-production"))
 	testtools.StandInSandbox(t, dir)
 	for _, f := range []string{".gitignore"} {
 		data, err := os.ReadFile(filepath.Join(root, f))

@@ -3,6 +3,7 @@ package testtools
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -22,7 +23,17 @@ func StandInSandbox(t testing.TB, repo string) {
 	root := RepoRoot(t)
 	app := filepath.Join(repo, "examples", "sandbox-app")
 	CopyTree(t, filepath.Join(root, "mage", "internal", "testtools", "standin-app"), app)
-	os.Remove(filepath.Join(app, "busybox")) // a copy an earlier prepare left; prepare makes its own
+	// The real app's schedule and the crontab generated from it: the
+	// cron settings in deploy.hcl name them, whichever app is built.
+	for _, f := range []string{"schedule.rb", "crontab.supercronic"} {
+		data, err := os.ReadFile(filepath.Join(root, "examples", "sandbox-app", "config", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(app, "config", f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	src, err := os.ReadFile(filepath.Join(root, "deploy.hcl"))
 	if err != nil {
 		t.Fatal(err)
@@ -59,21 +70,27 @@ func StandInSandbox(t testing.TB, repo string) {
 	}
 }
 
-// CopyTree copies the files under src to dst, keeping their modes.
+// CopyTree copies the files under src to dst, keeping their modes, as a
+// test repository wants them: without what local runs leave behind
+// (.terraform directories, terraform state, the busybox a stand-in's
+// prepare step copied in). Symbolic links are copied as the files they
+// point to.
 func CopyTree(t testing.TB, src, dst string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, path)
 		target := filepath.Join(dst, rel)
-		if d.IsDir() {
+		if info.IsDir() {
+			if info.Name() == ".terraform" {
+				return filepath.SkipDir
+			}
 			return os.MkdirAll(target, 0o755)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
+		if strings.Contains(info.Name(), ".tfstate") || info.Name() == "busybox" {
+			return nil
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
