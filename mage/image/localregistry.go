@@ -10,9 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
 // Answering reports whether a registry answers /v2/ at host over HTTP.
@@ -82,23 +83,10 @@ func StartLocalRegistry(ctx context.Context, host, dataDir string, out io.Writer
 // dataDir (its pid file says which); it reports the pid, 0 when none ran.
 func StopLocalRegistry(dataDir string) (int, error) {
 	pidFile := filepath.Join(dataDir, "registry.pid")
-	data, err := os.ReadFile(pidFile)
-	if os.IsNotExist(err) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		_ = os.Remove(pidFile)
-		return 0, nil
-	}
 	// Only a docker-registry serving this data directory is ours to stop.
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if !strings.Contains(string(cmdline), "docker-registry") || !strings.Contains(string(cmdline), dataDir) {
-		_ = os.Remove(pidFile)
-		return 0, nil
+	pid, err := procgroup.OwnedPID(pidFile, "docker-registry", dataDir)
+	if err != nil || pid == 0 {
+		return 0, err
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return 0, fmt.Errorf("stop docker-registry (pid %d): %w", pid, err)

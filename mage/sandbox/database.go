@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
 // Database is the sandbox's MariaDB, from an environment's local_database
@@ -40,15 +42,8 @@ func ParseDatabase(cfg *config.Config, raw string) (Database, error) {
 	if !image.Loopback(u.Host) {
 		return Database{}, fmt.Errorf("local_database %q: the sandbox's MariaDB listens on loopback addresses only", raw)
 	}
-	return Database{Host: u.Hostname(), Port: u.Port(), User: cmpOr(u.User.Username(), "root"), Name: strings.Trim(u.Path, "/"),
+	return Database{Host: u.Hostname(), Port: u.Port(), User: cmp.Or(u.User.Username(), "root"), Name: strings.Trim(u.Path, "/"),
 		Dir: cfg.LocalDir(filepath.Join("mariadb", u.Hostname()+"_"+u.Port()))}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (db Database) addr() string { return net.JoinHostPort(db.Host, db.Port) }
@@ -133,20 +128,9 @@ func (db Database) socket() string {
 // Stop stops the MariaDB serving this database's directory, if one runs:
 // only a mariadbd whose command line names the directory is ours.
 func (db Database) Stop() (int, error) {
-	data, err := os.ReadFile(filepath.Join(db.Dir, "mariadb.pid"))
-	if os.IsNotExist(err) {
-		return 0, nil
-	}
-	if err != nil {
+	pid, err := procgroup.OwnedPID(filepath.Join(db.Dir, "mariadb.pid"), "mariadbd", db.Dir)
+	if err != nil || pid == 0 {
 		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return 0, nil
-	}
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if !strings.Contains(string(cmdline), "mariadbd") || !strings.Contains(string(cmdline), db.Dir) {
-		return 0, nil
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return 0, fmt.Errorf("stop mariadbd (pid %d): %w", pid, err)

@@ -7,6 +7,7 @@ package procgroup
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,10 +62,28 @@ func Alive(pgid int) bool {
 	if err := syscall.Kill(-pgid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
 	}
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	if err != nil || len(stats) == 0 {
+	procs := processes()
+	if len(procs) == 0 {
 		return true // no /proc: trust kill(2)
 	}
+	for _, p := range procs {
+		if p.pgrp == pgid && p.state != "Z" && p.state != "X" {
+			return true
+		}
+	}
+	return false
+}
+
+// process is a line of /proc/PID/stat: what Alive and Descendants read.
+type process struct {
+	pid, ppid, pgrp int
+	state           string
+}
+
+// processes reads every process's stat; empty where there is no /proc.
+func processes() []process {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []process
 	for _, path := range stats {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -72,11 +91,15 @@ func Alive(pgid int) bool {
 		}
 		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
 		fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-		if len(fields) >= 3 && fields[2] == strconv.Itoa(pgid) && fields[0] != "Z" && fields[0] != "X" {
-			return true
+		if len(fields) < 3 {
+			continue
 		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
+		ppid, _ := strconv.Atoi(fields[1])
+		pgrp, _ := strconv.Atoi(fields[2])
+		out = append(out, process{pid: pid, ppid: ppid, pgrp: pgrp, state: fields[0]})
 	}
-	return false
+	return out
 }
 
 // Stop ends group pgid: SIGTERM (again, for a group that was not sent it),
@@ -106,22 +129,36 @@ func signal(pgid int, sig syscall.Signal) error {
 	return nil
 }
 
+// OwnedPID reads the pid file of a server this toolkit started and
+// detached (the sandbox's registry, its MariaDB) and returns the pid when
+// that process still runs with every one of want in its command line (its
+// program and its data directory): only then is it ours to stop. A stale
+// pid file is removed; a missing one is 0 and no error.
+func OwnedPID(pidFile string, want ...string) (int, error) {
+	data, err := os.ReadFile(pidFile)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	for _, w := range want {
+		if err != nil || pid <= 0 || !strings.Contains(string(cmdline), w) {
+			_ = os.Remove(pidFile)
+			return 0, nil
+		}
+	}
+	return pid, nil
+}
+
 // Descendants lists the processes below pid (children, their children...),
 // read from /proc; empty where there is no /proc.
 func Descendants(pid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	parent := map[int]int{}
-	for _, path := range stats {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-		child, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		if len(fields) >= 2 {
-			ppid, _ := strconv.Atoi(fields[1])
-			parent[child] = ppid
-		}
+	for _, p := range processes() {
+		parent[p.pid] = p.ppid
 	}
 	var out []int
 	for child := range parent {
