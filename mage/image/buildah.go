@@ -48,6 +48,10 @@ func (b Buildah) check() error {
 	return nil
 }
 
+// Command is a buildah command line with this Buildah's storage flags:
+// for steps the pipeline does not run itself (the sandbox's base images).
+func (b Buildah) Command(args ...string) []string { return append(b.global(), args...) }
+
 func (b Buildah) global() []string {
 	args := []string{b.bin()}
 	if b.Root != "" {

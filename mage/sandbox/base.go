@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -16,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // Base is a base image the sandbox makes from Debian's packages: this
@@ -111,7 +114,7 @@ func (b Base) Key(bases []Base) string {
 
 // BaseBuilder makes base images with mmdebstrap and buildah.
 type BaseBuilder struct {
-	Buildah []string // the buildah command and its global flags (storage)
+	Buildah image.Buildah // its storage flags; the builds run buildah directly
 	// Sources is the apt sources file mmdebstrap reads; AptConf the
 	// directory whose files point apt at this machine's mirror.
 	Sources, AptConf string
@@ -121,7 +124,7 @@ type BaseBuilder struct {
 // DefaultBaseBuilder uses buildah's default storage and this machine's
 // apt configuration.
 func DefaultBaseBuilder(out io.Writer) BaseBuilder {
-	return BaseBuilder{Buildah: []string{"buildah"}, Sources: "/etc/apt/sources.list.d/debian.sources", AptConf: "/etc/apt/apt.conf.d", Out: out}
+	return BaseBuilder{Sources: "/etc/apt/sources.list.d/debian.sources", AptConf: "/etc/apt/apt.conf.d", Out: out}
 }
 
 // MissingTools names what making base images needs and is not installed.
@@ -177,19 +180,19 @@ func (bb BaseBuilder) ensure(ctx context.Context, b Base, key string) error {
 		args = append(args, fmt.Sprintf("--customize-hook=echo %s | base64 -d > \"$1\"%s && chmod 0755 \"$1\"%s", content, path, path))
 	}
 	args = append(args, b.Suite, rootfs, bb.Sources)
-	if err := bb.run(ctx, "mmdebstrap", args...); err != nil {
+	if err := bb.run(exec.CommandContext(ctx, "mmdebstrap", args...)); err != nil {
 		return fmt.Errorf("base image %s: %w", b.Name, err)
 	}
 	fmt.Fprintf(bb.Out, "base image %s: root filesystem written in %s; committing it\n", b.Name, time.Since(start).Round(time.Second))
 	var stderr bytes.Buffer
-	from := exec.CommandContext(ctx, bb.Buildah[0], append(bb.Buildah[1:], "from", "scratch")...)
+	from := bb.command(ctx, "from", "scratch")
 	from.Stderr = &stderr
 	id, err := from.Output()
 	if err != nil {
 		return fmt.Errorf("base image %s: buildah from scratch: %v: %s", b.Name, err, stderr.String())
 	}
 	c := strings.TrimSpace(string(id))
-	defer exec.Command(bb.Buildah[0], append(bb.Buildah[1:], "rm", c)...).Run()
+	defer bb.command(context.Background(), "rm", c).Run()
 	if err := bb.commit(ctx, b, key, c, []string{"add", "--quiet", c, rootfs, "/"}); err != nil {
 		return err
 	}
@@ -201,16 +204,16 @@ func (bb BaseBuilder) ensure(ctx context.Context, b Base, key string) error {
 // configuration, b.Remove deleted.
 func (bb BaseBuilder) derive(ctx context.Context, b Base, key string) error {
 	var stderr bytes.Buffer
-	from := exec.CommandContext(ctx, bb.Buildah[0], append(bb.Buildah[1:], "from", "--pull=never", b.From)...)
+	from := bb.command(ctx, "from", "--pull=never", b.From)
 	from.Stderr = &stderr
 	id, err := from.Output()
 	if err != nil {
 		return fmt.Errorf("base image %s: buildah from %s: %v: %s", b.Name, b.From, err, stderr.String())
 	}
 	c := strings.TrimSpace(string(id))
-	defer exec.Command(bb.Buildah[0], append(bb.Buildah[1:], "rm", c)...).Run()
+	defer bb.command(context.Background(), "rm", c).Run()
 	for _, dir := range b.CopyHost {
-		if err := bb.run(ctx, bb.Buildah[0], append(bb.Buildah[1:], "copy", "--quiet", c, dir, dir)...); err != nil {
+		if err := bb.run(bb.command(ctx, "copy", "--quiet", c, dir, dir)); err != nil {
 			return fmt.Errorf("base image %s: %w", b.Name, err)
 		}
 	}
@@ -228,7 +231,11 @@ func (bb BaseBuilder) derive(ctx context.Context, b Base, key string) error {
 // commit applies change (if any) to working container c, sets b's
 // configuration and commits it as b.Name.
 func (bb BaseBuilder) commit(ctx context.Context, b Base, key, c string, change []string) error {
-	config := []string{"config", "--label", KeyLabel + "=" + key, "--cmd", jsonList(b.Cmd)}
+	cmd, err := json.Marshal(b.Cmd)
+	if err != nil {
+		return err
+	}
+	config := []string{"config", "--label", KeyLabel + "=" + key, "--cmd", string(cmd)}
 	for _, e := range b.Env {
 		config = append(config, "--env", e)
 	}
@@ -241,7 +248,7 @@ func (bb BaseBuilder) commit(ctx context.Context, b Base, key, c string, change 
 	}
 	steps = append(steps, append(config, c), []string{"commit", "--quiet", c, b.Name})
 	for _, s := range steps {
-		if err := bb.run(ctx, bb.Buildah[0], append(bb.Buildah[1:], s...)...); err != nil {
+		if err := bb.run(bb.command(ctx, s...)); err != nil {
 			return fmt.Errorf("base image %s: %w", b.Name, err)
 		}
 	}
@@ -269,16 +276,22 @@ func (bb BaseBuilder) aptOptions() []string {
 
 // label is the image's key label, "" when the image is missing.
 func (bb BaseBuilder) label(ctx context.Context, name string) string {
-	args := append(bb.Buildah[1:], "inspect", "--type", "image", "--format", "{{index .ImageAnnotations \""+KeyLabel+"\"}}{{index .OCIv1.Config.Labels \""+KeyLabel+"\"}}", name)
-	out, err := exec.CommandContext(ctx, bb.Buildah[0], args...).Output()
+	out, err := bb.command(ctx, "inspect", "--type", "image", "--format", "{{index .ImageAnnotations \""+KeyLabel+"\"}}{{index .OCIv1.Config.Labels \""+KeyLabel+"\"}}", name).Output()
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(strings.ReplaceAll(string(out), "<no value>", ""))
 }
 
-func (bb BaseBuilder) run(ctx context.Context, bin string, args ...string) error {
-	cmd := exec.CommandContext(ctx, bin, args...)
+// command is buildah with the builder's storage flags.
+func (bb BaseBuilder) command(ctx context.Context, args ...string) *exec.Cmd {
+	line := bb.Buildah.Command(args...)
+	return exec.CommandContext(ctx, line[0], line[1:]...)
+}
+
+// run runs cmd and, when it fails, says which step with the end of its
+// output.
+func (bb BaseBuilder) run(cmd *exec.Cmd) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -286,15 +299,7 @@ func (bb BaseBuilder) run(ctx context.Context, bin string, args ...string) error
 		if len(tail) > 2000 {
 			tail = "..." + tail[len(tail)-2000:]
 		}
-		return fmt.Errorf("%s %s: %v\n%s", filepath.Base(bin), args[0], err, tail)
+		return fmt.Errorf("%s %s: %v\n%s", filepath.Base(cmd.Args[0]), cmd.Args[1], err, tail)
 	}
 	return nil
-}
-
-func jsonList(items []string) string {
-	quoted := make([]string, len(items))
-	for i, s := range items {
-		quoted[i] = fmt.Sprintf("%q", s)
-	}
-	return "[" + strings.Join(quoted, ",") + "]"
 }

@@ -39,8 +39,6 @@ func SandboxBase(ctx context.Context) error {
 	}
 	c := osConsole()
 	bb := sandbox.DefaultBaseBuilder(c.out)
-	if d := c.getenv("DEPLOYKIT_BUILDAH_DRIVER"); d != "" {
-		bb.Buildah = append(bb.Buildah, "--storage-driver", d)
-	}
+	bb.Buildah.Driver = c.getenv("DEPLOYKIT_BUILDAH_DRIVER")
 	return bb.Ensure(ctx, sandbox.Bases)
 }
