@@ -47,17 +47,11 @@ func envPairs(v any) []string {
 	for _, e := range list {
 		m, _ := e.(map[string]any)
 		if name, ok := m["name"].(string); ok {
-			out = append(out, name+"="+fmt.Sprint(orEmptyString(m["value"])))
+			value, _ := m["value"].(string)
+			out = append(out, name+"="+value)
 		}
 	}
 	return out
-}
-
-func orEmptyString(v any) any {
-	if v == nil {
-		return ""
-	}
-	return v
 }
 
 // containers reads the task definition's containers as tasks run them.

@@ -39,12 +39,20 @@ func eventTexts(svc map[string]any) []string {
 	return out
 }
 
-func (c *client) createWeb(desired int, enable, rollback bool) {
+// createWeb registers shop-web:1 (app:1) and shop-web:2 (app:2) and
+// creates service web on revision 1 with the deploymentConfiguration
+// given as JSON.
+func (c *client) createWeb(desired int, deploymentConfiguration string) {
 	c.t.Helper()
 	c.ok("RegisterTaskDefinition", `{"family":"shop-web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"web","image":"app:1"}]}`)
 	c.ok("RegisterTaskDefinition", `{"family":"shop-web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"web","image":"app:2"}]}`)
 	c.ok("CreateService", fmt.Sprintf(`{"cluster":"shop","serviceName":"web","taskDefinition":"shop-web:1","desiredCount":%d,`+network+
-		`,"deploymentConfiguration":{"deploymentCircuitBreaker":{"enable":%v,"rollback":%v}}}`, desired, enable, rollback))
+		`,"deploymentConfiguration":%s}`, desired, deploymentConfiguration))
+}
+
+// breaker is a deploymentConfiguration with the circuit breaker set.
+func breaker(enable, rollback bool) string {
+	return fmt.Sprintf(`{"deploymentCircuitBreaker":{"enable":%v,"rollback":%v}}`, enable, rollback)
 }
 
 // runningTasks lists the service's tasks whose lastStatus is RUNNING.
@@ -75,7 +83,7 @@ func (c *client) runningTasks(service string) []string {
 func TestANewServiceFirstDeploymentStartsInProgressWithPendingTasks(t *testing.T) {
 	c := newClient(t)
 	c.seed()
-	c.createWeb(2, true, true)
+	c.createWeb(2, breaker(true, true))
 	c.advance(TestTiming.Rollout / 4)
 	svc := c.service("web")
 	r := rows(svc)
@@ -110,7 +118,7 @@ func TestAFailingFirstDeploymentHasNothingToRollBackTo(t *testing.T) {
 	c.fake.SetRollout(func(string, string) Rollout {
 		return Rollout{Takes: time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
 	})
-	c.createWeb(2, true, true)
+	c.createWeb(2, breaker(true, true))
 	c.advance(time.Second + TestTiming.RollbackAfter + 5*TestTiming.Rollout)
 	svc := c.service("web")
 	r := rows(svc)
@@ -134,7 +142,7 @@ func TestAFailingFirstDeploymentHasNothingToRollBackTo(t *testing.T) {
 func TestARollbackIsTheOldDeploymentComingBack(t *testing.T) {
 	c := newClient(t)
 	c.seed()
-	c.createWeb(2, true, true)
+	c.createWeb(2, breaker(true, true))
 	c.advance(TestTiming.Rollout)
 	old := rows(c.service("web"))[0]
 	oldTasks := c.runningTasks("web")
@@ -184,7 +192,7 @@ func TestARollbackIsTheOldDeploymentComingBack(t *testing.T) {
 func TestADeploymentFailingDuringARollbackStalls(t *testing.T) {
 	c := newClient(t)
 	c.seed()
-	c.createWeb(2, true, true)
+	c.createWeb(2, breaker(true, true))
 	c.advance(TestTiming.Rollout)
 	c.fake.SetRollout(func(string, string) Rollout {
 		return Rollout{Takes: 200 * time.Millisecond, Fail: true, FailedTasks: 3}
@@ -217,7 +225,7 @@ func TestADeploymentFailingDuringARollbackStalls(t *testing.T) {
 func TestWithoutABreakerTheSchedulerSaysItIsUnableToStartTasks(t *testing.T) {
 	c := newClient(t)
 	c.seed()
-	c.createWeb(1, false, false)
+	c.createWeb(1, breaker(false, false))
 	c.advance(TestTiming.Rollout)
 	c.fake.SetRollout(func(string, string) Rollout { return Rollout{Takes: time.Second, Fail: true} })
 	c.ok("UpdateService", `{"cluster":"shop","service":"web","taskDefinition":"shop-web:2"}`)
@@ -236,7 +244,7 @@ func TestWithoutABreakerTheSchedulerSaysItIsUnableToStartTasks(t *testing.T) {
 func TestARolloutStopsTheOldTasksWithAnEvent(t *testing.T) {
 	c := newClient(t)
 	c.seed()
-	c.createWeb(2, true, true)
+	c.createWeb(2, breaker(true, true))
 	c.advance(TestTiming.Rollout)
 	old := c.runningTasks("web")
 	c.ok("UpdateService", `{"cluster":"shop","service":"web","taskDefinition":"shop-web:2"}`)
@@ -259,10 +267,7 @@ func TestARolloutStopsTheOldTasksWithAnEvent(t *testing.T) {
 func TestARolloutGoesInBatchesTheDeploymentConfigurationAllows(t *testing.T) {
 	c := newClient(t)
 	c.seed()
-	c.ok("RegisterTaskDefinition", `{"family":"shop-web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"web","image":"app:1"}]}`)
-	c.ok("RegisterTaskDefinition", `{"family":"shop-web","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512","containerDefinitions":[{"name":"web","image":"app:2"}]}`)
-	c.ok("CreateService", `{"cluster":"shop","serviceName":"web","taskDefinition":"shop-web:1","desiredCount":4,`+network+
-		`,"deploymentConfiguration":{"maximumPercent":100,"minimumHealthyPercent":50}}`)
+	c.createWeb(4, `{"maximumPercent":100,"minimumHealthyPercent":50}`)
 	c.advance(TestTiming.Rollout)
 	svc := c.service("web")
 	if cfg := svc["deploymentConfiguration"].(map[string]any); cfg["maximumPercent"] != 100.0 || cfg["minimumHealthyPercent"] != 50.0 {

@@ -128,29 +128,23 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 					mine = d
 				}
 			}
+			// Something happened to the service, yet no deployment runs our
+			// tag: if tasks of ours stopped since the apply, our deployment
+			// came and went (failed and rolled back) before a poll saw it.
+			var cameAndWent string
+			if mine == nil && seen[name] == "" && !rolledBackSince(svc, started) && eventsSince(svc, started) {
+				if cameAndWent, err = ourTasksStoppedSince(ctx, api, cluster, svc, started, ours, tag); err != nil {
+					return err
+				}
+			}
 			switch {
 			case mine == nil && seen[name] != "":
 				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+seen[name]+" was replaced: the deployment circuit breaker rolled it back")
 			case mine == nil && rolledBackSince(svc, started):
 				// Our deployment failed and was replaced between two polls.
 				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment failed and the deployment circuit breaker rolled it back")
-			case mine == nil && eventsSince(svc, started):
-				// Something happened to the service, yet no deployment runs
-				// our tag: if tasks of ours stopped since the apply, our
-				// deployment came and went (failed and rolled back) before
-				// a poll could see it.
-				failed, err := ourTasksStoppedSince(ctx, api, cluster, svc, started, ours, tag)
-				if err != nil {
-					return err
-				}
-				if failed != "" {
-					return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+failed+" failed and the deployment circuit breaker rolled it back before a poll saw it")
-				}
-				if time.Since(started) < opts.VisibleGrace {
-					rows = append(rows, name+": waiting for the new deployment to appear")
-					continue
-				}
-				return rolloutFailure(ctx, api, cluster, svc, started, fmt.Sprintf("no deployment runs image tag %s after %s (did the apply change this service?)", tag, opts.VisibleGrace))
+			case cameAndWent != "":
+				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+cameAndWent+" failed and the deployment circuit breaker rolled it back before a poll saw it")
 			case mine == nil && time.Since(started) < opts.VisibleGrace:
 				// ECS is eventually consistent: the deployment the apply
 				// just made may not be listed yet.

@@ -1,6 +1,7 @@
 package cisim
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,21 +257,15 @@ func failures(s string) string {
 	return strings.Join(keep, "\n")
 }
 
-// stopSandboxDatabases stops the MariaDB a job's sandbox deploy started
-// in the job's copy (it keeps running for later commands, as the
-// sandbox's registry does, and would hold the port for the next run).
+// stopSandboxDatabases stops what a job's sandbox deploy started in the
+// job's copy and keeps running for later commands (its MariaDB, which
+// would hold the port for the next run), as sandbox:down does.
 func stopSandboxDatabases(t *testing.T, work string) {
 	cfg, err := config.Load(filepath.Join(work, "deploy.hcl"), func(string) string { return "" })
-	if err != nil {
-		t.Logf("stop the sandbox's databases: %v", err)
-		return
+	if err == nil {
+		err = sandbox.Down(cfg, false, io.Discard)
 	}
-	for _, env := range cfg.Environments {
-		if !env.Local || env.LocalDatabase == "" {
-			continue
-		}
-		if db, err := sandbox.ParseDatabase(cfg, env.LocalDatabase); err == nil {
-			_, _ = db.Stop()
-		}
+	if err != nil {
+		t.Logf("sandbox:down in %s: %v", work, err)
 	}
 }
