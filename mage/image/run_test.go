@@ -2,8 +2,6 @@ package image
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -14,24 +12,7 @@ import (
 
 // busyboxImage commits an image holding the machine's static busybox.
 func busyboxImage(t *testing.T) string {
-	t.Helper()
-	testtools.Need(t, "buildah")
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("busybox-static is not installed; install it with " + testtools.Install["busybox-static"])
-	}
-	out, err := exec.Command("buildah", "from", "scratch").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := strings.TrimSpace(string(out))
-	defer exec.Command("buildah", "rm", c).Run()
-	name := "localhost/deploykit-test/busybox:stop"
-	for _, args := range [][]string{{"copy", c, "/bin/busybox", "/bin/busybox"}, {"commit", "--quiet", c, name}} {
-		if b, err := exec.Command("buildah", args...).CombinedOutput(); err != nil {
-			t.Fatalf("buildah %v: %v\n%s", args, err, b)
-		}
-	}
-	return name
+	return testtools.BusyboxImage(t, "localhost/deploykit-test/busybox:stop")
 }
 
 // A stopped task's command gets SIGTERM and the stop timeout to finish,

@@ -30,6 +30,9 @@ var Install = map[string]string{
 	"mariadbd":           "scripts/setup (apt-get install mariadb-server)",
 	"mariadb":            "scripts/setup (apt-get install mariadb-server)",
 	"mariadb-install-db": "scripts/setup (apt-get install mariadb-server)",
+	"podman":             "scripts/setup (apt-get install podman slirp4netns)",
+	"haproxy":            "scripts/setup (apt-get install haproxy)",
+	"redis-server":       "scripts/setup (apt-get install redis-server)",
 	"iam-simulate":       "scripts/setup (npm ci --prefix tools/iam)",
 }
 

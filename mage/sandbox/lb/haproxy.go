@@ -1,0 +1,242 @@
+// Package lb is the sandbox's load balancer: HAProxy standing in for the
+// ALB and the web service's target group. Tasks are servers added,
+// drained and removed at run time through HAProxy's runtime API, as ECS
+// registers and deregisters targets.
+package lb
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/procgroup"
+)
+
+// Backend is the backend that holds the tasks.
+const Backend = "tasks"
+
+// HAProxy is one load balancer: a listener on a loopback address and the
+// target group's health check.
+type HAProxy struct {
+	Dir    string // configuration, pid file, log
+	Listen string // 127.0.0.1:8080
+	// HealthPath, Interval, Healthy and Unhealthy are the target group's
+	// health check: path, interval, healthy and unhealthy thresholds.
+	HealthPath         string
+	Interval           time.Duration
+	Healthy, Unhealthy int
+}
+
+// Available says whether haproxy is installed.
+func Available() bool {
+	_, err := exec.LookPath("haproxy")
+	return err == nil
+}
+
+func (h HAProxy) pidFile() string { return filepath.Join(h.Dir, "haproxy.pid") }
+
+// socket is the runtime API's socket: in the temporary directory, since a
+// Unix socket path longer than 107 bytes (a deep checkout) is refused.
+func (h HAProxy) socket() string {
+	sum := sha256.Sum256([]byte(h.Dir))
+	return filepath.Join(os.TempDir(), "deploykit-haproxy-"+hex.EncodeToString(sum[:6])+".sock")
+}
+
+func (h HAProxy) config() string {
+	// Timeouts longer than nginx's proxy_read_timeout (60 s), as the ALB's
+	// idle timeout should be.
+	return fmt.Sprintf(`global
+  stats socket %s mode 600 level admin
+  pidfile %s
+
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 65s
+  timeout server 65s
+  retries 0
+
+frontend web
+  bind %s
+  default_backend %s
+
+backend %s
+  balance roundrobin
+  option httpchk GET %s
+`, h.socket(), h.pidFile(), h.Listen, Backend, Backend, h.HealthPath)
+}
+
+// Running is the pid of this directory's haproxy, or 0.
+func (h HAProxy) Running() (int, error) {
+	return procgroup.OwnedPID(h.pidFile(), "haproxy", h.Dir)
+}
+
+// Start makes HAProxy listen on h.Listen, starting it detached (later
+// commands reuse it, like the registry) when this directory's is not
+// running. It reports whether it started one.
+func (h HAProxy) Start(ctx context.Context) (bool, error) {
+	if pid, err := h.Running(); err != nil || pid != 0 {
+		return false, err
+	}
+	if !Available() {
+		return false, fmt.Errorf("the sandbox's load balancer needs haproxy, which is not installed: run scripts/setup (apt-get install haproxy)")
+	}
+	if err := os.MkdirAll(h.Dir, 0o755); err != nil {
+		return false, err
+	}
+	cfg := filepath.Join(h.Dir, "haproxy.cfg")
+	if err := os.WriteFile(cfg, []byte(h.config()), 0o644); err != nil {
+		return false, err
+	}
+	// -D daemonizes once the listener is bound: its exit status says
+	// whether the address was free.
+	cmd := exec.CommandContext(ctx, "haproxy", "-D", "-f", cfg, "-p", h.pidFile())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return false, fmt.Errorf("haproxy on %s: %v: %s", h.Listen, err, strings.TrimSpace(string(b)))
+	}
+	return true, nil
+}
+
+// Stop stops this directory's haproxy, if it runs, and returns its pid.
+func (h HAProxy) Stop() (int, error) {
+	pid, err := h.Running()
+	if err != nil || pid == 0 {
+		return 0, err
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	for i := 0; i < 50 && syscall.Kill(pid, 0) == nil; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = os.Remove(h.socket())
+	return pid, nil
+}
+
+// command sends one runtime API command and returns its answer.
+func (h HAProxy) command(ctx context.Context, line string) (string, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", h.socket())
+	if err != nil {
+		return "", fmt.Errorf("haproxy runtime API: %w", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(c)
+	answer := strings.TrimSpace(string(b))
+	if err != nil {
+		return answer, err
+	}
+	return answer, nil
+}
+
+// commandOK sends a command whose success answers nothing (or a "New
+// server registered." style line) and fails on anything else.
+func (h HAProxy) commandOK(ctx context.Context, line string, ok ...string) error {
+	answer, err := h.command(ctx, line)
+	if err != nil {
+		return err
+	}
+	if answer == "" {
+		return nil
+	}
+	for _, o := range ok {
+		if strings.Contains(answer, o) {
+			return nil
+		}
+	}
+	return fmt.Errorf("haproxy %q: %s", line, answer)
+}
+
+// Register adds a target, in service once HAProxy's own health check
+// passes: the caller registers a task after the target group's health
+// check passed, so the first check passes too.
+func (h HAProxy) Register(ctx context.Context, name, addr string) error {
+	interval := max(h.Interval, time.Second)
+	add := fmt.Sprintf("add server %s/%s %s check inter %d rise %d fall %d", Backend, name, addr, interval.Milliseconds(), max(h.Healthy, 1), max(h.Unhealthy, 1))
+	if err := h.commandOK(ctx, add, "New server registered"); err != nil {
+		return err
+	}
+	if err := h.commandOK(ctx, "enable health "+Backend+"/"+name); err != nil {
+		return err
+	}
+	return h.commandOK(ctx, "enable server "+Backend+"/"+name)
+}
+
+// Drain stops sending new requests to a target; those in flight finish.
+func (h HAProxy) Drain(ctx context.Context, name string) error {
+	return h.commandOK(ctx, "set server "+Backend+"/"+name+" state drain")
+}
+
+// Deregister removes a target: put in maintenance, then deleted once it
+// holds no connection (HAProxy refuses to delete one that does).
+func (h HAProxy) Deregister(ctx context.Context, name string) error {
+	if err := h.commandOK(ctx, "disable server "+Backend+"/"+name, "No such server"); err != nil {
+		return err
+	}
+	var last error
+	for i := 0; i < 50; i++ {
+		last = h.commandOK(ctx, "del server "+Backend+"/"+name, "Server deleted", "No such server")
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return last
+}
+
+// Server is a target as HAProxy sees it.
+type Server struct {
+	Name, Addr string
+	// Up: in service (its health check passes); Drain: draining.
+	Up, Drain bool
+	// Current: connections it holds now.
+	Current int
+}
+
+// Servers lists the backend's targets.
+func (h HAProxy) Servers(ctx context.Context) ([]Server, error) {
+	answer, err := h.command(ctx, "show stat -1 4 -1")
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(strings.NewReader(answer))
+	var cols map[string]int
+	var out []Server
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "# ") {
+			cols = map[string]int{}
+			for i, c := range strings.Split(strings.TrimPrefix(line, "# "), ",") {
+				cols[c] = i
+			}
+			continue
+		}
+		f := strings.Split(line, ",")
+		if cols == nil || len(f) < len(cols)-1 || f[cols["pxname"]] != Backend {
+			continue
+		}
+		cur, _ := strconv.Atoi(f[cols["scur"]])
+		status := f[cols["status"]]
+		out = append(out, Server{Name: f[cols["svname"]], Addr: f[cols["addr"]], Up: strings.HasPrefix(status, "UP"),
+			Drain: strings.Contains(status, "DRAIN"), Current: cur})
+	}
+	return out, nil
+}
