@@ -108,6 +108,10 @@ type task struct {
 	// Exec, for a task loaded from another process's saved state.
 	runnerPID  int
 	runnerHost string
+	// health: HEALTHY or UNHEALTHY as a runtime reported it ("" unknown);
+	// realLogs: a runtime writes the task's log lines.
+	health   string
+	realLogs bool
 }
 
 func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -689,6 +693,9 @@ func (s *Server) taskDoc(t *task, withTags bool) map[string]any {
 	}
 	doc["containers"] = list
 	doc["enableExecuteCommand"] = t.execEnabled
+	if t.health != "" {
+		doc["healthStatus"] = t.health
+	}
 	if t.ran(startAt, stopAt, cause) && !s.now().Before(startAt) {
 		doc["startedAt"] = epoch(startAt)
 	}

@@ -20,6 +20,10 @@ type Rollout struct {
 	StoppedReason string
 	// FailedTasks is how many tasks stopped before the breaker tripped.
 	FailedTasks int
+	// Gated: a runtime outside the double runs the tasks and reports them
+	// healthy or exited (TaskHealthy, TaskExited); the rollout completes
+	// or fails on those reports, and Takes only bounds it.
+	Gated bool `json:",omitempty"`
 }
 
 type deployment struct {
@@ -189,9 +193,16 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 			return s.rollInWaves(svc, d, now)
 		}
 		s.announce(svc, d)
-		d.Running = launchedRunning(d, now)
-		if now.Before(done) {
-			return false
+		if d.Rollout.Gated {
+			if !s.gatedDone(svc, d, now) {
+				return false
+			}
+			done, d.Rollout.Takes = now, max(now.Sub(start), time.Millisecond)
+		} else {
+			d.Running = launchedRunning(d, now)
+			if now.Before(done) {
+				return false
+			}
 		}
 		d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
 		var stopped []string

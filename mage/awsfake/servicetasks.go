@@ -99,6 +99,10 @@ func (s *Server) startTasks(svc *service, live map[string]bool) {
 				k := waveOf(waves(d.Desired, d.OldAtLaunch, svc.maxPercent(), svc.minHealthyPercent()), slot)
 				step := max(d.Rollout.Takes, time.Millisecond)
 				created, pending = d.LaunchAt.Add(step*time.Duration(k)), step
+			case gen > 0 && d.Rollout.Gated && d.RolloutState == "IN_PROGRESS":
+				// A replacement in a gated rollout: pending until a runtime
+				// reports it healthy.
+				created, pending = now, d.Rollout.Takes
 			case gen == 0 && slot >= d.LaunchFrom && !d.LaunchAt.IsZero():
 				created = d.LaunchAt
 				pending = slotRunsAt(d, slot).Sub(created)
@@ -119,6 +123,9 @@ const serviceLogKeep = 500
 // logged by now: each container with the awslogs driver a line every
 // Timing.ServiceLogEvery, as a web server answering health checks would.
 func (s *Server) emitServiceLogs(t *task, now, startAt, stopAt time.Time) {
+	if t.realLogs {
+		return // a runtime writes what the containers really said
+	}
 	if t.serviceLogs == nil {
 		t.serviceLogs = map[string]int{}
 	}
