@@ -69,6 +69,25 @@ environment "sandbox" {
   # registry) by the sandbox; terraform/envs/sandbox passes the same URL
   # to the containers as DATABASE_URL.
   local_database = "mysql2://root@127.0.0.1:3307/shop_sandbox"
+  # Redis for sidekiq, started and kept like MariaDB (REDIS_URL in the
+  # terraform root is the same URL).
+  local_redis = "redis://127.0.0.1:6379/0"
+  # The sandbox runs the services' tasks as podman pods, web-app's behind
+  # HAProxy standing in for the ALB and its target group: deploy ends with
+  # the release serving at http://127.0.0.1:8080/.
+  local_load_balancer {
+    listen            = "127.0.0.1:8080"
+    service           = "web-app"
+    container         = "nginx" # the service's load_balancer block
+    port              = 80
+    health_check_path = "/up" # through nginx to unicorn and Rails
+    # Quicker than an ALB's (30 s, 5 checks, 300 s delay) to keep a sandbox
+    # deploy short; a drain still ends early once no request is in flight.
+    health_check_interval = 2
+    healthy_threshold     = 2
+    unhealthy_threshold   = 2
+    deregistration_delay  = 30
+  }
 
   # The sandbox builds docker/Dockerfile itself for the example Rails app
   # (examples/sandbox-app, a Rails root). No registry here serves ruby: or
@@ -123,6 +142,18 @@ environment "sandbox-production" {
   registry       = env("SANDBOX_PRODUCTION_REGISTRY", "127.0.0.1:5001")
   local          = true
   local_database = "mysql2://root@127.0.0.1:3308/shop_sandbox_production"
+  local_redis    = "redis://127.0.0.1:6380/0"
+  local_load_balancer {
+    listen                = "127.0.0.1:8081"
+    service               = "web-app"
+    container             = "nginx"
+    port                  = 80
+    health_check_path     = "/up"
+    health_check_interval = 2
+    healthy_threshold     = 2
+    unhealthy_threshold   = 2
+    deregistration_delay  = 30
+  }
   builder        = "buildah"
   promote_from   = "sandbox"
 

@@ -81,6 +81,14 @@ func (Sandbox) Base(ctx context.Context) error {
 	return targets.SandboxBase(ctx)
 }
 
+// Probe requests the sandbox's page and its assets from several clients through the load balancer and counts every failure.
+//
+// Flags: -env=NAME (default sandbox); -duration=DURATION (default 60s); -clients=N (default 4).
+// Run it beside a deploy or rollback: zero failed requests is the goal.
+func (Sandbox) Probe(ctx context.Context, env *string, duration *time.Duration, clients *int) error {
+	return targets.SandboxProbe(ctx, env, duration, clients)
+}
+
 // Serve runs the AWS test double (ECS, CloudWatch Logs) and prints its endpoint URL first.
 func (Sandbox) Serve(ctx context.Context, addr *string) error {
 	return targets.SandboxServe(ctx, addr)

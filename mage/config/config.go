@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -228,12 +230,51 @@ type Environment struct {
 	// and keeps running, and the database it creates for the app's
 	// migrations, as mysql2://USER@127.0.0.1:PORT/DATABASE.
 	LocalDatabase string `hcl:"local_database,optional"`
+	// LocalRedis (local environments): the Redis the sandbox starts and
+	// keeps running for sidekiq, as redis://127.0.0.1:PORT/DB.
+	LocalRedis string `hcl:"local_redis,optional"`
+	// LocalLoadBalancer (local environments): the sandbox runs the
+	// services' tasks as podman pods and this one's behind HAProxy.
+	LocalLoadBalancer *LocalLoadBalancer `hcl:"local_load_balancer,block"`
 	// PromoteFrom names the environment whose tested release a deploy here
 	// promotes by digest (copying the images, building nothing).
 	PromoteFrom string `hcl:"promote_from,optional"`
 	// Console is the command `mage console` runs through ECS Exec
 	// (default "bin/rails console"; e.g. "bin/rails console --sandbox").
 	Console string `hcl:"console,optional"`
+}
+
+// LocalLoadBalancer is the sandbox's stand-in for the ALB and the web
+// service's target group: a listener on a loopback address, the service's
+// container and port that targets are (the service's load_balancer
+// block), and the target group's health check and deregistration delay.
+type LocalLoadBalancer struct {
+	Listen    string `hcl:"listen"`
+	Service   string `hcl:"service"`
+	Container string `hcl:"container"`
+	Port      int    `hcl:"port"`
+	// The target group's health check: path (default /), interval in
+	// seconds (default 5), healthy and unhealthy thresholds (default 2).
+	HealthCheckPath     string `hcl:"health_check_path,optional"`
+	HealthCheckInterval int    `hcl:"health_check_interval,optional"`
+	HealthyThreshold    int    `hcl:"healthy_threshold,optional"`
+	UnhealthyThreshold  int    `hcl:"unhealthy_threshold,optional"`
+	// DeregistrationDelay: seconds a deregistered target drains before
+	// its task gets the stop signal (the ALB's default is 300).
+	DeregistrationDelay *int `hcl:"deregistration_delay,optional"`
+}
+
+// Defaults fills what deploy.hcl left out.
+func (l LocalLoadBalancer) Defaults() LocalLoadBalancer {
+	l.HealthCheckPath = cmp.Or(l.HealthCheckPath, "/")
+	l.HealthCheckInterval = cmp.Or(l.HealthCheckInterval, 5)
+	l.HealthyThreshold = cmp.Or(l.HealthyThreshold, 2)
+	l.UnhealthyThreshold = cmp.Or(l.UnhealthyThreshold, 2)
+	if l.DeregistrationDelay == nil {
+		delay := 300
+		l.DeregistrationDelay = &delay
+	}
+	return l
 }
 
 // ConsoleCommand is the environment's console command.
@@ -686,6 +727,24 @@ func (v *validator) checkEnv(cfg *Config, env *Environment, blk *hclsyntax.Block
 	for _, o := range env.Images {
 		if _, ok := cfg.Image(o.Name); !ok {
 			v.errorf(v.block(blk.Body, "image", o.Name).DefRange(), "image %q overrides an image no top-level image block declares", o.Name)
+		}
+	}
+	if lb := env.LocalLoadBalancer; lb != nil {
+		lblk := v.block(blk.Body, "local_load_balancer")
+		if !env.Local {
+			v.errorf(lblk.DefRange(), "local_load_balancer is for local environments (local = true)")
+		}
+		if host, port, err := net.SplitHostPort(lb.Listen); err != nil || port == "" || net.ParseIP(host) == nil || !net.ParseIP(host).IsLoopback() {
+			v.errorf(v.attrRange(lblk.Body, "listen"), "listen %q must be a loopback address and port such as 127.0.0.1:8080", lb.Listen)
+		}
+		if !services[lb.Service] {
+			v.errorf(v.attrRange(lblk.Body, "service"), "service %q is not a service of environment %q", lb.Service, env.Name)
+		}
+		if lb.Port < 1 || lb.Port > 65535 {
+			v.errorf(v.attrRange(lblk.Body, "port"), "port %d is not a container port", lb.Port)
+		}
+		if lb.HealthCheckPath != "" && !strings.HasPrefix(lb.HealthCheckPath, "/") {
+			v.errorf(v.attrRange(lblk.Body, "health_check_path"), "health_check_path %q must start with /", lb.HealthCheckPath)
 		}
 	}
 	if m := env.Migrate; m != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -48,14 +47,7 @@ func ParseDatabase(cfg *config.Config, raw string) (Database, error) {
 
 func (db Database) addr() string { return net.JoinHostPort(db.Host, db.Port) }
 
-func (db Database) answering() bool {
-	c, err := net.DialTimeout("tcp", db.addr(), time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
-}
+func (db Database) answering() bool { return answers(db.addr()) }
 
 // Start makes MariaDB answer on the database's address, starting it
 // (detached, so later commands reuse it, like the registry) when nothing
@@ -132,13 +124,7 @@ func (db Database) Stop() (int, error) {
 	if err != nil || pid == 0 {
 		return 0, err
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return 0, fmt.Errorf("stop mariadbd (pid %d): %w", pid, err)
-	}
-	for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
-		time.Sleep(100 * time.Millisecond) // a clean shutdown flushes its tables
-	}
-	return pid, nil
+	return pid, procgroup.Terminate(pid, 10*time.Second)
 }
 
 // userName is who runs mariadbd: it refuses root unless told to run as

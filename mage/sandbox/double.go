@@ -15,6 +15,7 @@ import (
 	"github.com/railsecs/deploykit/mage/awsfake"
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/sandbox/lb"
 )
 
 // UsesDouble says whether env runs on the in-process AWS double: a local
@@ -42,6 +43,10 @@ type Double struct {
 	state string
 	close func() error
 	out   io.Writer
+	// runtime runs the services' tasks as pods (nil: they are the
+	// double's model); reconciling once this process holds the lock.
+	runtime     *Runtime
+	reconciling bool
 }
 
 // Start loads env's double from its saved state and serves it on a
@@ -64,13 +69,6 @@ func Start(ctx context.Context, cfg *config.Config, env *config.Environment, get
 		return nil, err
 	}
 	fake.PersistTo(state)
-	if getenv("SANDBOX_ROLLOUT_FAIL") != "" {
-		// To see a failing rollout: the new tasks keep exiting, the
-		// circuit breaker marks the deployment FAILED and rolls back.
-		fake.SetRollout(func(string, string) awsfake.Rollout {
-			return awsfake.Rollout{Takes: 6 * time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
-		})
-	}
 	if env.LocalDatabase != "" {
 		db, err := ParseDatabase(cfg, env.LocalDatabase)
 		if err != nil {
@@ -80,11 +78,45 @@ func Start(ctx context.Context, cfg *config.Config, env *config.Environment, get
 			return nil, err
 		}
 	}
+	if env.LocalRedis != "" {
+		rd, err := ParseRedis(cfg, env.LocalRedis)
+		if err != nil {
+			return nil, err
+		}
+		if err := rd.Start(ctx, out); err != nil {
+			return nil, err
+		}
+	}
 	var runEnv []string
 	for _, name := range Switches {
 		if v := getenv(name); v != "" {
 			runEnv = append(runEnv, name+"="+v)
 		}
+	}
+	var rolloutEnv []string
+	if v := getenv("SANDBOX_ROLLOUT_FAIL"); v != "" {
+		rolloutEnv = []string{"SANDBOX_ROLLOUT_FAIL=" + v}
+	}
+	runtime, err := NewRuntime(cfg, env, fake, rolloutEnv, out)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case runtime != nil:
+		// The tasks really run: a rollout completes when its pods are
+		// healthy and fails when they crash (SANDBOX_ROLLOUT_FAIL makes
+		// the app raise while it boots). Takes only bounds it.
+		fake.SetRollout(func(string, string) awsfake.Rollout {
+			return awsfake.Rollout{Takes: 15 * time.Minute, Gated: true}
+		})
+		runtime.PumpLogs()
+	case rolloutEnv != nil:
+		// To see a failing rollout without real tasks: the new tasks keep
+		// exiting, the circuit breaker marks the deployment FAILED and
+		// rolls back.
+		fake.SetRollout(func(string, string) awsfake.Rollout {
+			return awsfake.Rollout{Takes: 6 * time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
+		})
 	}
 	buildah := image.Buildah{Insecure: true, Driver: getenv("DEPLOYKIT_BUILDAH_DRIVER"), RunEnv: runEnv}
 	Reap(ctx, buildah, out)
@@ -100,17 +132,42 @@ func Start(ctx context.Context, cfg *config.Config, env *config.Environment, get
 			Credentials:  credentials.NewStaticCredentialsProvider("sandbox", "sandbox", ""),
 			BaseEndpoint: aws.String(url),
 		},
-		fake: fake, state: state, close: srv.Close, out: out,
+		fake: fake, state: state, close: srv.Close, out: out, runtime: runtime,
 	}, nil
+}
+
+// URL is where the sandbox serves the release (its load balancer), or ""
+// when its tasks do not really run.
+func (d *Double) URL() string {
+	if d.runtime == nil {
+		return ""
+	}
+	return d.runtime.URL()
 }
 
 // Reload replaces the double's state with what is saved (what another
 // command saved meanwhile): called once the deploy lock is held.
-func (d *Double) Reload(context.Context) error { return d.fake.Reload(d.state) }
+func (d *Double) Reload(ctx context.Context) error {
+	if err := d.fake.Reload(d.state); err != nil {
+		return err
+	}
+	if d.runtime != nil && !d.reconciling {
+		// Only the lock holder starts and stops tasks: two processes
+		// would start the same task twice.
+		if err := d.runtime.Reconcile(ctx); err != nil {
+			return err
+		}
+		d.reconciling = true
+	}
+	return nil
+}
 
 // Stop stops serving and saves the state when a call changed it; a
 // read-only command never overwrites what another one saved.
 func (d *Double) Stop() {
+	if d.runtime != nil {
+		d.runtime.Close(d.reconciling)
+	}
 	_ = d.close()
 	if !d.fake.Changed() {
 		return
@@ -188,10 +245,41 @@ func Down(cfg *config.Config, wipe bool, out io.Writer) error {
 			fmt.Fprintf(out, "sandbox: stopped MariaDB (pid %d, %s)\n", pid, db.Dir)
 		}
 	}
+	for _, env := range cfg.Environments {
+		if !env.Local {
+			continue
+		}
+		if env.LocalRedis != "" {
+			rd, err := ParseRedis(cfg, env.LocalRedis)
+			if err != nil {
+				return err
+			}
+			pid, err := rd.Stop()
+			if err != nil {
+				return err
+			}
+			if pid != 0 {
+				fmt.Fprintf(out, "sandbox: stopped Redis (pid %d, %s)\n", pid, rd.Dir)
+			}
+		}
+		if env.LocalLoadBalancer != nil {
+			h := lb.HAProxy{Dir: cfg.LocalDir(env.Name, "haproxy")}
+			pid, err := h.Stop()
+			if err != nil {
+				return err
+			}
+			if pid != 0 {
+				fmt.Fprintf(out, "sandbox: stopped HAProxy (pid %d, %s)\n", pid, env.LocalLoadBalancer.Listen)
+			}
+			if err := StopPods(context.Background(), cfg.LocalDir(env.Name, "runtime"), out); err != nil {
+				return err
+			}
+		}
+	}
 	if !wipe {
 		return nil
 	}
-	wiped := []string{regRoot, cfg.LocalDir("mariadb")}
+	wiped := []string{regRoot, cfg.LocalDir("mariadb"), cfg.LocalDir("redis")}
 	for _, env := range cfg.Environments {
 		if env.Local {
 			wiped = append(wiped, cfg.LocalDir(env.Name))

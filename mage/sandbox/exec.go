@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/google/shlex"
 	"time"
+
+	"github.com/google/shlex"
 
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"

@@ -12,6 +12,7 @@ import (
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/ledger"
 	"github.com/railsecs/deploykit/mage/release"
+	"github.com/railsecs/deploykit/mage/sandbox"
 )
 
 // DeployFlags are the flags of deploy and rollback.
@@ -145,6 +146,9 @@ func (c console) release(ctx context.Context, f DeployFlags, kind releaseKind, f
 		return err
 	}
 	fmt.Fprintf(c.out, "\n%s: %s of %s %s in %s\n", rec.Env, rec.Action, rec.Tag, rec.Result, rec.Duration.Round(time.Millisecond))
+	if lb := d.Env.LocalLoadBalancer; lb != nil && sandbox.UsesDouble(d.Env, c.getenv) {
+		fmt.Fprintf(c.out, "%s serves at http://%s/ (HAProxy, pods run by podman)\n", d.Env.Name, lb.Listen)
+	}
 	return nil
 }
 

@@ -1,9 +1,16 @@
 package targets
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/railsecs/deploykit/mage/sandbox"
+	"github.com/railsecs/deploykit/mage/sandbox/probe"
 )
 
 // SandboxServe serves the sandbox's AWS double, printing its endpoint URL first.
@@ -41,4 +48,44 @@ func SandboxBase(ctx context.Context) error {
 	bb := sandbox.DefaultBaseBuilder(c.out)
 	bb.Buildah.Driver = c.getenv("DEPLOYKIT_BUILDAH_DRIVER")
 	return bb.Ensure(ctx, sandbox.Bases)
+}
+
+// SandboxProbe requests the sandbox's page and every asset it links from
+// several clients, plus a slow request always in flight, through the
+// load balancer, until Ctrl-C or the duration ends, and prints what
+// failed: run it beside a deploy to see what users would.
+func SandboxProbe(ctx context.Context, env *string, duration *time.Duration, clients *int) error {
+	if err := checkArgs(osArgs(), "sandbox:probe"); err != nil {
+		return err
+	}
+	c := osConsole()
+	_, e, err := c.loadEnv(envName(env))
+	if err != nil {
+		return err
+	}
+	if e.LocalLoadBalancer == nil {
+		return fmt.Errorf("environment %s has no local_load_balancer: nothing serves requests to probe", e.Name)
+	}
+	d := 60 * time.Second
+	if duration != nil && *duration > 0 {
+		d = *duration
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	p := probe.Probe{URL: "http://" + e.LocalLoadBalancer.Listen + "/", Slow: "/slow?seconds=3"}
+	if clients != nil {
+		p.Clients = *clients
+	}
+	fmt.Fprintf(c.out, "probing %s with %d clients and a slow request in flight, for up to %s (Ctrl-C ends it)\n", p.URL, cmp.Or(p.Clients, 4), d)
+	res := probe.Run(ctx, p)
+	fmt.Fprintln(c.out, res)
+	for _, s := range res.Samples {
+		fmt.Fprintln(c.out, "  "+s)
+	}
+	if res.Failures > 0 {
+		return fmt.Errorf("%d of %d requests failed (%d asset 404s)", res.Failures, res.Requests, res.Asset404s)
+	}
+	return nil
 }

@@ -4,4 +4,5 @@ Rails.application.routes.draw do
   # The load balancer's health check (rails_health_path in the module):
   # Rails 6.1 has no built-in /up.
   get "up" => "health#show"
+  get "slow" => "health#slow"
 end

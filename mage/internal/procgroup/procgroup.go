@@ -171,3 +171,15 @@ func Descendants(pid int) []int {
 	}
 	return out
 }
+
+// Terminate sends pid SIGTERM and waits up to grace for it to end (a
+// server's clean shutdown flushes what it holds).
+func Terminate(pid int, grace time.Duration) error {
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("stop pid %d: %w", pid, err)
+	}
+	for deadline := time.Now().Add(grace); time.Now().Before(deadline) && syscall.Kill(pid, 0) == nil; {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}

@@ -51,9 +51,9 @@ func TestPinnedVersionsAreCurrentLines(t *testing.T) {
 	}
 }
 
-// The sandbox's containers reach the MariaDB the sandbox starts: the URL
-// terraform passes as DATABASE_URL is deploy.hcl's local_database, for
-// both local environments.
+// The sandbox's containers reach the MariaDB and Redis the sandbox
+// starts: the URLs terraform passes as DATABASE_URL and REDIS_URL are
+// deploy.hcl's local_database and local_redis, for both local environments.
 func TestSandboxDatabaseURLsAgree(t *testing.T) {
 	hcl := readRepo(t, "deploy.hcl")
 	for env, tf := range map[string]string{"sandbox": "terraform/envs/sandbox/main.tf", "sandbox-production": "terraform/envs/sandbox-production/locals_override.tf"} {
@@ -61,10 +61,12 @@ func TestSandboxDatabaseURLsAgree(t *testing.T) {
 		if block == nil {
 			t.Fatalf("deploy.hcl has no environment %q", env)
 		}
-		want := regexp.MustCompile(`local_database\s*=\s*"([^"]+)"`).FindStringSubmatch(block[1])
-		got := regexp.MustCompile(`database_url\s*=\s*"([^"]+)"`).FindStringSubmatch(readRepo(t, tf))
-		if want == nil || got == nil || want[1] != got[1] {
-			t.Errorf("%s: deploy.hcl local_database %v, %s database_url %v: they must be the same URL", env, want, tf, got)
+		for hclKey, tfKey := range map[string]string{"local_database": "database_url", "local_redis": "redis_url"} {
+			want := regexp.MustCompile(hclKey + `\s*=\s*"([^"]+)"`).FindStringSubmatch(block[1])
+			got := regexp.MustCompile(tfKey + `\s*=\s*"([^"]+)"`).FindStringSubmatch(readRepo(t, tf))
+			if want == nil || got == nil || want[1] != got[1] {
+				t.Errorf("%s: deploy.hcl %s %v, %s %s %v: they must be the same URL", env, hclKey, want, tf, tfKey, got)
+			}
 		}
 	}
 }

@@ -46,13 +46,18 @@ func StandInSandbox(t testing.TB, repo string) {
 	for _, env := range f.Body().Blocks() {
 		if env.Type() == "environment" && len(env.Labels()) == 1 && env.Labels()[0] == "sandbox-production" {
 			env.Body().RemoveAttribute("local_database")
+			env.Body().RemoveAttribute("local_redis")
+			removeBlocks(env.Body(), "local_load_balancer")
 		}
 		if env.Type() != "environment" || len(env.Labels()) != 1 || env.Labels()[0] != "sandbox" {
 			continue
 		}
 		found = true
-		// The stand-in's migrations are a script: no database to start.
+		// The stand-in's migrations are a script: no database to start;
+		// it serves nothing, so its tasks stay the double's model.
 		env.Body().RemoveAttribute("local_database")
+		env.Body().RemoveAttribute("local_redis")
+		removeBlocks(env.Body(), "local_load_balancer")
 		env.Body().SetAttributeValue("prepare", cty.ListVal([]cty.Value{cty.StringVal("cp"), cty.StringVal("/bin/busybox"), cty.StringVal("examples/sandbox-app/busybox")}))
 		for _, img := range env.Body().Blocks() {
 			if img.Type() != "image" {
@@ -100,5 +105,13 @@ func CopyTree(t testing.TB, src, dst string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func removeBlocks(body *hclwrite.Body, typ string) {
+	for _, b := range body.Blocks() {
+		if b.Type() == typ {
+			body.RemoveBlock(b)
+		}
 	}
 }

@@ -23,8 +23,12 @@ import (
 	"github.com/railsecs/deploykit/mage/internal/procgroup"
 )
 
-// Backend is the backend that holds the tasks.
-const Backend = "tasks"
+// Backend is the backend that holds the tasks; StickyCookie the cookie
+// that keeps a client on one.
+const (
+	Backend      = "tasks"
+	StickyCookie = "DEPLOYKIT_TARGET"
+)
 
 // HAProxy is one load balancer: a listener on a loopback address and the
 // target group's health check.
@@ -57,8 +61,8 @@ func (h HAProxy) config() string {
 	// Timeouts longer than nginx's proxy_read_timeout (60 s), as the ALB's
 	// idle timeout should be.
 	return fmt.Sprintf(`global
-  stats socket %s mode 600 level admin
-  pidfile %s
+  stats socket %[1]s mode 600 level admin
+  pidfile %[2]s
 
 defaults
   mode http
@@ -68,13 +72,25 @@ defaults
   retries 0
 
 frontend web
-  bind %s
-  default_backend %s
+  bind %[3]s
+  default_backend %[4]s
 
-backend %s
+backend %[4]s
   balance roundrobin
-  option httpchk GET %s
-`, h.socket(), h.pidFile(), h.Listen, Backend, Backend, h.HealthPath)
+  option httpchk GET %[5]s
+  # Stickiness, as the target group's lb_cookie stickiness: a browser's
+  # asset requests go to the task that rendered its page, which has those
+  # assets while two releases share traffic. (A stick table, since 2.6's
+  # dynamic servers take no cookie option.) A client whose target is gone
+  # is redispatched.
+  option redispatch
+  stick-table type string len 40 size 100k expire 1h
+  http-request set-var(txn.sid) req.cook(%[6]s)
+  http-request set-var(txn.fresh) bool(true) if !{ var(txn.sid) -m found }
+  http-request set-var(txn.sid) uuid if !{ var(txn.sid) -m found }
+  stick on var(txn.sid)
+  http-response add-header Set-Cookie "%[6]s=%%[var(txn.sid)]; Path=/; HttpOnly" if { var(txn.fresh) -m bool }
+`, h.socket(), h.pidFile(), h.Listen, Backend, h.HealthPath, StickyCookie)
 }
 
 // Running is the pid of this directory's haproxy, or 0.
@@ -115,12 +131,9 @@ func (h HAProxy) Stop() (int, error) {
 	if err != nil || pid == 0 {
 		return 0, err
 	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	for i := 0; i < 50 && syscall.Kill(pid, 0) == nil; i++ {
-		time.Sleep(100 * time.Millisecond)
-	}
+	err = procgroup.Terminate(pid, 5*time.Second)
 	_ = os.Remove(h.socket())
-	return pid, nil
+	return pid, err
 }
 
 // command sends one runtime API command and returns its answer.
@@ -161,13 +174,13 @@ func (h HAProxy) commandOK(ctx context.Context, line string, ok ...string) error
 	return fmt.Errorf("haproxy %q: %s", line, answer)
 }
 
-// Register adds a target, in service once HAProxy's own health check
-// passes: the caller registers a task after the target group's health
-// check passed, so the first check passes too.
+// Register adds a target (again: registering a registered one is a
+// no-op, as RegisterTargets is) and puts it in service.
 func (h HAProxy) Register(ctx context.Context, name, addr string) error {
 	interval := max(h.Interval, time.Second)
 	add := fmt.Sprintf("add server %s/%s %s check inter %d rise %d fall %d", Backend, name, addr, interval.Milliseconds(), max(h.Healthy, 1), max(h.Unhealthy, 1))
-	if err := h.commandOK(ctx, add, "New server registered"); err != nil {
+	// A target registered by an earlier command is registered already.
+	if err := h.commandOK(ctx, add, "New server registered", "Already exists a server with the same name"); err != nil {
 		return err
 	}
 	if err := h.commandOK(ctx, "enable health "+Backend+"/"+name); err != nil {
@@ -177,8 +190,22 @@ func (h HAProxy) Register(ctx context.Context, name, addr string) error {
 }
 
 // Drain stops sending new requests to a target; those in flight finish.
+// Its sticky clients move too: an ALB sends no request to a deregistering
+// target, sticky or not (HAProxy's drain would keep them).
 func (h HAProxy) Drain(ctx context.Context, name string) error {
-	return h.commandOK(ctx, "set server "+Backend+"/"+name+" state drain")
+	if err := h.commandOK(ctx, "set server "+Backend+"/"+name+" state drain"); err != nil {
+		return err
+	}
+	servers, err := h.Servers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		if s.Name == name {
+			return h.commandOK(ctx, fmt.Sprintf("clear table %s data.server_id eq %d", Backend, s.ID))
+		}
+	}
+	return nil
 }
 
 // Deregister removes a target: put in maintenance, then deleted once it
@@ -204,6 +231,7 @@ func (h HAProxy) Deregister(ctx context.Context, name string) error {
 
 // Server is a target as HAProxy sees it.
 type Server struct {
+	ID         int
 	Name, Addr string
 	// Up: in service (its health check passes); Drain: draining.
 	Up, Drain bool
@@ -234,8 +262,9 @@ func (h HAProxy) Servers(ctx context.Context) ([]Server, error) {
 			continue
 		}
 		cur, _ := strconv.Atoi(f[cols["scur"]])
+		id, _ := strconv.Atoi(f[cols["sid"]])
 		status := f[cols["status"]]
-		out = append(out, Server{Name: f[cols["svname"]], Addr: f[cols["addr"]], Up: strings.HasPrefix(status, "UP"),
+		out = append(out, Server{ID: id, Name: f[cols["svname"]], Addr: f[cols["addr"]], Up: strings.HasPrefix(status, "UP"),
 			Drain: strings.Contains(status, "DRAIN"), Current: cur})
 	}
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -70,6 +71,13 @@ func TestTargetsRegisterDrainAndDeregister(t *testing.T) {
 	if body, err := get(url + "/"); err != nil || body != "old" {
 		t.Fatalf("GET / = %q, %v; want old", body, err)
 	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	if resp, err := browser.Get(url + "/"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	if err := h.Register(ctx, "new", strings.TrimPrefix(newT.URL, "http://")); err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +91,20 @@ func TestTargetsRegisterDrainAndDeregister(t *testing.T) {
 	}
 	if seen["old"] == 0 || seen["new"] == 0 {
 		t.Fatalf("round robin over two targets answered %v", seen)
+	}
+	// A client with cookies stays on one target: its first page came from
+	// old (the only target then).
+	first := "old"
+	for range 6 {
+		resp, err := browser.Get(url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != first {
+			t.Fatalf("a client with the sticky cookie went from %s to %s", first, b)
+		}
 	}
 	// A slow request in flight on old, then old drains.
 	var wg sync.WaitGroup
@@ -105,6 +127,19 @@ func TestTargetsRegisterDrainAndDeregister(t *testing.T) {
 	for range 10 {
 		if body, err := get(url + "/"); err != nil || body != "new" {
 			t.Fatalf("after drain GET / = %q, %v; want new only", body, err)
+		}
+	}
+	// The sticky client moves off a drained target, as off a
+	// deregistering ALB target.
+	{
+		resp, err := browser.Get(url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "new" {
+			t.Fatalf("the sticky client of the drained target got %q, want new", b)
 		}
 	}
 	servers, err := h.Servers(ctx)

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/image"
 )
 
 // HostLoopback is the address at which a pod reaches the host's loopback
@@ -25,8 +27,12 @@ import (
 const HostLoopback = "10.0.2.2"
 
 // TaskLabel marks the pods and containers this package starts; its value
-// is the task's ARN.
-const TaskLabel = "org.railsecs.deploykit.task"
+// is the task's ARN. OwnerLabel's is the Podman's Dir: one checkout's
+// environment lists and removes only its own pods.
+const (
+	TaskLabel  = "org.railsecs.deploykit.task"
+	OwnerLabel = "org.railsecs.deploykit.owner"
+)
 
 // containersConf is what podman needs on these machines: the kernel
 // refuses to raise rlimits, crun refuses the cgroup hybrid, and there is
@@ -128,7 +134,7 @@ type Started struct {
 // order. A container whose dependency never reaches its condition leaves
 // the pod with what started (the caller stops it).
 func (p Podman) Start(ctx context.Context, t Task) (Started, error) {
-	args := []string{"pod", "create", "--name", t.Pod, "--label", TaskLabel + "=" + t.ARN,
+	args := []string{"pod", "create", "--name", t.Pod, "--label", TaskLabel + "=" + t.ARN, "--label", OwnerLabel + "=" + p.Dir,
 		"--network", "slirp4netns:allow_host_loopback=true"}
 	var addr string
 	if t.Port != 0 {
@@ -177,8 +183,8 @@ func (p Podman) startContainer(ctx context.Context, t Task, c Container) error {
 	if err := os.WriteFile(envFile, []byte(env.String()), 0o600); err != nil {
 		return err
 	}
-	args := []string{"run", "-d", "--pod", t.Pod, "--name", ContainerName(t.Pod, c.Name),
-		"--label", TaskLabel + "=" + t.ARN, "--env-file", envFile}
+	args := []string{"run", "-d", "--pod", t.Pod, "--pull", "missing", "--tls-verify=" + strconv.FormatBool(!loopbackImage(c.Image)), "--name", ContainerName(t.Pod, c.Name),
+		"--label", TaskLabel + "=" + t.ARN, "--label", OwnerLabel + "=" + p.Dir, "--env-file", envFile}
 	if c.StopTimeout > 0 {
 		args = append(args, "--stop-timeout", strconv.Itoa(int(c.StopTimeout.Seconds())))
 	}
@@ -364,7 +370,7 @@ func (p Podman) Remove(ctx context.Context, pod string) error {
 
 // Pods lists the pods this package started: pod name to task ARN.
 func (p Podman) Pods(ctx context.Context) (map[string]string, error) {
-	out, err := p.run(ctx, "pod", "ps", "--filter", "label="+TaskLabel, "--format", "json")
+	out, err := p.run(ctx, "pod", "ps", "--filter", "label="+OwnerLabel+"="+p.Dir, "--format", "json")
 	if err != nil {
 		return nil, err
 	}
@@ -410,4 +416,61 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ContainerState is one container of a task's pod.
+type ContainerState struct {
+	Pod, Container, ARN string
+	State
+}
+
+// Containers lists every container of the pods this package started, in
+// one podman call.
+func (p Podman) Containers(ctx context.Context) ([]ContainerState, error) {
+	// --pod: without it podman 4.3 leaves PodName empty.
+	out, err := p.run(ctx, "ps", "-a", "--pod", "--filter", "label="+OwnerLabel+"="+p.Dir, "--format", "json")
+	if err != nil {
+		return nil, err
+	}
+	var list []struct {
+		Names    []string
+		State    string
+		ExitCode int
+		Labels   map[string]string
+		PodName  string
+	}
+	if out != "" {
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			return nil, fmt.Errorf("podman ps: %w", err)
+		}
+	}
+	var cs []ContainerState
+	for _, c := range list {
+		if len(c.Names) == 0 || c.PodName == "" || !strings.HasPrefix(c.Names[0], c.PodName+"-") {
+			continue // the pod's infra container
+		}
+		cs = append(cs, ContainerState{Pod: c.PodName, Container: strings.TrimPrefix(c.Names[0], c.PodName+"-"), ARN: c.Labels[TaskLabel],
+			State: State{Running: c.State == "running", Exited: c.State == "exited" || c.State == "stopped", ExitCode: c.ExitCode}})
+	}
+	return cs, nil
+}
+
+// Published is the loopback address a pod publishes a container port on.
+func (p Podman) Published(ctx context.Context, pod, container string, port int) (string, error) {
+	out, err := p.run(ctx, "port", ContainerName(pod, container), strconv.Itoa(port))
+	if err != nil {
+		return "", err
+	}
+	addr := strings.TrimSpace(strings.Split(out, "\n")[0])
+	if addr == "" {
+		return "", fmt.Errorf("pod %s publishes no port for %s:%d", pod, container, port)
+	}
+	return addr, nil
+}
+
+// loopbackImage: the image's registry is a loopback one (the sandbox's,
+// plain HTTP).
+func loopbackImage(ref string) bool {
+	host, _, ok := strings.Cut(ref, "/")
+	return ok && image.Loopback(host)
 }

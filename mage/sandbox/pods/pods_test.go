@@ -76,6 +76,19 @@ func TestATaskRunsAsAPodOnALoopbackPort(t *testing.T) {
 	if err != nil || pods[task.Pod] != task.ARN {
 		t.Fatalf("Pods() = %v, %v; want %s labelled with its task", pods, err, task.Pod)
 	}
+	listed, err := p.Containers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, c := range listed {
+		if c.Pod == task.Pod && c.ARN == task.ARN && c.Running {
+			names[c.Container] = true
+		}
+	}
+	if len(names) != 2 || !names["app"] || !names["proxy"] {
+		t.Fatalf("Containers() = %+v, want the pod's app and proxy, running", listed)
+	}
 	if !p.Healthy(ctx, task.Pod, task.Containers[1]) {
 		t.Fatal("the app's health check failed while it serves")
 	}

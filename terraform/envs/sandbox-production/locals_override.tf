@@ -6,4 +6,5 @@ locals {
   registry = "127.0.0.1:5001"
 
   database_url = "mysql2://root@127.0.0.1:3308/shop_sandbox_production"
+  redis_url    = "redis://127.0.0.1:6380/0"
 }

@@ -26,9 +26,10 @@ locals {
   # sandbox's MariaDB (deploy.hcl's local_database, which it must equal)
   # and a key that protects nothing.
   database_url = "mysql2://root@127.0.0.1:3307/shop_sandbox"
+  redis_url    = "redis://127.0.0.1:6379/0" # deploy.hcl's local_redis
   app_environment = [
     { name = "DATABASE_URL", value = local.database_url },
-    { name = "REDIS_URL", value = "redis://127.0.0.1:6379/0" },
+    { name = "REDIS_URL", value = local.redis_url },
     { name = "SECRET_KEY_BASE", value = "sandbox-only-not-a-secret" },
   ]
 
@@ -47,22 +48,43 @@ locals {
   }
 
   task_definitions = {
+    # The containers as the reference module (terraform/modules/rails-app)
+    # defines them: the sandbox runs each task as a podman pod, so the
+    # commands, health checks, dependsOn and stop timeouts are really used.
     web_app = {
       family = "${local.app}-${local.env}-web-app"
       container_definitions = jsonencode([
         {
-          name             = "nginx"
-          image            = local.nginx_image
-          essential        = true
-          portMappings     = [{ containerPort = 80 }]
+          name         = "nginx"
+          image        = local.nginx_image
+          essential    = true
+          portMappings = [{ containerPort = 80 }]
+          dependsOn    = [{ containerName = "unicorn", condition = "HEALTHY" }]
+          stopTimeout  = 75
+          healthCheck = {
+            # The sandbox's nginx image has curl, not wget.
+            command     = ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1/nginx-health || exit 1"]
+            interval    = 10
+            timeout     = 5
+            retries     = 3
+            startPeriod = 10
+          }
           logConfiguration = local.log["web-app"]
         },
         {
-          name             = "unicorn"
-          image            = local.app_image
-          essential        = true
-          command          = ["bin/rails", "server"]
-          environment      = local.app_environment
+          name        = "unicorn"
+          image       = local.app_image
+          essential   = true
+          command     = ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb", "-p", "8080"]
+          environment = local.app_environment
+          stopTimeout = 75
+          healthCheck = {
+            command     = ["CMD-SHELL", "curl -fsS -o /dev/null http://127.0.0.1:8080/up || exit 1"]
+            interval    = 10
+            timeout     = 5
+            retries     = 3
+            startPeriod = 60
+          }
           logConfiguration = local.log["web-app"]
         },
       ])
@@ -74,8 +96,9 @@ locals {
           name             = "sidekiq"
           image            = local.app_image
           essential        = true
-          command          = ["bundle", "exec", "sidekiq"]
+          command          = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
           environment      = local.app_environment
+          stopTimeout      = 120
           logConfiguration = local.log["sidekiq"]
         },
       ])
