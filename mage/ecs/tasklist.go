@@ -105,3 +105,13 @@ func DescribeTasksBatched(ctx context.Context, api API, cluster string, arns []s
 	}
 	return tasks, nil
 }
+
+// ServiceTasks describes the tasks a service keeps running (desired
+// status RUNNING).
+func ServiceTasks(ctx context.Context, api API, cluster, service string) ([]types.Task, error) {
+	arns, err := ListTaskArns(ctx, api, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: types.DesiredStatusRunning})
+	if err != nil || len(arns) == 0 {
+		return nil, err
+	}
+	return DescribeTasksBatched(ctx, api, cluster, arns, false)
+}

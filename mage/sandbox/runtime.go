@@ -96,6 +96,7 @@ func (r *Runtime) Reconcile(ctx context.Context) error {
 // PumpLogs copies what the pods' containers wrote into the double's
 // log streams every second until Close: `mage logs` shows real lines.
 func (r *Runtime) PumpLogs() {
+	r.pumpLogs(r.ctx) // what is there already, before any command reads
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/git"
 	"github.com/railsecs/deploykit/mage/ledger"
@@ -207,6 +208,29 @@ func Status(ctx context.Context, env *string) error {
 			fmt.Fprintf(c.out, "%s has %d deployments: %s\n", s.Name, len(s.Split), w)
 		}
 	}
+	// Each task's state and health (HEALTHY once its containers' health
+	// checks pass; UNKNOWN without any).
+	fmt.Fprintln(c.out)
+	tw = tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE	TASK	TASK DEFINITION	STATUS	HEALTH	STARTED")
+	for _, s := range states {
+		if s.Missing != "" {
+			continue
+		}
+		tasks, err := ecs.ServiceTasks(ctx, d.ECS, d.Env.Cluster, s.Name)
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			started := "-"
+			if t.StartedAt != nil {
+				started = t.StartedAt.Local().Format("15:04:05")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, ecs.ShortID(aws.ToString(t.TaskArn)), ecs.ShortID(aws.ToString(t.TaskDefinitionArn)),
+				aws.ToString(t.LastStatus), cmp.Or(string(t.HealthStatus), "UNKNOWN"), started)
+		}
+	}
+	tw.Flush()
 	// A migration outlives the deploy that started it when that deploy is
 	// killed: say so, with who started it.
 	migrations, err := ecs.LiveTasks(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker)

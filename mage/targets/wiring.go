@@ -88,6 +88,11 @@ func (s *session) workspace(ctx context.Context) (*release.Deployer, error) {
 		return nil, err
 	}
 	ws.TF.Env = append(ws.TF.Env, sandbox.EndpointEnv(s.aws)...)
+	if s.d.Env.Local {
+		// The sandbox's task definitions name the registry the images
+		// are pushed to (SANDBOX_REGISTRY moves it).
+		ws.TF.Env = append(ws.TF.Env, "TF_VAR_sandbox_registry="+s.d.Env.Registry)
+	}
 	s.d.WS = ws
 	return s.d, nil
 }

@@ -74,7 +74,7 @@ func runJob(t *testing.T, root, registry string, steps []circleci.Step) {
 			t.Fatal(err)
 		}
 	}
-	snapshot(t, root, work)
+	testtools.Snapshot(t, root, work)
 	t.Cleanup(func() { stopSandboxDatabases(t, work) })
 	writeShim(t, shims)
 	// What pip --user would have put in ~/.local/bin (this machine's pip
@@ -143,43 +143,6 @@ func runJob(t *testing.T, root, registry string, steps []circleci.Step) {
 			// nothing to keep between simulated machines
 		default:
 			t.Fatalf("step kind %q is not simulated", st.Kind)
-		}
-	}
-}
-
-// snapshot lays out what a checkout of the change under test holds: every
-// tracked and untracked-but-not-ignored file of the working tree, as one
-// commit of a new repository.
-func snapshot(t *testing.T, root, work string) {
-	t.Helper()
-	out, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range strings.Split(string(out), "\x00") {
-		if f == "" {
-			continue
-		}
-		src := filepath.Join(root, f)
-		info, err := os.Lstat(src)
-		if err != nil {
-			continue // deleted in the working tree
-		}
-		dst := filepath.Join(work, f)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, data, info.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "checkout"}} {
-		if out, err := exec.Command("git", append([]string{"-C", work}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
 }

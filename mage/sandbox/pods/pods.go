@@ -394,7 +394,11 @@ func (p Podman) Pods(ctx context.Context) (map[string]string, error) {
 // each, with podman's timestamps).
 func (p Podman) Logs(ctx context.Context, pod, container string, since time.Time) ([]string, error) {
 	// podman logs writes the container's stderr to its own stderr.
-	cmd, err := p.command(ctx, "logs", "--timestamps", "--since", since.UTC().Format(time.RFC3339Nano), ContainerName(pod, container))
+	args := []string{"logs", "--timestamps"}
+	if !since.IsZero() {
+		args = append(args, "--since", since.UTC().Format(time.RFC3339Nano))
+	}
+	cmd, err := p.command(ctx, append(args, ContainerName(pod, container))...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,11 +13,18 @@ terraform {
   backend "local" {}
 }
 
+# The registry the images were pushed to: deploy.hcl's (SANDBOX_REGISTRY
+# when set), which the toolkit passes as TF_VAR_sandbox_registry.
+variable "sandbox_registry" {
+  type    = string
+  default = ""
+}
+
 locals {
   app      = "shop"
   env      = "sandbox"
   cluster  = "shop-sandbox"
-  registry = "127.0.0.1:5000"
+  registry = coalesce(var.sandbox_registry, "127.0.0.1:5000")
 
   default_tags = { app = local.app, environment = local.env, managed_by = "terraform" }
 
@@ -31,6 +38,7 @@ locals {
     { name = "DATABASE_URL", value = local.database_url },
     { name = "REDIS_URL", value = local.redis_url },
     { name = "SECRET_KEY_BASE", value = "sandbox-only-not-a-secret" },
+    { name = "RAILS_LOG_TO_STDOUT", value = "1" }, # as the reference module sets it
   ]
 
   app_image   = "${local.registry}/shop/app:${var.image_tags.app}"

@@ -1,0 +1,234 @@
+package zerodowntime
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+	"github.com/railsecs/deploykit/mage/sandbox/probe"
+)
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// sandbox is a copy of the repository whose sandbox uses free ports.
+type sandbox struct {
+	t    *testing.T
+	dir  string
+	env  []string
+	url  string
+	mage string
+}
+
+func (s *sandbox) replace(file string, pairs ...string) {
+	s.t.Helper()
+	p := filepath.Join(s.dir, file)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	text := string(data)
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(text, pairs[i]) {
+			s.t.Fatalf("%s has no %q", file, pairs[i])
+		}
+		text = strings.ReplaceAll(text, pairs[i], pairs[i+1])
+	}
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *sandbox) git(args ...string) {
+	s.t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=dev", "-c", "user.email=dev@example.com"}, args...)...)
+	cmd.Dir = s.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// run runs a target of the compiled magefile and returns its output.
+func (s *sandbox) run(extraEnv []string, args ...string) (string, error) {
+	start := time.Now()
+	cmd := exec.Command(s.mage, args...)
+	cmd.Dir, cmd.Env = s.dir, append(append([]string{}, s.env...), extraEnv...)
+	out, err := cmd.CombinedOutput()
+	s.t.Logf("mage %s: %s (%v)", strings.Join(args, " "), time.Since(start).Round(time.Second), err)
+	return string(out), err
+}
+
+func (s *sandbox) must(args ...string) string {
+	s.t.Helper()
+	out, err := s.run(nil, args...)
+	if err != nil {
+		s.t.Fatalf("mage %v: %v\n%s", args, err, tail(out, 60))
+	}
+	return out
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// underProbe runs f while the probe requests the page and its assets
+// through the load balancer, and returns what the probe saw.
+func (s *sandbox) underProbe(f func()) probe.Result {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan probe.Result)
+	go func() { done <- probe.Run(ctx, probe.Probe{URL: s.url, Clients: 3, Slow: "/slow?seconds=3", Pause: 100 * time.Millisecond}) }()
+	time.Sleep(2 * time.Second) // the probe is under way before anything changes
+	f()
+	time.Sleep(2 * time.Second)
+	cancel()
+	return <-done
+}
+
+var releaseRE = regexp.MustCompile(`data-release="([^"]*)"`)
+
+// page returns the release that rendered the page and the body.
+func (s *sandbox) page() (string, string) {
+	s.t.Helper()
+	resp, err := http.Get(s.url)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := releaseRE.FindStringSubmatch(string(b))
+	if resp.StatusCode != 200 || m == nil {
+		s.t.Fatalf("GET %s: %s\n%s", s.url, resp.Status, tail(string(b), 20))
+	}
+	return m[1], string(b)
+}
+
+// A deploy with a stylesheet and a code change, a rollback, and a rollout
+// whose new tasks crash at boot (the breaker rolls back): the probe's
+// clients, each a browser with its own cookies, and a slow request always
+// in flight, see no failed request and no asset 404 in any of them.
+func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
+	for _, bin := range []string{"buildah", "mmdebstrap", "docker-registry", "podman", "slirp4netns", "haproxy", "redis-server", "mariadbd"} {
+		testtools.Need(t, bin)
+	}
+	root := testtools.RepoRoot(t)
+	s := &sandbox{t: t, dir: filepath.Join(t.TempDir(), "shop")}
+	testtools.Snapshot(t, root, s.dir)
+	lbPort, dbPort, redisPort := freePort(t), freePort(t), freePort(t)
+	s.url = fmt.Sprintf("http://127.0.0.1:%d/", lbPort)
+	// Ports of its own, so it meets no other sandbox on this machine.
+	s.replace("deploy.hcl", `"127.0.0.1:8080"`, fmt.Sprintf(`"127.0.0.1:%d"`, lbPort),
+		"127.0.0.1:3307/", fmt.Sprintf("127.0.0.1:%d/", dbPort), "127.0.0.1:6379/", fmt.Sprintf("127.0.0.1:%d/", redisPort))
+	s.replace("terraform/envs/sandbox/main.tf", "127.0.0.1:3307/", fmt.Sprintf("127.0.0.1:%d/", dbPort), "127.0.0.1:6379/", fmt.Sprintf("127.0.0.1:%d/", redisPort))
+	s.git("add", "-A")
+	s.git("commit", "-qm", "the sandbox on free ports")
+	s.mage = filepath.Join(t.TempDir(), "mage")
+	compile := exec.Command("go", "run", "mage.go", "-compile", s.mage)
+	compile.Dir = s.dir
+	if out, err := compile.CombinedOutput(); err != nil {
+		t.Fatalf("compile the magefile: %v\n%s", err, out)
+	}
+	s.env = append(os.Environ(), "SANDBOX_REGISTRY="+testtools.Registry(t), "CI=", "TF_CLI_CONFIG_FILE=/dev/null")
+	t.Cleanup(func() {
+		out, _ := s.run(nil, "sandbox:down")
+		t.Logf("sandbox:down:\n%s", out)
+	})
+
+	// The first deploy: the release serves through nginx, unicorn and
+	// HAProxy, and the logs show the request.
+	out := s.must("deploy")
+	if !strings.Contains(out, s.url) {
+		t.Errorf("deploy did not print %s:\n%s", s.url, tail(out, 10))
+	}
+	if rel, body := s.page(); rel != "1" || !strings.Contains(body, "/assets/application-") {
+		t.Fatalf("after the first deploy: release %q, page:\n%s", rel, body)
+	}
+	logs := s.must("logs", "-service=web-app", "-since=5m")
+	if !strings.Contains(logs, `GET / `) && !strings.Contains(logs, `Started GET "/"`) {
+		t.Errorf("mage logs -service=web-app shows no request to /:\n%s", tail(logs, 30))
+	}
+
+	// A stylesheet and a code change.
+	s.replace("examples/sandbox-app/app/assets/stylesheets/_palette.scss", "#c2185b", "#2e7d32")
+	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "1"`, `RELEASE = "2"`)
+	s.git("commit", "-qam", "release 2: green accent")
+	deploy := s.underProbe(func() { s.must("deploy") })
+	if rel, _ := s.page(); rel != "2" {
+		t.Fatalf("after the second deploy the page is release %q", rel)
+	}
+
+	rollback := s.underProbe(func() { s.must("rollback") })
+	if rel, _ := s.page(); rel != "1" {
+		t.Fatalf("after the rollback the page is release %q", rel)
+	}
+
+	// New tasks that raise while they boot: the breaker rolls back, the
+	// old release serves throughout.
+	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "2"`, `RELEASE = "3"`)
+	s.git("commit", "-qam", "release 3")
+	var failOut string
+	var failErr error
+	crash := s.underProbe(func() { failOut, failErr = s.run([]string{"SANDBOX_ROLLOUT_FAIL=1"}, "deploy") })
+	if failErr == nil || !strings.Contains(failOut, "circuit breaker") {
+		t.Fatalf("SANDBOX_ROLLOUT_FAIL=1 deploy: %v, want the circuit breaker's failure:\n%s", failErr, tail(failOut, 30))
+	}
+	if !strings.Contains(failOut, "unicorn exited 1") {
+		t.Errorf("the failed deploy does not show unicorn's real exit:\n%s", tail(failOut, 30))
+	}
+	if rel, _ := s.page(); rel != "1" {
+		t.Fatalf("after the failed rollout the page is release %q, want 1 still", rel)
+	}
+
+	t.Logf("zero-downtime probe (3 browsers + 1 slow request in flight):\n%-28s %9s %8s %10s  %s\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v",
+		"scenario", "requests", "failed", "asset 404", "pages by release",
+		"deploy (CSS + code)", deploy.Requests, deploy.Failures, deploy.Asset404s, deploy.Releases,
+		"rollback", rollback.Requests, rollback.Failures, rollback.Asset404s, rollback.Releases,
+		"rollout the breaker undoes", crash.Requests, crash.Failures, crash.Asset404s, crash.Releases)
+	for name, r := range map[string]probe.Result{"deploy": deploy, "rollback": rollback, "crashing rollout": crash} {
+		if r.Failures > 0 || r.Asset404s > 0 || r.Pages == 0 || r.SlowRequests == 0 {
+			t.Errorf("%s: %s\n%s", name, r, strings.Join(r.Samples, "\n"))
+		}
+	}
+	if deploy.Releases["1"] == 0 || deploy.Releases["2"] == 0 {
+		t.Errorf("the deploy's probe saw pages of releases %v, want both 1 and 2 (old and new sharing traffic)", deploy.Releases)
+	}
+
+	// sandbox:down leaves nothing running.
+	down := s.must("sandbox:down")
+	for _, want := range []string{"stopped HAProxy", "stopped Redis", "stopped MariaDB", "removed pod"} {
+		if !strings.Contains(down, want) {
+			t.Errorf("sandbox:down did not say %q:\n%s", want, down)
+		}
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(lbPort), time.Second); err == nil {
+		c.Close()
+		t.Errorf("something still listens on the load balancer's port after sandbox:down")
+	}
+	runtimeDir := filepath.Join(s.dir, ".deploykit", "sandbox", "runtime")
+	ps := exec.Command("podman", "pod", "ps", "-q", "--filter", "label=org.railsecs.deploykit.owner="+runtimeDir)
+	ps.Env = append(os.Environ(), "CONTAINERS_CONF="+filepath.Join(runtimeDir, "containers.conf"))
+	pods, _ := ps.Output()
+	if strings.TrimSpace(string(pods)) != "" {
+		t.Errorf("pods left after sandbox:down: %s", pods)
+	}
+}
