@@ -126,10 +126,10 @@ func TestPlanShowsDefinitionChanges(t *testing.T) {
 	}
 	mainTF := filepath.Join(s.repo, "terraform", "envs", "sandbox", "main.tf")
 	src, _ := os.ReadFile(mainTF)
-	changed := strings.Replace(string(src), `command          = ["bin/rails", "server"]
-          environment      = local.app_environment`,
-		`command          = ["bin/rails", "server", "-p", "3001"]
-          environment      = concat(local.app_environment, [{ name = "WEB_CONCURRENCY", value = "3" }])`, 1)
+	changed := strings.Replace(string(src), `command     = ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb", "-p", "8080"]
+          environment = local.app_environment`,
+		`command     = ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb", "-p", "8080", "-N"]
+          environment = concat(local.app_environment, [{ name = "WEB_CONCURRENCY", value = "3" }])`, 1)
 	if changed == string(src) {
 		t.Fatal("the sandbox's unicorn container definition moved; update this test")
 	}
@@ -140,7 +140,7 @@ func TestPlanShowsDefinitionChanges(t *testing.T) {
 	}
 	for _, want := range []string{
 		`Container unicorn of terraform_data.task_definition["web_app"] changes besides its image:`,
-		`+ command[2] = "-p"`, `+ command[3] = "3001"`, `+ environment.WEB_CONCURRENCY = "3"`,
+		`+ command[7] = "-N"`, `+ environment.WEB_CONCURRENCY = "3"`,
 		"dry run: stopping before the first change",
 	} {
 		if !strings.Contains(s.out.String(), want) {

@@ -97,7 +97,9 @@ func tail(s string, n int) string {
 func (s *sandbox) underProbe(f func()) probe.Result {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan probe.Result)
-	go func() { done <- probe.Run(ctx, probe.Probe{URL: s.url, Clients: 3, Slow: "/slow?seconds=3", Pause: 100 * time.Millisecond}) }()
+	go func() {
+		done <- probe.Run(ctx, probe.Probe{URL: s.url, Clients: 3, Slow: "/slow?seconds=3", Pause: 100 * time.Millisecond})
+	}()
 	time.Sleep(2 * time.Second) // the probe is under way before anything changes
 	f()
 	time.Sleep(2 * time.Second)
@@ -162,6 +164,11 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	}
 	if rel, body := s.page(); rel != "1" || !strings.Contains(body, "/assets/application-") {
 		t.Fatalf("after the first deploy: release %q, page:\n%s", rel, body)
+	}
+	mem, detail := s.memory()
+	t.Logf("memory with 2 web-app and 2 sidekiq tasks, MariaDB, Redis and HAProxy: %.0f MiB\n%s", float64(mem)/(1<<20), detail)
+	if mem > 2<<30 {
+		t.Errorf("the sandbox uses %.0f MiB, over 2 GiB", float64(mem)/(1<<20))
 	}
 	logs := s.must("logs", "-service=web-app", "-since=5m")
 	if !strings.Contains(logs, `GET / `) && !strings.Contains(logs, `Started GET "/"`) {
@@ -231,4 +238,59 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	if strings.TrimSpace(string(pods)) != "" {
 		t.Errorf("pods left after sandbox:down: %s", pods)
 	}
+}
+
+var sizeRE = regexp.MustCompile(`^([0-9.]+)([kMG]?B)$`)
+
+// memory sums the task containers' memory (podman stats: their cgroups)
+// and the resident memory of the servers the sandbox started.
+func (s *sandbox) memory() (int64, string) {
+	s.t.Helper()
+	runtimeDir := filepath.Join(s.dir, ".deploykit", "sandbox", "runtime")
+	podman := func(args ...string) string {
+		cmd := exec.Command("podman", args...)
+		cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+filepath.Join(runtimeDir, "containers.conf"))
+		out, err := cmd.Output()
+		if err != nil {
+			s.t.Fatalf("podman %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	ids := strings.Fields(podman("ps", "-q", "--filter", "label=org.railsecs.deploykit.owner="+runtimeDir))
+	var total int64
+	var detail []string
+	for _, line := range strings.Split(podman(append([]string{"stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"}, ids...)...), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		m := sizeRE.FindStringSubmatch(f[1])
+		if m == nil {
+			s.t.Fatalf("podman stats: %q", line)
+		}
+		n, _ := strconv.ParseFloat(m[1], 64)
+		n *= map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m[2]]
+		total += int64(n)
+		detail = append(detail, fmt.Sprintf("  %s %s", f[0], f[1]))
+	}
+	// mariadb/ADDR/, redis/ADDR/ and sandbox/haproxy/ hold their pid files.
+	pidFiles, _ := filepath.Glob(filepath.Join(s.dir, ".deploykit", "*", "*", "*.pid"))
+	for _, pf := range pidFiles {
+		data, err := os.ReadFile(pf)
+		if err != nil {
+			continue
+		}
+		status, err := os.ReadFile("/proc/" + strings.TrimSpace(string(data)) + "/status")
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(status), "\n") {
+			if kb, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), 10, 64)
+				total += n << 10
+				detail = append(detail, fmt.Sprintf("  %s %d kB", filepath.Base(filepath.Dir(pf)), n))
+			}
+		}
+	}
+	return total, strings.Join(detail, "\n")
 }

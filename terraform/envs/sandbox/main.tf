@@ -101,12 +101,20 @@ locals {
       family = "${local.app}-${local.env}-sidekiq"
       container_definitions = jsonencode([
         {
-          name             = "sidekiq"
-          image            = local.app_image
-          essential        = true
-          command          = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
-          environment      = local.app_environment
-          stopTimeout      = 120
+          name        = "sidekiq"
+          image       = local.app_image
+          essential   = true
+          command     = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
+          environment = local.app_environment
+          stopTimeout = 120
+          healthCheck = {
+            # As the reference module's: HEALTHY once sidekiq has booted.
+            command     = ["CMD-SHELL", "tr '\\0' ' ' < /proc/1/cmdline | grep -q 'busy\\]' || exit 1"]
+            interval    = 10
+            timeout     = 5
+            retries     = 3
+            startPeriod = 60
+          }
           logConfiguration = local.log["sidekiq"]
         },
       ])

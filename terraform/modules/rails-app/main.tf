@@ -153,13 +153,24 @@ resource "aws_ecs_task_definition" "sidekiq" {
 
   container_definitions = jsonencode([
     {
-      name             = "sidekiq"
-      image            = local.app_image
-      essential        = true
-      command          = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
-      environment      = local.rails_environment
-      secrets          = local.rails_secrets
-      stopTimeout      = 120 # let sidekiq finish or requeue jobs on SIGTERM
+      name        = "sidekiq"
+      image       = local.app_image
+      essential   = true
+      command     = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
+      environment = local.rails_environment
+      secrets     = local.rails_secrets
+      stopTimeout = 120 # let sidekiq finish or requeue jobs on SIGTERM
+      healthCheck = {
+        # sidekiq titles itself "sidekiq 6.4.1 app [0 of 5 busy]" once it
+        # has booted and fetches jobs: a sidekiq that cannot boot never
+        # turns HEALTHY, so its rollout trips the circuit breaker (without
+        # a health check ECS counts a task healthy once RUNNING).
+        command     = ["CMD-SHELL", "tr '\\0' ' ' < /proc/1/cmdline | grep -q 'busy\\]' || exit 1"]
+        interval    = 10
+        timeout     = 5
+        retries     = 3
+        startPeriod = 60
+      }
       logConfiguration = local.log_config["sidekiq"]
     },
   ])
