@@ -11,6 +11,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
+	"github.com/railsecs/deploykit/mage/sandbox/pods"
 )
 
 // ExecPlugin stands in for the session-manager-plugin in the sandbox: the
@@ -21,7 +22,11 @@ import (
 // (quotes honoured, no expansion) and runs it directly
 // (amazon-ssm-agent, agent/session/shell/shell_unix.go), and so does this.
 type ExecPlugin struct {
-	Buildah        image.Buildah
+	Buildah image.Buildah
+	// Pods, when set, holds the sandbox's running tasks: a session into a
+	// task that runs as a pod goes into its container (podman exec), the
+	// one ECS Exec would reach.
+	Pods           *pods.Podman
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	TTY            bool
@@ -32,6 +37,17 @@ func (p ExecPlugin) Start(ctx context.Context, s ecs.Session) error {
 	args, err := SplitLikeSSMAgent(s.Command)
 	if err != nil {
 		return err
+	}
+	if pod := p.podOf(ctx, s); pod != "" {
+		fmt.Fprintf(p.Out, "sandbox: session %s: running %q in container %s of pod %s (podman exec)\n", *s.Response.SessionId, s.Command, s.Container, pod)
+		code, err := p.Pods.Exec(ctx, pod, s.Container, args, p.Stdin, p.Stdout, p.Stderr, p.TTY)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("session %s in %s: %q exited %d", *s.Response.SessionId, s.Container, s.Command, code)
+		}
+		return nil
 	}
 	fmt.Fprintf(p.Out, "sandbox: session %s: running %q in %s (%s) with buildah\n", *s.Response.SessionId, s.Command, s.Container, s.Image)
 	name := fmt.Sprintf("deploykit-exec-%d", time.Now().UnixNano())
@@ -56,4 +72,22 @@ func SplitLikeSSMAgent(command string) ([]string, error) {
 		return nil, fmt.Errorf("empty command")
 	}
 	return args, nil
+}
+
+// podOf is the pod running the session's task with the container
+// running, or "".
+func (p ExecPlugin) podOf(ctx context.Context, s ecs.Session) string {
+	if p.Pods == nil || !pods.Available() {
+		return ""
+	}
+	cs, err := p.Pods.Containers(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, c := range cs {
+		if c.ARN == s.TaskArn && c.Container == s.Container && c.Running {
+			return c.Pod
+		}
+	}
+	return ""
 }

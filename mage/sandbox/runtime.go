@@ -57,7 +57,7 @@ func NewRuntime(cfg *config.Config, env *config.Environment, fake *awsfake.Serve
 		return nil, nil
 	}
 	lbc := env.LocalLoadBalancer.Defaults()
-	dir := cfg.LocalDir(env.Name, "runtime")
+	dir := runtimeDir(cfg, env)
 	r := &Runtime{fake: fake, podman: pods.Podman{Dir: dir}, lbc: lbc, cluster: env.Cluster, dir: filepath.Join(dir, "env"),
 		env: switches, out: out, busy: map[string]bool{}, running: map[string]bool{}, logSince: map[string]time.Time{}}
 	r.lb = &lb.HAProxy{Dir: cfg.LocalDir(env.Name, "haproxy"), Listen: lbc.Listen, HealthPath: lbc.HealthCheckPath,
@@ -612,4 +612,17 @@ func StopPods(ctx context.Context, dir string, out io.Writer) error {
 		fmt.Fprintf(out, "sandbox: removed pod %s\n", name)
 	}
 	return errors.Join(errs...)
+}
+
+func runtimeDir(cfg *config.Config, env *config.Environment) string {
+	return cfg.LocalDir(env.Name, "runtime")
+}
+
+// RuntimePods is the podman that runs env's tasks, or nil when they do not
+// really run.
+func RuntimePods(cfg *config.Config, env *config.Environment) *pods.Podman {
+	if env.LocalLoadBalancer == nil {
+		return nil
+	}
+	return &pods.Podman{Dir: runtimeDir(cfg, env)}
 }

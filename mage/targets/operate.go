@@ -112,7 +112,7 @@ func (c console) exec(ctx context.Context, f ExecFlags, command func(*config.Env
 		}
 	}
 	cmd := command(env)
-	plugin, err := c.sessionPlugin(env)
+	plugin, err := c.sessionPlugin(cfg, env)
 	if err != nil {
 		return err // before any call: no session to leave behind
 	}
@@ -135,10 +135,11 @@ func (c console) exec(ctx context.Context, f ExecFlags, command func(*config.Env
 
 // sessionPlugin is AWS's session-manager-plugin for real environments
 // and the buildah stand-in for the sandbox.
-func (c console) sessionPlugin(env *config.Environment) (ecs.SessionPlugin, error) {
+func (c console) sessionPlugin(cfg *config.Config, env *config.Environment) (ecs.SessionPlugin, error) {
 	if env.Local && c.getenv("AWS_ENDPOINT_URL") == "" {
 		return sandbox.ExecPlugin{
 			Buildah: image.Buildah{Insecure: true, Driver: c.getenv("DEPLOYKIT_BUILDAH_DRIVER")},
+			Pods:    sandbox.RuntimePods(cfg, env),
 			Stdin:   os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Out: c.out,
 			TTY: isatty.IsTerminal(os.Stdin.Fd()) && isatty.IsTerminal(os.Stdout.Fd()),
 		}, nil

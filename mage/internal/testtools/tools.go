@@ -32,6 +32,7 @@ var Install = map[string]string{
 	"mariadb-install-db": "scripts/setup (apt-get install mariadb-server)",
 	"podman":             "scripts/setup (apt-get install podman slirp4netns)",
 	"haproxy":            "scripts/setup (apt-get install haproxy)",
+	"chromium":           "scripts/setup (apt-get install chromium)",
 	"redis-server":       "scripts/setup (apt-get install redis-server)",
 	"iam-simulate":       "scripts/setup (npm ci --prefix tools/iam)",
 }

@@ -165,6 +165,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	if rel, body := s.page(); rel != "1" || !strings.Contains(body, "/assets/application-") {
 		t.Fatalf("after the first deploy: release %q, page:\n%s", rel, body)
 	}
+	s.browser("rgb(194, 24, 91)") // #c2185b, the accent of release 1
 	mem, detail := s.memory()
 	t.Logf("memory with 2 web-app and 2 sidekiq tasks, MariaDB, Redis and HAProxy: %.0f MiB\n%s", float64(mem)/(1<<20), detail)
 	if mem > 2<<30 {
@@ -173,6 +174,12 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	logs := s.must("logs", "-service=web-app", "-since=5m")
 	if !strings.Contains(logs, `GET / `) && !strings.Contains(logs, `Started GET "/"`) {
 		t.Errorf("mage logs -service=web-app shows no request to /:\n%s", tail(logs, 30))
+	}
+
+	// exec reaches a running task's container, as ECS Exec does.
+	execOut := s.must("exec", "bin/rails runner 'puts Shop::RELEASE'", "-service=web-app")
+	if !strings.Contains(execOut, "podman exec") || !regexp.MustCompile(`(?m)^1$`).MatchString(execOut) {
+		t.Errorf("mage exec did not run in the task's container:\n%s", tail(execOut, 10))
 	}
 
 	// A stylesheet and a code change.
@@ -184,6 +191,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 		t.Fatalf("after the second deploy the page is release %q", rel)
 	}
 
+	s.browser("rgb(46, 125, 50)") // #2e7d32: the new stylesheet applies
 	rollback := s.underProbe(func() { s.must("rollback") })
 	if rel, _ := s.page(); rel != "1" {
 		t.Fatalf("after the rollback the page is release %q", rel)
@@ -293,4 +301,41 @@ func (s *sandbox) memory() (int64, string) {
 		}
 	}
 	return total, strings.Join(detail, "\n")
+}
+
+var releaseColor = regexp.MustCompile(`data-release-color="([^"]*)"`)
+
+// browser loads the page in headless Chromium through the load balancer:
+// the script the page links ran and wrote the colour the stylesheet gave
+// the release line, which must be color. It saves a screenshot.
+func (s *sandbox) browser(color string) {
+	s.t.Helper()
+	bin := ""
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			bin = p
+			break
+		}
+	}
+	if bin == "" {
+		bin = testtools.Need(s.t, "chromium")
+	}
+	// As root Chromium needs --no-sandbox; its profile stays in the test.
+	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + s.t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dom, err := exec.CommandContext(ctx, bin, append(flags, "--dump-dom", s.url)...).Output()
+	if err != nil {
+		s.t.Fatalf("chromium --dump-dom %s: %v", s.url, err)
+	}
+	m := releaseColor.FindStringSubmatch(string(dom))
+	if m == nil || m[1] != color {
+		s.t.Errorf("in Chromium the page's script wrote release color %v, want %q (stylesheet applied, script ran):\n%s", m, color, tail(string(dom), 20))
+	}
+	shot := filepath.Join(os.TempDir(), fmt.Sprintf("deploykit-sandbox-%s.png", strings.NewReplacer("(", "", ")", "", ",", "", " ", "-").Replace(color)))
+	if out, err := exec.CommandContext(ctx, bin, append(flags, "--screenshot="+shot, "--window-size=800,600", s.url)...).CombinedOutput(); err != nil {
+		s.t.Errorf("chromium --screenshot: %v\n%s", err, tail(string(out), 10))
+	} else {
+		s.t.Logf("screenshot of the page in Chromium: %s", shot)
+	}
 }

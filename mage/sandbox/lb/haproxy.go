@@ -120,7 +120,7 @@ func (h HAProxy) Start(ctx context.Context) (bool, error) {
 	cmd := exec.CommandContext(ctx, "haproxy", "-D", "-f", cfg, "-p", h.pidFile())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return false, fmt.Errorf("haproxy on %s: %v: %s", h.Listen, err, strings.TrimSpace(string(b)))
+		return false, fmt.Errorf("haproxy on %s: %v: %s (if another program, or another checkout's sandbox, holds that address, stop it or change local_load_balancer's listen in deploy.hcl)", h.Listen, err, strings.TrimSpace(string(b)))
 	}
 	return true, nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -477,4 +478,25 @@ func (p Podman) Published(ctx context.Context, pod, container string, port int) 
 func loopbackImage(ref string) bool {
 	host, _, ok := strings.Cut(ref, "/")
 	return ok && image.Loopback(host)
+}
+
+// Exec runs args in a running container of a pod, attached to the given
+// streams (with a terminal when tty), as `podman exec` does, and returns
+// the command's exit code.
+func (p Podman) Exec(ctx context.Context, pod, container string, args []string, stdin io.Reader, stdout, stderr io.Writer, tty bool) (int, error) {
+	flags := []string{"exec", "-i"}
+	if tty {
+		flags = append(flags, "-t")
+	}
+	cmd, err := p.command(ctx, append(append(flags, ContainerName(pod, container)), args...)...)
+	if err != nil {
+		return 0, err
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	return 0, err
 }
