@@ -185,6 +185,7 @@ func (s *Server) TaskExited(arn, container string, exitCode int, reason string) 
 		}
 		d.Rollout.Fail, d.Rollout.FailedTasks = true, d.Failed
 		d.Rollout.Takes = max(now.Sub(start), time.Millisecond)
+		d.LaunchTakes = min(d.LaunchTakes, d.Rollout.Takes)
 		d.Rollout.StoppedReason = "Essential container in task exited"
 	}
 }

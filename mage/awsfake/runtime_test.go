@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -47,6 +48,20 @@ func TestAGatedRolloutCompletesWhenItsTasksAreHealthy(t *testing.T) {
 	}
 	if n := len(c.runningTasks("web")); n != 2 {
 		t.Fatalf("%d RUNNING tasks, want 2", n)
+	}
+	// The next command's double, loaded from the saved state, sees them
+	// RUNNING too.
+	saved := filepath.Join(t.TempDir(), "state.json")
+	if err := c.fake.Save(saved); err != nil {
+		t.Fatal(err)
+	}
+	next := newClient(t)
+	next.now = c.now
+	if err := next.fake.Load(saved); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(next.runningTasks("web")); n != 2 {
+		t.Fatalf("after a reload %d RUNNING tasks, want 2", n)
 	}
 	// The next rollout: the old tasks stay wanted until the new ones are
 	// healthy, then the scheduler stops them.

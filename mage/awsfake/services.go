@@ -197,7 +197,10 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 			if !s.gatedDone(svc, d, now) {
 				return false
 			}
+			// Its slots ran by now: a double reloaded from the saved state
+			// derives their tasks from these times.
 			done, d.Rollout.Takes = now, max(now.Sub(start), time.Millisecond)
+			d.LaunchTakes = min(d.LaunchTakes, d.Rollout.Takes)
 		} else {
 			d.Running = launchedRunning(d, now)
 			if now.Before(done) {
