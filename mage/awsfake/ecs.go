@@ -69,11 +69,7 @@ func (td *taskDefinition) containers() []container {
 			c.LogPref, _ = opts["awslogs-stream-prefix"].(string)
 			c.CreateGroup = opts["awslogs-create-group"] == "true"
 		}
-		if cmd, ok := m["command"].([]any); ok {
-			for _, a := range cmd {
-				c.Command = append(c.Command, fmt.Sprint(a))
-			}
-		}
+		c.Command = stringList(m["command"])
 		c.Environment = envPairs(m["environment"])
 		out = append(out, c)
 	}
@@ -481,10 +477,7 @@ func runRequest(cluster string, td *taskDefinition, containers []container, in r
 			return req, clientErr("InvalidParameterException", "Override for container named %s is not a container in the TaskDefinition.", name)
 		}
 		if cmd, ok := m["command"].([]any); ok {
-			req.Command[name] = nil
-			for _, a := range cmd {
-				req.Command[name] = append(req.Command[name], fmt.Sprint(a))
-			}
+			req.Command[name] = stringList(cmd)
 		}
 		// An override's environment adds to the definition's; a name in
 		// both takes the override's value (it comes later).

@@ -64,7 +64,8 @@ func (s *Server) ServiceTasks() []ServiceTask {
 	return out
 }
 
-func strings_(v any) []string {
+// stringList reads a JSON list as strings (a command, an entryPoint).
+func stringList(v any) []string {
 	list, _ := v.([]any)
 	var out []string
 	for _, a := range list {
@@ -88,11 +89,11 @@ func containerDefinitions(td *taskDefinition, t *task) []ContainerDefinition {
 		m, _ := d.(map[string]any)
 		c := t.containers[i]
 		cd := ContainerDefinition{Name: c.Name, Image: c.Image, Essential: c.Essent, StopTimeout: c.StopTimeout,
-			EntryPoint: strings_(m["entryPoint"]), Command: c.Command, Environment: c.Environment,
+			EntryPoint: stringList(m["entryPoint"]), Command: c.Command, Environment: c.Environment,
 			LogGroup: c.LogGroup, LogStream: c.LogPref + "/" + c.Name + "/" + taskID(t.arn)}
 		if hc, ok := m["healthCheck"].(map[string]any); ok {
 			// ECS's defaults: interval 30 s, retries 3, no start period.
-			cd.Health = strings_(hc["command"])
+			cd.Health = stringList(hc["command"])
 			cd.HealthInterval = seconds(hc["interval"], 30*time.Second)
 			cd.HealthStartPeriod = seconds(hc["startPeriod"], 0)
 			cd.HealthRetries = 3

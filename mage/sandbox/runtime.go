@@ -28,7 +28,7 @@ import (
 type Runtime struct {
 	fake    *awsfake.Server
 	podman  pods.Podman
-	lb      *lb.HAProxy // nil: no load balancer
+	lb      lb.HAProxy
 	lbc     config.LocalLoadBalancer
 	cluster string
 	dir     string   // containers' env files
@@ -41,7 +41,7 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	busy     map[string]bool      // task ARN: a start or stop is under way
-	running  map[string]bool      // task ARN: this process started its pod (podman's list may lag)
+	starting map[string]bool      // pod: this process is making it (podman's list may lag)
 	logSince map[string]time.Time // pod/container: the last line read
 }
 
@@ -59,8 +59,8 @@ func NewRuntime(cfg *config.Config, env *config.Environment, fake *awsfake.Serve
 	lbc := env.LocalLoadBalancer.Defaults()
 	dir := runtimeDir(cfg, env)
 	r := &Runtime{fake: fake, podman: pods.Podman{Dir: dir}, lbc: lbc, cluster: env.Cluster, dir: filepath.Join(dir, "env"),
-		env: switches, out: out, busy: map[string]bool{}, running: map[string]bool{}, logSince: map[string]time.Time{}}
-	r.lb = &lb.HAProxy{Dir: cfg.LocalDir(env.Name, "haproxy"), Listen: lbc.Listen, HealthPath: lbc.HealthCheckPath,
+		env: switches, out: out, busy: map[string]bool{}, starting: map[string]bool{}, logSince: map[string]time.Time{}}
+	r.lb = lb.HAProxy{Dir: cfg.LocalDir(env.Name, "haproxy"), Listen: lbc.Listen, HealthPath: lbc.HealthCheckPath,
 		Interval: time.Duration(lbc.HealthCheckInterval) * time.Second, Healthy: lbc.HealthyThreshold, Unhealthy: lbc.UnhealthyThreshold}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	return r, nil
@@ -139,31 +139,20 @@ func (r *Runtime) claim(arn string) bool {
 	return true
 }
 
-func (r *Runtime) started(arn string) bool {
+// isStarting: this process is making the pod.
+func (r *Runtime) isStarting(pod string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.running[arn]
+	return r.starting[pod]
 }
 
-// startedPod: a start of this process is making the pod.
-func (r *Runtime) startedPod(pod string) bool {
+func (r *Runtime) setStarting(pod string, starting bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for arn := range r.running {
-		if strings.HasSuffix(pod, "-"+shortID(arn)) {
-			return true
-		}
-	}
-	return false
-}
-
-func (r *Runtime) setStarted(arn string, started bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if started {
-		r.running[arn] = true
+	if starting {
+		r.starting[pod] = true
 	} else {
-		delete(r.running, arn)
+		delete(r.starting, pod)
 	}
 }
 
@@ -214,23 +203,23 @@ func (r *Runtime) tick(final bool) {
 		}
 		v.containers[c.Container] = c.State
 	}
-	wanted := map[string]awsfake.ServiceTask{}
+	known := map[string]awsfake.ServiceTask{}
 	for _, t := range r.fake.ServiceTasks() {
-		if t.Cluster != r.cluster || !t.Wanted {
+		if t.Cluster != r.cluster {
 			continue
 		}
-		wanted[t.ARN] = t
-		if final {
+		known[t.ARN] = t
+		if final || !t.Wanted {
 			continue
 		}
 		name := r.podName(t)
 		v := byPod[name]
 		switch {
-		case v == nil && r.started(t.ARN):
+		case v == nil && r.isStarting(name):
 			// Started by this process after podman listed the pods.
 		case v == nil:
 			r.async(t.ARN, func() { r.start(t) })
-		case r.exitedEssential(t, v) != "":
+		case r.exitedEssential(t, v):
 			r.async(t.ARN, func() { r.failed(t, "") })
 		case !t.Healthy:
 			// A pod from an earlier command, or one whose health this
@@ -243,28 +232,28 @@ func (r *Runtime) tick(final bool) {
 		}
 	}
 	for name, v := range byPod {
-		if _, ok := wanted[v.arn]; !ok {
-			r.async(v.arn, func() { r.stop(name, v) })
+		if t, ok := known[v.arn]; !ok || !t.Wanted {
+			r.async(v.arn, func() { r.stop(name, v, t) })
 		}
 	}
 	// Targets whose pod is gone (removed by hand, a killed run) leave the
 	// load balancer.
 	if servers, err := r.lb.Servers(ctx); err == nil {
 		for _, s := range servers {
-			if byPod[s.Name] == nil && !r.startedPod(s.Name) {
+			if byPod[s.Name] == nil && !r.isStarting(s.Name) {
 				_ = r.lb.Deregister(ctx, s.Name)
 			}
 		}
 	}
 }
 
-func (r *Runtime) exitedEssential(t awsfake.ServiceTask, v *podView) string {
+func (r *Runtime) exitedEssential(t awsfake.ServiceTask, v *podView) bool {
 	for _, c := range t.Containers {
 		if st, ok := v.containers[c.Name]; ok && c.Essential && st.Exited {
-			return c.Name
+			return true
 		}
 	}
-	return ""
+	return false
 }
 
 // podTask is the pod a service task runs as.
@@ -300,17 +289,17 @@ func hostLoopback(kv string) string {
 func (r *Runtime) start(t awsfake.ServiceTask) {
 	pt := r.podTask(t)
 	fmt.Fprintf(r.out, "sandbox: task %s (%s): starting pod %s\n", shortID(t.ARN), t.Service, pt.Pod)
-	r.setStarted(t.ARN, true)
+	r.setStarting(pt.Pod, true)
 	if _, err := r.podman.Start(r.ctx, pt); err != nil {
 		if strings.Contains(err.Error(), "already exists") {
 			// podman listed the pods before it was made: the next pass
 			// sees it.
-			r.setStarted(t.ARN, false)
+			r.setStarting(pt.Pod, false)
 			return
 		}
 		if r.ctx.Err() != nil {
 			_ = r.podman.Remove(context.Background(), pt.Pod)
-			r.setStarted(t.ARN, false)
+			r.setStarting(pt.Pod, false)
 			return
 		}
 		r.failed(t, err.Error())
@@ -319,7 +308,7 @@ func (r *Runtime) start(t awsfake.ServiceTask) {
 	if err := r.becomeHealthy(r.ctx, t); err != nil {
 		if r.ctx.Err() != nil {
 			_ = r.podman.Remove(context.Background(), pt.Pod)
-			r.setStarted(t.ARN, false)
+			r.setStarting(pt.Pod, false)
 			return
 		}
 		r.failed(t, err.Error())
@@ -422,9 +411,7 @@ func statusOrErr(resp *http.Response, err error) string {
 func (r *Runtime) failed(t awsfake.ServiceTask, why string) {
 	ctx := context.Background()
 	pt := r.podTask(t)
-	if r.lb != nil {
-		_ = r.lb.Deregister(ctx, pt.Pod)
-	}
+	_ = r.lb.Deregister(ctx, pt.Pod)
 	container, code := "", 1
 	for _, c := range pt.Containers {
 		if st, err := r.podman.State(ctx, pt.Pod, c.Name); err == nil && c.Essential && st.Exited {
@@ -449,7 +436,7 @@ func (r *Runtime) failed(t awsfake.ServiceTask, why string) {
 		fmt.Fprintf(r.out, "sandbox: task %s (%s): stopped, essential container %s exited %d%s\n", shortID(t.ARN), t.Service, container, code, prefixed(": ", why))
 	}
 	r.fake.TaskExited(t.ARN, container, code, why)
-	r.setStarted(t.ARN, false)
+	r.setStarting(pt.Pod, false)
 }
 
 func prefixed(p, s string) string {
@@ -463,18 +450,16 @@ func prefixed(p, s string) string {
 // target group, drained until no request is in flight or the
 // deregistration delay ends, then its containers stopped in reverse
 // dependency order, each with its stop signal and stopTimeout.
-func (r *Runtime) stop(pod string, v *podView) {
+// t is the double's task, when it still knows it: its containers' stop
+// timeouts and order; else the pod's containers stop with the defaults.
+func (r *Runtime) stop(pod string, v *podView, t awsfake.ServiceTask) {
 	ctx := context.Background()
-	if r.lb != nil {
-		if err := r.drain(ctx, pod); err != nil {
-			fmt.Fprintf(r.out, "WARNING: sandbox: drain %s: %v\n", pod, err)
-		}
+	if err := r.drain(ctx, pod); err != nil {
+		fmt.Fprintf(r.out, "WARNING: sandbox: drain %s: %v\n", pod, err)
 	}
 	pt := pods.Task{ARN: v.arn, Pod: pod}
-	for _, t := range r.fake.ServiceTasks() {
-		if t.ARN == v.arn {
-			pt = r.podTask(t)
-		}
+	if t.ARN != "" {
+		pt = r.podTask(t)
 	}
 	if len(pt.Containers) == 0 {
 		for name := range v.containers {
@@ -487,22 +472,12 @@ func (r *Runtime) stop(pod string, v *podView) {
 		fmt.Fprintf(r.out, "WARNING: sandbox: stop %s: %v\n", pod, err)
 	}
 	fmt.Fprintf(r.out, "sandbox: task %s: stopped pod %s in %s, exit codes %v\n", shortID(v.arn), pod, time.Since(start).Round(100*time.Millisecond), codes)
-	r.setStarted(v.arn, false)
+	r.setStarting(pod, false)
 }
 
 func (r *Runtime) drain(ctx context.Context, pod string) error {
-	servers, err := r.lb.Servers(ctx)
-	if err != nil {
-		return err
-	}
-	registered := false
-	for _, s := range servers {
-		registered = registered || s.Name == pod
-	}
-	if !registered {
-		return nil
-	}
-	if err := r.lb.Drain(ctx, pod); err != nil {
+	registered, err := r.lb.Drain(ctx, pod)
+	if err != nil || !registered {
 		return err
 	}
 	delay := time.Duration(*r.lbc.DeregistrationDelay) * time.Second

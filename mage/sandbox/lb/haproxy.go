@@ -149,11 +149,7 @@ func (h HAProxy) command(ctx context.Context, line string) (string, error) {
 		return "", err
 	}
 	b, err := io.ReadAll(c)
-	answer := strings.TrimSpace(string(b))
-	if err != nil {
-		return answer, err
-	}
-	return answer, nil
+	return strings.TrimSpace(string(b)), err
 }
 
 // commandOK sends a command whose success answers nothing (or a "New
@@ -191,21 +187,23 @@ func (h HAProxy) Register(ctx context.Context, name, addr string) error {
 
 // Drain stops sending new requests to a target; those in flight finish.
 // Its sticky clients move too: an ALB sends no request to a deregistering
-// target, sticky or not (HAProxy's drain would keep them).
-func (h HAProxy) Drain(ctx context.Context, name string) error {
-	if err := h.commandOK(ctx, "set server "+Backend+"/"+name+" state drain"); err != nil {
-		return err
-	}
+// target, sticky or not (HAProxy's drain would keep them). It reports
+// whether the target was registered.
+func (h HAProxy) Drain(ctx context.Context, name string) (bool, error) {
 	servers, err := h.Servers(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, s := range servers {
-		if s.Name == name {
-			return h.commandOK(ctx, fmt.Sprintf("clear table %s data.server_id eq %d", Backend, s.ID))
+		if s.Name != name {
+			continue
 		}
+		if err := h.commandOK(ctx, "set server "+Backend+"/"+name+" state drain"); err != nil {
+			return true, err
+		}
+		return true, h.commandOK(ctx, fmt.Sprintf("clear table %s data.server_id eq %d", Backend, s.ID))
 	}
-	return nil
+	return false, nil
 }
 
 // Deregister removes a target: put in maintenance, then deleted once it

@@ -121,8 +121,11 @@ func TestTargetsRegisterDrainAndDeregister(t *testing.T) {
 		}
 	}()
 	time.Sleep(500 * time.Millisecond)
-	if err := h.Drain(ctx, "old"); err != nil {
-		t.Fatal(err)
+	if registered, err := h.Drain(ctx, "old"); err != nil || !registered {
+		t.Fatalf("Drain(old) = %v, %v", registered, err)
+	}
+	if registered, err := h.Drain(ctx, "never-added"); err != nil || registered {
+		t.Fatalf("Drain of a target never registered = %v, %v; want false, nil", registered, err)
 	}
 	for range 10 {
 		if body, err := get(url + "/"); err != nil || body != "new" {
