@@ -3,6 +3,7 @@ package image
 import (
 	"crypto/sha256"
 	_ "embed"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The named build contexts the toolkit passes to every build.
@@ -34,7 +36,29 @@ const (
 	// AssetsDir is where an nginx image keeps the assets, in the empty
 	// previous-assets context too.
 	AssetsDir = "usr/share/nginx/html/assets"
+	// SprocketsCacheContext is the Sprockets cache handed to precompile:
+	// the one the live release's precompile left, or an empty directory.
+	SprocketsCacheContext = "sprockets-cache"
+	// SprocketsCacheTarget is the Dockerfile stage holding the Sprockets
+	// cache a precompile leaves; the toolkit pushes it to the layer-cache
+	// repository, tagged SprocketsCacheTag of the asset inputs' hash.
+	SprocketsCacheTarget = "assets-cache"
+	// SprocketsCacheLabel names, on a build's images, the Sprockets cache
+	// its precompile was handed ("none" for none): a later build of the
+	// same asset inputs is handed the same one, so its precompile step is
+	// the same and comes from the layer cache.
+	SprocketsCacheLabel = "org.railsecs.deploykit.sprockets-cache"
 )
+
+// SprocketsCacheTag is the tag, in the layer-cache repository, of the
+// Sprockets cache left by precompiling asset inputs with this hash.
+func SprocketsCacheTag(assetInputsHash string) string { return "sprockets-" + assetInputsHash }
+
+// HasStage says whether dockerfile declares the build stage name.
+func HasStage(dockerfile, name string) bool {
+	stages, err := stagesOf(dockerfile)
+	return err == nil && stages[strings.ToLower(name)]
+}
 
 //go:embed bridge-assets.sh
 var bridgeScript []byte
@@ -50,6 +74,15 @@ func ImageContext(ref string) string { return "docker-image://" + ref }
 // StageAssetInputs copies the asset inputs that exist under ctxDir into a
 // new directory under tmp, and returns it with a hash of what it holds
 // (paths, modes, contents, link targets): equal hashes, equal precompile.
+//
+// Every staged file and directory gets a modification time derived from
+// its content (a file's bytes, a directory's entry names), never the
+// working tree's: Sprockets memoizes file and directory digests by path
+// and mtime second, so with the previous release's cache handed to
+// precompile (the sprockets-cache context) a changed file that kept its
+// mtime (a checkout, a restored backup, a tool that resets times) would
+// be served stale. With content-derived times an equal (path, mtime) pair
+// means equal content, but for a 2^-31 chance per changed file.
 func StageAssetInputs(ctxDir string, inputs []string, tmp string) (dir, hash string, err error) {
 	dir, err = os.MkdirTemp(tmp, "assets-src-")
 	if err != nil {
@@ -103,7 +136,69 @@ func StageAssetInputs(ctxDir string, inputs []string, tmp string) (dir, hash str
 		}
 		h.Write([]byte{0})
 	}
+	if err := contentTimes(dir); err != nil {
+		return "", "", fmt.Errorf("stage asset inputs: %w", err)
+	}
 	return dir, hex.EncodeToString(h.Sum(nil))[:32], nil
+}
+
+// contentTimes sets the mtime of every file and directory under root
+// from its content: a file's from its bytes, a directory's from its
+// sorted entry names (what Sprockets digests for a directory), deepest
+// first, since setting a time inside a directory does not change the
+// directory's. Symbolic links keep theirs: Sprockets stats their target.
+func contentTimes(root string) error {
+	var dirs []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, p)
+		case d.Type().IsRegular():
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.New()
+			_, err = io.Copy(sum, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			return setContentTime(p, sum.Sum(nil))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range slices.Backward(dirs) {
+		entries, err := os.ReadDir(d) // sorted by name
+		if err != nil {
+			return err
+		}
+		sum := sha256.New()
+		for _, e := range entries {
+			fmt.Fprintf(sum, "%s\x00", e.Name())
+		}
+		if err := setContentTime(d, sum.Sum(nil)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ContentTime is the mtime a staged asset input with content digest sum
+// gets: a second in 2001-2069, spread by the digest's first 31 bits.
+func ContentTime(sum []byte) time.Time {
+	return time.Unix(1_000_000_000+int64(binary.BigEndian.Uint32(sum)>>1), 0)
+}
+
+func setContentTime(path string, sum []byte) error {
+	t := ContentTime(sum)
+	return os.Chtimes(path, t, t)
 }
 
 func copyFile(src, dst string, mode fs.FileMode, h io.Writer) error {

@@ -1,12 +1,14 @@
 package image
 
 import (
+	"crypto/sha256"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 func write(t *testing.T, root string, files map[string]string) {
@@ -77,6 +79,69 @@ func TestStageAssetInputs(t *testing.T) {
 	if got := TailwindInputs(app); len(got) == 0 || got[0] != "app/views" {
 		t.Errorf("Tailwind apps scan their views: %v", got)
 	}
+}
+
+// Staged asset inputs carry times derived from their content, not the
+// working tree's: Sprockets memoizes file and directory digests by (path,
+// mtime second), so a changed file that kept its mtime would otherwise be
+// compiled from the previous release's memo (shown with real Sprockets in
+// mage/release's real-app test).
+func TestStagedAssetInputsTimesFollowTheirContent(t *testing.T) {
+	app := t.TempDir()
+	write(t, app, map[string]string{"app/assets/stylesheets/a.scss": "a{}", "app/assets/stylesheets/b.scss": "b{}"})
+	inputs := []string{"app/assets"}
+	stage := func() string {
+		dir, _, err := StageAssetInputs(app, inputs, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	mtime := func(dir, rel string) time.Time {
+		info, err := os.Stat(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.ModTime()
+	}
+	a, styles := "app/assets/stylesheets/a.scss", "app/assets/stylesheets"
+	first := stage()
+	old := mtime(app, a)
+	if got, want := mtime(first, a), ContentTime(sha256Of("a{}")); !got.Equal(want) {
+		t.Fatalf("staged %s has mtime %v, want %v (from its content)", a, got, want)
+	}
+	if mtime(first, a).Equal(mtime(first, "app/assets/stylesheets/b.scss")) {
+		t.Errorf("two different contents got one mtime")
+	}
+
+	// The working tree's times do not matter: touched, same content, same time.
+	later := old.Add(time.Hour)
+	os.Chtimes(filepath.Join(app, a), later, later)
+	if second := stage(); !mtime(second, a).Equal(mtime(first, a)) || !mtime(second, styles).Equal(mtime(first, styles)) {
+		t.Errorf("touching a file without changing it moved its staged time")
+	}
+
+	// Changed content under the old mtime: a new time.
+	write(t, app, map[string]string{a: "a{color:red}"})
+	os.Chtimes(filepath.Join(app, a), old, old)
+	third := stage()
+	if mtime(third, a).Equal(mtime(first, a)) {
+		t.Errorf("a changed file kept its staged mtime")
+	}
+	if !mtime(third, styles).Equal(mtime(first, styles)) {
+		t.Errorf("a content change moved its directory's time (Sprockets digests a directory by its entry names)")
+	}
+
+	// A new file: its directory's time moves.
+	write(t, app, map[string]string{"app/assets/stylesheets/c.scss": "c{}"})
+	if mtime(stage(), styles).Equal(mtime(first, styles)) {
+		t.Errorf("adding a file kept its directory's staged mtime")
+	}
+}
+
+func sha256Of(s string) []byte {
+	sum := sha256.Sum256([]byte(s))
+	return sum[:]
 }
 
 // bridge-assets keeps the newest KEEP earlier releases' files beside this

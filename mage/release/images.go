@@ -95,8 +95,15 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 			liveAssets = nil
 		}
 	}
-	if err := addAssetContexts(cfg, specs, opts.Live, liveAssets, tmp); err != nil {
+	caches := sprocketsCaches{registry: access.registry, tmp: tmp, liveAssets: liveAssets}
+	if host != "" && build.CacheRepository != "" {
+		caches.repository = host + "/" + build.CacheRepository
+	}
+	if err := addAssetContexts(ctx, cfg, specs, opts.Live, liveAssets, &caches, tmp); err != nil {
 		return Images{}, err
+	}
+	if writeCache {
+		specs = append(specs, caches.leftBy(specs, build.AssetsImage)...)
 	}
 	if host != "" && build.CacheRepository != "" {
 		fmt.Fprintf(out, "layer cache: %s/%s (%s)\n", host, build.CacheRepository, map[bool]string{true: "read and write on branch " + branch, false: "read only on branch " + branch}[writeCache])
@@ -108,6 +115,7 @@ func EnsureImages(ctx context.Context, cfg *config.Config, opts ImageOptions) (I
 	if err != nil {
 		return Images{}, err
 	}
+	results = slices.DeleteFunc(results, func(r image.Result) bool { return r.Name == sprocketsCacheImage })
 	warnUnbridged(ctx, out, access.registry, build, results, opts.Live, liveAssets)
 	return Images{Results: results}, nil
 }
@@ -239,7 +247,7 @@ func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, buil
 // and deploykit (the bridge script). The assets image is labelled with the
 // hash of its asset inputs and, when the live release's has the same, is
 // tagged registry-side instead of built.
-func addAssetContexts(cfg *config.Config, specs []image.Spec, live, liveAssets map[string]string, tmp string) error {
+func addAssetContexts(ctx context.Context, cfg *config.Config, specs []image.Spec, live, liveAssets map[string]string, caches *sprocketsCaches, tmp string) error {
 	build := cfg.BuildOrDefault()
 	toolkit, err := image.ToolkitContextDir(tmp, build.KeepAssets())
 	if err != nil {
@@ -267,8 +275,13 @@ func addAssetContexts(cfg *config.Config, specs []image.Spec, live, liveAssets m
 			st = staged{dir, hash}
 			byContext[s.Context] = st
 		}
-		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit}
+		cache, err := caches.handed(ctx, st.hash)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", s.Name, err)
+		}
+		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit, image.SprocketsCacheContext: cache.context}
 		s.Labels[image.AssetInputsLabel] = st.hash
+		s.Labels[image.SprocketsCacheLabel] = cache.ref
 		if s.Name != build.AssetsImage {
 			continue
 		}
@@ -280,6 +293,97 @@ func addAssetContexts(cfg *config.Config, specs []image.Spec, live, liveAssets m
 		if s.Push && liveAssets[image.AssetInputsLabel] == st.hash {
 			s.Reuse = &image.Reuse{From: live[s.Name], Why: image.AssetInputsLabel + " unchanged since " + live[s.Name]}
 		}
+	}
+	return nil
+}
+
+// sprocketsCacheImage names, among a build's specs, the Sprockets cache
+// image pushed beside the release's images (never one of them).
+const sprocketsCacheImage = "sprockets-cache"
+
+// sprocketsCaches picks the Sprockets cache each precompile is handed and
+// describes the cache image a build leaves for the next release.
+type sprocketsCaches struct {
+	registry   *image.Registry // nil: a local build, no cache handed
+	repository string          // the layer-cache repository; "": none
+	tmp        string
+	liveAssets map[string]string // the live assets image's labels
+	empty      string            // the empty context, made once
+	picked     map[string]sprocketsCache
+}
+
+type sprocketsCache struct {
+	ref     string // ref@digest, or "none"
+	context string // the named context: an image, or an empty directory
+}
+
+// handed is the cache the precompile of asset inputs with hash gets. For
+// the live release's own asset inputs (a code-only change) it is the one
+// the live release was handed, so the precompile step is the same and
+// comes from the layer cache; for new asset inputs it is the cache the
+// live release's precompile left. None when there is no live release, no
+// cache repository, or the registry no longer holds the image.
+func (c *sprocketsCaches) handed(ctx context.Context, hash string) (sprocketsCache, error) {
+	if got, ok := c.picked[hash]; ok {
+		return got, nil
+	}
+	ref := "none"
+	if c.registry != nil && c.repository != "" && c.liveAssets != nil {
+		want := c.repository + ":" + image.SprocketsCacheTag(c.liveAssets[image.AssetInputsLabel])
+		if c.liveAssets[image.AssetInputsLabel] == hash {
+			want = cmp.Or(c.liveAssets[image.SprocketsCacheLabel], "none")
+		}
+		if want != "none" {
+			digest, err := c.registry.Digest(ctx, want)
+			if err != nil {
+				return sprocketsCache{}, fmt.Errorf("sprockets cache %s: %w", want, err)
+			}
+			if digest != "" {
+				r, err := imageref.ParseRef(want)
+				if err != nil {
+					return sprocketsCache{}, err
+				}
+				ref = r.WithDigest(digest).String()
+			}
+		}
+	}
+	got := sprocketsCache{ref: ref, context: image.ImageContext(ref)}
+	if ref == "none" {
+		if c.empty == "" {
+			dir, err := os.MkdirTemp(c.tmp, "no-sprockets-cache-")
+			if err != nil {
+				return sprocketsCache{}, err
+			}
+			c.empty = dir
+		}
+		got.context = c.empty
+	}
+	if c.picked == nil {
+		c.picked = map[string]sprocketsCache{}
+	}
+	c.picked[hash] = got
+	return got, nil
+}
+
+// leftBy is the spec of the cache image the assets image's precompile
+// leaves (the Dockerfile's assets-cache stage), tagged with its asset
+// inputs' hash in the layer-cache repository: none without a cache
+// repository or without that stage. It reads the layer cache the images
+// read, and is built after them from their local layers.
+func (c *sprocketsCaches) leftBy(specs []image.Spec, assetsImage string) []image.Spec {
+	if c.repository == "" {
+		return nil
+	}
+	for _, s := range specs {
+		if s.Name != assetsImage || !image.HasStage(s.Dockerfile, image.SprocketsCacheTarget) {
+			continue
+		}
+		cache := s
+		cache.Name, cache.Target, cache.Reuse, cache.CacheTo = sprocketsCacheImage, image.SprocketsCacheTarget, nil, ""
+		cache.Refs = []string{c.repository + ":" + image.SprocketsCacheTag(s.Labels[image.AssetInputsLabel])}
+		cache.Labels, cache.BuildArgs = maps.Clone(s.Labels), maps.Clone(s.BuildArgs)
+		delete(cache.Labels, image.AssetsKeptLabel)
+		return []image.Spec{cache}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
 	localsandbox "github.com/railsecs/deploykit/mage/sandbox"
 )
@@ -89,7 +90,7 @@ func inImage(t *testing.T, ref string, env []string, script string) string {
 // arguments it reaches for the ruby: image a real app uses, which this
 // machine cannot pull, so the defaults stay the real ones.
 func TestTheShippedDockerfileBuildsTheExampleRailsApp(t *testing.T) {
-	_, cfg, sandboxEnv, env := realAppRepo(t)
+	repo, cfg, sandboxEnv, env := realAppRepo(t)
 	ctx := context.Background()
 	commit, err := CurrentCommit(ctx, cfg, false)
 	if err != nil {
@@ -154,5 +155,68 @@ func TestTheShippedDockerfileBuildsTheExampleRailsApp(t *testing.T) {
 	sig, err := exec.Command("buildah", "inspect", "--format", "{{.OCIv1.Config.StopSignal}}", refs["nginx"]).Output()
 	if err != nil || strings.TrimSpace(string(sig)) != "SIGQUIT" {
 		t.Errorf("nginx image stop signal %q (%v), want SIGQUIT", sig, err)
+	}
+
+	assetChangeReusesTheSprocketsCache(t, repo, cfg, sandboxEnv, env, images.Results)
+}
+
+// An asset change is precompiled with the Sprockets cache the live
+// release's precompile left (pushed to the layer-cache repository), and
+// the changed stylesheet is compiled anew even though the file kept its
+// modification time, which Sprockets memoizes digests by.
+func assetChangeReusesTheSprocketsCache(t *testing.T, repo string, cfg *config.Config, sandboxEnv *config.Environment, env map[string]string, first []image.Result) {
+	ctx := context.Background()
+	live := map[string]string{}
+	for _, r := range first {
+		live[r.Name] = r.Pinned()
+	}
+	reg := &image.Registry{Host: sandboxEnv.Registry}
+	labels, err := reg.Labels(ctx, live["nginx"], "linux/amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if labels[image.SprocketsCacheLabel] != "none" {
+		t.Errorf("the first release's precompile was handed the cache %q, want none", labels[image.SprocketsCacheLabel])
+	}
+	left := sandboxEnv.Registry + "/shop/build-cache:" + image.SprocketsCacheTag(labels[image.AssetInputsLabel])
+	if digest, err := reg.Digest(ctx, left); err != nil || digest == "" {
+		t.Fatalf("the first build left no Sprockets cache at %s (%q, %v)", left, digest, err)
+	}
+
+	palette := filepath.Join(repo, "examples", "sandbox-app", "app", "assets", "stylesheets", "_palette.scss")
+	info, err := os.Stat(palette)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(palette, []byte("$ink: #1f2933;\n$accent: #2e7d32;\n"), 0o644)
+	os.Chtimes(palette, info.ModTime(), info.ModTime())
+	gitIn(t, repo, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-qam", "green accent")
+	commit, err := CurrentCommit(ctx, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &testtools.Buffer{}
+	images, err := EnsureImages(ctx, cfg, ImageOptions{Env: sandboxEnv, Commit: commit, Getenv: func(k string) string { return env[k] }, Out: out, Live: live})
+	if err != nil {
+		t.Fatalf("the asset change's build: %v\n%s", err, out)
+	}
+	if m := regexp.MustCompile(`sprockets cache: (\d+) files from the live release`).FindStringSubmatch(out.String()); m == nil || m[1] == "0" {
+		t.Errorf("the asset change's precompile was not handed the live release's Sprockets cache (%q):\n%s", m, out)
+	}
+	var nginx string
+	for _, r := range images.Results {
+		if r.Name == sprocketsCacheImage {
+			t.Errorf("the Sprockets cache image is reported as one of the release's images")
+		}
+		if r.Name == "nginx" {
+			nginx = r.Ref
+		}
+	}
+	css := inImage(t, nginx, nil, "zcat /usr/share/nginx/html/assets/application-*.css.gz | sort -u")
+	if !strings.Contains(css, "#2e7d32") {
+		t.Errorf("the changed accent colour is not in the new release's stylesheets (compiled from a stale cache?):\n%s", css)
+	}
+	if !strings.Contains(css, "#c2185b") {
+		t.Errorf("the nginx image no longer bridges the live release's stylesheet:\n%s", css)
 	}
 }
