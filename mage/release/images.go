@@ -242,7 +242,9 @@ func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, buil
 
 // addAssetContexts gives every build the named contexts the Dockerfiles
 // read: assets-src (only the asset inputs, so a code change elsewhere
-// reuses the precompile layer), previous-assets (the live release's assets
+// reuses the precompile layer), deps-src (what bundle install reads besides
+// Gemfile and Gemfile.lock), sprockets-cache (see sprocketsCaches),
+// previous-assets (the live release's assets
 // image, whose assets are bridged; an empty one before the first release)
 // and deploykit (the bridge script). The assets image is labelled with the
 // hash of its asset inputs and, when the live release's has the same, is
@@ -261,7 +263,7 @@ func addAssetContexts(ctx context.Context, cfg *config.Config, specs []image.Spe
 	} else {
 		previous = image.ImageContext(previous)
 	}
-	type staged struct{ dir, hash string }
+	type staged struct{ dir, hash, gems string }
 	byContext := map[string]staged{}
 	for i := range specs {
 		s := &specs[i]
@@ -272,14 +274,22 @@ func addAssetContexts(ctx context.Context, cfg *config.Config, specs []image.Spe
 			if err != nil {
 				return fmt.Errorf("image %s: %w", s.Name, err)
 			}
-			st = staged{dir, hash}
+			extras, err := image.DependencyInputs(s.Context)
+			if err != nil {
+				return fmt.Errorf("image %s: %w", s.Name, err)
+			}
+			gems, _, err := image.StageAssetInputs(s.Context, extras, tmp)
+			if err != nil {
+				return fmt.Errorf("image %s: %w", s.Name, err)
+			}
+			st = staged{dir, hash, gems}
 			byContext[s.Context] = st
 		}
 		cache, err := caches.handed(ctx, st.hash)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", s.Name, err)
 		}
-		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit, image.SprocketsCacheContext: cache.context}
+		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit, image.SprocketsCacheContext: cache.context, image.DepsContext: st.gems}
 		s.Labels[image.AssetInputsLabel] = st.hash
 		s.Labels[image.SprocketsCacheLabel] = cache.ref
 		if s.Name != build.AssetsImage {

@@ -18,7 +18,7 @@ import (
 
 // realAppRepo lays out a repository with the example Rails app, the
 // shipped docker/Dockerfile and deploy.hcl as they are, in git.
-func realAppRepo(t *testing.T) (string, *config.Config, *config.Environment, map[string]string) {
+func realAppRepo(t testing.TB) (string, *config.Config, *config.Environment, map[string]string) {
 	t.Helper()
 	for _, bin := range []string{"buildah", "mmdebstrap", "docker-registry"} {
 		testtools.Need(t, bin)
@@ -218,5 +218,143 @@ func assetChangeReusesTheSprocketsCache(t *testing.T, repo string, cfg *config.C
 	}
 	if !strings.Contains(css, "#c2185b") {
 		t.Errorf("the nginx image no longer bridges the live release's stylesheet:\n%s", css)
+	}
+}
+
+// A Gemfile with a `path:` gem and a `gemspec` builds with the shipped
+// docker/Dockerfile: the gems stage gets them through the deps-src
+// context, so bundle finds them without the rest of the app.
+func TestTheShippedDockerfileBuildsAGemfileWithPathGems(t *testing.T) {
+	repo, cfg, sandboxEnv, env := realAppRepo(t)
+	app := filepath.Join(repo, "examples", "sandbox-app")
+	files := map[string]string{
+		"vendor/gems/shop_money/shop_money.gemspec": `Gem::Specification.new do |s|
+  s.name = "shop_money"
+  s.version = "0.1.0"
+  s.summary = "money for the shop"
+  s.authors = ["shop"]
+  s.files = ["lib/shop_money.rb"]
+end
+`,
+		"vendor/gems/shop_money/lib/shop_money.rb": "module ShopMoney\n  VERSION = \"0.1.0\"\nend\n",
+		"shop.gemspec": `Gem::Specification.new do |s|
+  s.name = "shop"
+  s.version = "1.2.3"
+  s.summary = "the shop itself"
+  s.authors = ["shop"]
+end
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(app, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendTo(t, filepath.Join(app, "Gemfile"), "gemspec\ngem \"shop_money\", path: \"vendor/gems/shop_money\"\n")
+	lock, err := os.ReadFile(filepath.Join(app, "Gemfile.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What `bundle lock` writes for them (bundler 2.3).
+	locked := "PATH\n  remote: .\n  specs:\n    shop (1.2.3)\n\nPATH\n  remote: vendor/gems/shop_money\n  specs:\n    shop_money (0.1.0)\n\n" +
+		strings.Replace(string(lock), "DEPENDENCIES\n", "DEPENDENCIES\n  shop!\n  shop_money!\n", 1)
+	os.WriteFile(filepath.Join(app, "Gemfile.lock"), []byte(locked), 0o644)
+	commitAll(t, repo, "path gems")
+
+	ctx := context.Background()
+	commit, err := CurrentCommit(ctx, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &testtools.Buffer{}
+	images, err := EnsureImages(ctx, cfg, ImageOptions{Env: sandboxEnv, Commit: commit, Getenv: func(k string) string { return env[k] }, Out: out})
+	if err != nil {
+		t.Fatalf("build with path gems: %v\n%s", err, out)
+	}
+	if strings.Contains(out.String(), "build-essential") && strings.Contains(out.String(), "Setting up build-essential") {
+		t.Errorf("the gems stage installed compilers: bundle check did not find the path gems\n%s", out)
+	}
+	for _, r := range images.Results {
+		if r.Name == "app" {
+			got := inImage(t, r.Ref, []string{"SECRET_KEY_BASE=test-only"}, `bin/rails runner 'puts ShopMoney::VERSION, Gem.loaded_specs["shop"].version'`)
+			if !strings.Contains(got, "0.1.0\n1.2.3\n") {
+				t.Errorf("the app image does not load the path gems:\n%s", got)
+			}
+		}
+	}
+}
+
+// A jsbundling-style app (a package.json whose build script precompile
+// runs first, as jsbundling-rails makes it) builds with the shipped
+// docker/Dockerfile: Node and the locked packages are installed in the
+// gems stage from the deps-src context, and the bundle the script writes
+// is precompiled, digested and served by the nginx image.
+func TestTheShippedDockerfileBuildsAJSBundlingApp(t *testing.T) {
+	repo, cfg, sandboxEnv, env := realAppRepo(t)
+	app := filepath.Join(repo, "examples", "sandbox-app")
+	files := map[string]string{
+		"package.json": `{
+  "name": "shop",
+  "private": true,
+  "scripts": { "build": "node bin/build-js" }
+}
+`,
+		// What `npm install` writes for a package without dependencies.
+		"package-lock.json": `{
+  "name": "shop",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "": {
+      "name": "shop"
+    }
+  }
+}
+`,
+		"bin/build-js": `const fs = require("fs");
+const src = fs.readdirSync("app/javascript").sort().map((f) => fs.readFileSync("app/javascript/" + f, "utf8"));
+fs.writeFileSync("app/assets/builds/bundle.js", "// built by node " + process.version + "\n" + src.join("\n"));
+`,
+		"app/javascript/checkout.js":   "window.checkoutReady = true;\n",
+		"app/assets/builds/.keep":      "",
+		"lib/tasks/javascript.rake":    "namespace :javascript do\n  task :build do\n    system(\"npm run build\", exception: true)\n  end\nend\nRake::Task[\"assets:precompile\"].enhance([\"javascript:build\"])\n",
+		"config/initializers/build.rb": "Rails.application.config.assets.precompile += %w( bundle.js )\n",
+	}
+	for name, content := range files {
+		p := filepath.Join(app, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The rake task is an asset input here (jsbundling-rails is a gem).
+	cfg.Build.AssetInputs = append(append([]string{}, cfg.BuildOrDefault().AssetInputs...), "lib/tasks")
+	commitAll(t, repo, "jsbundling")
+
+	ctx := context.Background()
+	commit, err := CurrentCommit(ctx, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &testtools.Buffer{}
+	images, err := EnsureImages(ctx, cfg, ImageOptions{Env: sandboxEnv, Commit: commit, Getenv: func(k string) string { return env[k] }, Out: out})
+	if err != nil {
+		t.Fatalf("build of a jsbundling app: %v\n%s", err, out)
+	}
+	for _, r := range images.Results {
+		switch r.Name {
+		case "nginx":
+			js := inImage(t, r.Ref, nil, "cat /usr/share/nginx/html/assets/bundle-*.js")
+			if !strings.Contains(js, "checkoutReady") {
+				t.Errorf("the nginx image does not serve the bundle the build script wrote:\n%s", js)
+			}
+		case "app":
+			got := inImage(t, r.Ref, nil, "ls node_modules 2>&1; command -v npm || echo no npm")
+			if !strings.Contains(got, "No such file") {
+				t.Errorf("the app image carries node_modules:\n%s", got)
+			}
+		}
 	}
 }
