@@ -3,8 +3,8 @@ package release
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -83,15 +83,17 @@ func realAppChanges(b *testing.B, builder string, sections int) {
 	}
 	commitAll(b, repo, "a bigger asset set")
 
-	// The base images, from the registry the builds push to.
+	// The base images, from the registry the builds push to (as the
+	// sandbox keeps them).
 	host := env.Registry
+	bb := localsandbox.DefaultBaseBuilder(io.Discard)
+	bb.Registry = host
+	if err := bb.Ensure(ctx, localsandbox.Bases); err != nil {
+		b.Fatal(err)
+	}
 	bases := map[string]string{}
 	for _, base := range localsandbox.Bases {
-		remote := host + "/" + strings.TrimPrefix(base.Name, "localhost/")
-		if out, err := exec.Command("buildah", "push", "--tls-verify=false", base.Name, "docker://"+remote).CombinedOutput(); err != nil {
-			b.Fatalf("push %s: %v\n%s", base.Name, err, out)
-		}
-		bases[base.Name] = remote
+		bases[base.Name] = localsandbox.InRegistry(host, base.Name)
 	}
 	for _, img := range env.Images {
 		for k, v := range img.BuildArgs {

@@ -119,6 +119,10 @@ type BaseBuilder struct {
 	// directory whose files point apt at this machine's mirror.
 	Sources, AptConf string
 	Out              io.Writer
+	// Registry, when set, is a loopback registry that gets a copy of each
+	// base image (REGISTRY/deploykit/NAME:TAG), so a builder with other
+	// storage (BuildKit, a fresh buildah root) can start from it too.
+	Registry string
 }
 
 // DefaultBaseBuilder uses buildah's default storage and this machine's
@@ -139,13 +143,45 @@ func MissingTools() []string {
 }
 
 // Ensure makes every base image present in builder storage with its
-// current key, building those that are missing or stale.
+// current key, building those that are missing or stale, then (with a
+// Registry) in the registry.
 func (bb BaseBuilder) Ensure(ctx context.Context, bases []Base) error {
 	for _, b := range bases {
 		if err := bb.ensure(ctx, b, b.Key(bases)); err != nil {
 			return err
 		}
 	}
+	if bb.Registry == "" {
+		return nil
+	}
+	for _, b := range bases {
+		if err := bb.publish(ctx, b, b.Key(bases)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InRegistry is where a base image's registry copy lives.
+func InRegistry(registry, name string) string {
+	return registry + "/" + strings.TrimPrefix(name, "localhost/")
+}
+
+// publish pushes b to the registry unless the registry's copy carries
+// the same key.
+func (bb BaseBuilder) publish(ctx context.Context, b Base, key string) error {
+	ref := InRegistry(bb.Registry, b.Name)
+	reg := image.Registry{Host: bb.Registry}
+	if labels, err := reg.Labels(ctx, ref, "linux/"+runtime.GOARCH); err == nil && labels[KeyLabel] == key {
+		fmt.Fprintf(bb.Out, "base image %s: in the registry (key %s)\n", ref, key)
+		return nil
+	}
+	start := time.Now()
+	push := append(bb.Buildah.Command("push", "--quiet"), "--tls-verify=false", b.Name, "docker://"+ref)
+	if err := bb.run(exec.CommandContext(ctx, push[0], push[1:]...)); err != nil {
+		return fmt.Errorf("base image %s: push to %s: %w", b.Name, ref, err)
+	}
+	fmt.Fprintf(bb.Out, "base image %s: pushed in %s\n", ref, time.Since(start).Round(time.Second))
 	return nil
 }
 

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/sandbox"
 	"github.com/railsecs/deploykit/mage/sandbox/probe"
 )
@@ -47,7 +49,29 @@ func SandboxBase(ctx context.Context) error {
 	c := osConsole()
 	bb := sandbox.DefaultBaseBuilder(c.out)
 	bb.Buildah.Driver = c.getenv("DEPLOYKIT_BUILDAH_DRIVER")
+	bb.Registry = sandboxRegistry(c)
 	return bb.Ensure(ctx, sandbox.Bases)
+}
+
+// sandboxRegistry is the sandbox environment's loopback registry when it
+// answers (a deploy's prepare step runs after starting it), else "": the
+// base images then stay in builder storage only, and the command says so.
+func sandboxRegistry(c console) string {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return ""
+	}
+	env, err := cfg.Env("sandbox")
+	if err != nil || !env.Local || !image.Loopback(env.Registry) {
+		return ""
+	}
+	conn, err := net.DialTimeout("tcp", env.Registry, time.Second)
+	if err != nil {
+		fmt.Fprintf(c.out, "registry %s is not running: the base images stay in builder storage only (a deploy starts it)\n", env.Registry)
+		return ""
+	}
+	conn.Close()
+	return env.Registry
 }
 
 // SandboxProbe requests the sandbox's page and every asset it links from
