@@ -9,17 +9,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
 func write(t *testing.T, root string, files map[string]string) {
 	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(root, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtools.WriteFiles(t, root, files)
 }
 
 func listFiles(t *testing.T, root string) []string {

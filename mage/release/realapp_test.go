@@ -245,13 +245,7 @@ end
 end
 `,
 	}
-	for name, content := range files {
-		p := filepath.Join(app, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtools.WriteFiles(t, app, files)
 	appendTo(t, filepath.Join(app, "Gemfile"), "gemspec\ngem \"shop_money\", path: \"vendor/gems/shop_money\"\n")
 	lock, err := os.ReadFile(filepath.Join(app, "Gemfile.lock"))
 	if err != nil {
@@ -261,8 +255,21 @@ end
 	locked := "PATH\n  remote: .\n  specs:\n    shop (1.2.3)\n\nPATH\n  remote: vendor/gems/shop_money\n  specs:\n    shop_money (0.1.0)\n\n" +
 		strings.Replace(string(lock), "DEPENDENCIES\n", "DEPENDENCIES\n  shop!\n  shop_money!\n", 1)
 	os.WriteFile(filepath.Join(app, "Gemfile.lock"), []byte(locked), 0o644)
-	commitAll(t, repo, "path gems")
+	refs, log := buildCommitted(t, repo, cfg, sandboxEnv, env, "path gems")
+	if strings.Contains(log, "Setting up build-essential") {
+		t.Errorf("the gems stage installed compilers: bundle check did not find the path gems\n%s", log)
+	}
+	got := inImage(t, refs["app"], []string{"SECRET_KEY_BASE=test-only"}, `bin/rails runner 'puts ShopMoney::VERSION, Gem.loaded_specs["shop"].version'`)
+	if !strings.Contains(got, "0.1.0\n1.2.3\n") {
+		t.Errorf("the app image does not load the path gems:\n%s", got)
+	}
+}
 
+// buildCommitted commits what changed in repo and builds the sandbox's
+// images of that commit; it returns their refs by name and the build log.
+func buildCommitted(t *testing.T, repo string, cfg *config.Config, sandboxEnv *config.Environment, env map[string]string, msg string) (map[string]string, string) {
+	t.Helper()
+	commitAll(t, repo, msg)
 	ctx := context.Background()
 	commit, err := CurrentCommit(ctx, cfg, false)
 	if err != nil {
@@ -271,19 +278,13 @@ end
 	out := &testtools.Buffer{}
 	images, err := EnsureImages(ctx, cfg, ImageOptions{Env: sandboxEnv, Commit: commit, Getenv: func(k string) string { return env[k] }, Out: out})
 	if err != nil {
-		t.Fatalf("build with path gems: %v\n%s", err, out)
+		t.Fatalf("build of %q: %v\n%s", msg, err, out)
 	}
-	if strings.Contains(out.String(), "build-essential") && strings.Contains(out.String(), "Setting up build-essential") {
-		t.Errorf("the gems stage installed compilers: bundle check did not find the path gems\n%s", out)
-	}
+	refs := map[string]string{}
 	for _, r := range images.Results {
-		if r.Name == "app" {
-			got := inImage(t, r.Ref, []string{"SECRET_KEY_BASE=test-only"}, `bin/rails runner 'puts ShopMoney::VERSION, Gem.loaded_specs["shop"].version'`)
-			if !strings.Contains(got, "0.1.0\n1.2.3\n") {
-				t.Errorf("the app image does not load the path gems:\n%s", got)
-			}
-		}
+		refs[r.Name] = r.Ref
 	}
+	return refs, out.String()
 }
 
 // A jsbundling-style app (a package.json whose build script precompile
@@ -322,39 +323,15 @@ fs.writeFileSync("app/assets/builds/bundle.js", "// built by node " + process.ve
 		"lib/tasks/javascript.rake":    "namespace :javascript do\n  task :build do\n    system(\"npm run build\", exception: true)\n  end\nend\nRake::Task[\"assets:precompile\"].enhance([\"javascript:build\"])\n",
 		"config/initializers/build.rb": "Rails.application.config.assets.precompile += %w( bundle.js )\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(app, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtools.WriteFiles(t, app, files)
 	// The rake task is an asset input here (jsbundling-rails is a gem).
 	cfg.Build.AssetInputs = append(append([]string{}, cfg.BuildOrDefault().AssetInputs...), "lib/tasks")
-	commitAll(t, repo, "jsbundling")
-
-	ctx := context.Background()
-	commit, err := CurrentCommit(ctx, cfg, false)
-	if err != nil {
-		t.Fatal(err)
+	refs, _ := buildCommitted(t, repo, cfg, sandboxEnv, env, "jsbundling")
+	js := inImage(t, refs["nginx"], nil, "cat /usr/share/nginx/html/assets/bundle-*.js")
+	if !strings.Contains(js, "checkoutReady") {
+		t.Errorf("the nginx image does not serve the bundle the build script wrote:\n%s", js)
 	}
-	out := &testtools.Buffer{}
-	images, err := EnsureImages(ctx, cfg, ImageOptions{Env: sandboxEnv, Commit: commit, Getenv: func(k string) string { return env[k] }, Out: out})
-	if err != nil {
-		t.Fatalf("build of a jsbundling app: %v\n%s", err, out)
-	}
-	for _, r := range images.Results {
-		switch r.Name {
-		case "nginx":
-			js := inImage(t, r.Ref, nil, "cat /usr/share/nginx/html/assets/bundle-*.js")
-			if !strings.Contains(js, "checkoutReady") {
-				t.Errorf("the nginx image does not serve the bundle the build script wrote:\n%s", js)
-			}
-		case "app":
-			got := inImage(t, r.Ref, nil, "ls node_modules 2>&1; command -v npm || echo no npm")
-			if !strings.Contains(got, "No such file") {
-				t.Errorf("the app image carries node_modules:\n%s", got)
-			}
-		}
+	if got := inImage(t, refs["app"], nil, "ls node_modules 2>&1; true"); !strings.Contains(got, "No such file") {
+		t.Errorf("the app image carries node_modules:\n%s", got)
 	}
 }

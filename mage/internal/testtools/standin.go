@@ -115,3 +115,16 @@ func removeBlocks(body *hclwrite.Body, typ string) {
 		}
 	}
 }
+
+// WriteFiles writes each file (path relative to root: content), making
+// the directories it needs.
+func WriteFiles(t testing.TB, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
