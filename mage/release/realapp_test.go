@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/image"
@@ -188,7 +190,10 @@ func assetChangeReusesTheSprocketsCache(t *testing.T, repo string, cfg *config.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(palette, []byte("$ink: #1f2933;\n$accent: #2e7d32;\n"), 0o644)
+	// Unique per run: buildah's layer cache (its storage outlives the test)
+	// would otherwise reuse an earlier run's precompile step, which then
+	// prints nothing.
+	os.WriteFile(palette, []byte(fmt.Sprintf("$ink: #1f2933;\n$accent: #2e7d32;\n// run %d\n", time.Now().UnixNano())), 0o644)
 	os.Chtimes(palette, info.ModTime(), info.ModTime())
 	gitIn(t, repo, "-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-qam", "green accent")
 	commit, err := CurrentCommit(ctx, cfg, false)
