@@ -242,10 +242,10 @@ func warnUnbridged(ctx context.Context, out io.Writer, reg *image.Registry, buil
 
 // addAssetContexts gives every build the named contexts the Dockerfiles
 // read: assets-src (only the asset inputs, so a code change elsewhere
-// reuses the precompile layer), deps-src (what bundle install reads besides
-// Gemfile and Gemfile.lock), sprockets-cache (see sprocketsCaches),
-// previous-assets (the live release's assets
-// image, whose assets are bridged; an empty one before the first release)
+// reuses the precompile layer), deps-src (what the dependency installs
+// read besides Gemfile and Gemfile.lock), sprockets-cache (see
+// sprocketsCaches), previous-assets (the live release's assets image,
+// whose assets are bridged; an empty one before the first release)
 // and deploykit (the bridge script). The assets image is labelled with the
 // hash of its asset inputs and, when the live release's has the same, is
 // tagged registry-side instead of built.
@@ -263,7 +263,7 @@ func addAssetContexts(ctx context.Context, cfg *config.Config, specs []image.Spe
 	} else {
 		previous = image.ImageContext(previous)
 	}
-	type staged struct{ dir, hash, gems string }
+	type staged struct{ dir, hash, deps string }
 	byContext := map[string]staged{}
 	for i := range specs {
 		s := &specs[i]
@@ -278,18 +278,18 @@ func addAssetContexts(ctx context.Context, cfg *config.Config, specs []image.Spe
 			if err != nil {
 				return fmt.Errorf("image %s: %w", s.Name, err)
 			}
-			gems, _, err := image.StageAssetInputs(s.Context, extras, tmp)
+			deps, _, err := image.StageAssetInputs(s.Context, extras, tmp)
 			if err != nil {
 				return fmt.Errorf("image %s: %w", s.Name, err)
 			}
-			st = staged{dir, hash, gems}
+			st = staged{dir, hash, deps}
 			byContext[s.Context] = st
 		}
 		cache, err := caches.handed(ctx, st.hash)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", s.Name, err)
 		}
-		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit, image.SprocketsCacheContext: cache.context, image.DepsContext: st.gems}
+		s.Contexts = map[string]string{image.AssetsContext: st.dir, image.PreviousAssetsContext: previous, image.ToolkitContext: toolkit, image.SprocketsCacheContext: cache.context, image.DepsContext: st.deps}
 		s.Labels[image.AssetInputsLabel] = st.hash
 		s.Labels[image.SprocketsCacheLabel] = cache.ref
 		if s.Name != build.AssetsImage {
@@ -338,7 +338,7 @@ func (c *sprocketsCaches) handed(ctx context.Context, hash string) (sprocketsCac
 		return got, nil
 	}
 	ref := "none"
-	if c.registry != nil && c.repository != "" && c.liveAssets != nil {
+	if c.registry != nil && c.repository != "" && c.liveAssets[image.AssetInputsLabel] != "" {
 		want := c.repository + ":" + image.SprocketsCacheTag(c.liveAssets[image.AssetInputsLabel])
 		if c.liveAssets[image.AssetInputsLabel] == hash {
 			want = cmp.Or(c.liveAssets[image.SprocketsCacheLabel], "none")
