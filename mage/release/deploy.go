@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/railsecs/deploykit/mage/appscan"
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/git"
@@ -332,7 +334,10 @@ func (r *run) migrationGate(ctx context.Context, history []ledger.Record, commit
 	if last.Commit == commit.SHA {
 		return false, "the deployed release is this commit"
 	}
-	paths := r.d.Env.Migrate.MigrationPaths()
+	paths, err := MigrationPaths(r.d.Config.Dir, r.d.Env.Migrate)
+	if err != nil {
+		return true, fmt.Sprintf("cannot tell which files hold migrations (%v)", err)
+	}
 	changed, err := git.Changed(ctx, r.d.Config.Dir, last.Commit, commit.SHA, paths...)
 	if err != nil {
 		return true, "cannot compare with the deployed release " + last.Tag + " (not in this clone?)"
@@ -341,6 +346,30 @@ func (r *run) migrationGate(ctx context.Context, history []ledger.Record, commit
 		return false, "nothing under " + strings.Join(paths, ", ") + " changed since " + last.Tag
 	}
 	return true, fmt.Sprintf("%d file(s) changed since %s: %s", len(changed), last.Tag, strings.Join(changed, ", "))
+}
+
+// MigrationPaths are the files whose change between two releases means the
+// migration must run: migrate.paths when set; else Rails' defaults plus,
+// for every production database in the Rails root's config/database.yml,
+// its migrations path and schema dumps (a Rails 8 app's Solid Queue
+// migrations live in db/queue_migrate, its schema in db/queue_schema.rb).
+func MigrationPaths(root string, m *config.Task) ([]string, error) {
+	if len(m.Paths) > 0 {
+		return m.Paths, nil
+	}
+	paths := m.MigrationPaths()
+	dbs, err := appscan.ProductionDatabases(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, db := range dbs {
+		for _, p := range append([]string{db.MigrationsPath}, db.SchemaFiles()...) {
+			if !slices.Contains(paths, p) {
+				paths = append(paths, p)
+			}
+		}
+	}
+	return paths, nil
 }
 
 func (r *run) migrateTaskExists(ctx context.Context) bool {
