@@ -7,7 +7,6 @@
 package appscan
 
 import (
-	"bufio"
 	"cmp"
 	"fmt"
 	"os"
@@ -56,11 +55,12 @@ func (d Database) SchemaFiles() []string {
 // when present.
 func Scan(root string) (Stack, error) {
 	var s Stack
-	gems, ruby, err := lockedGems(filepath.Join(root, "Gemfile.lock"))
+	lock, err := ReadLockfile(filepath.Join(root, "Gemfile.lock"))
 	if err != nil {
 		return s, err
 	}
-	s.Ruby = ruby
+	gems := lock.Gems
+	s.Ruby = lock.Ruby
 	if v, err := os.ReadFile(filepath.Join(root, ".ruby-version")); err == nil {
 		s.Ruby = strings.TrimPrefix(strings.TrimSpace(string(v)), "ruby-")
 	}
@@ -83,39 +83,6 @@ func Scan(root string) (Stack, error) {
 		return s, err
 	}
 	return s, nil
-}
-
-// lockedGems reads the versions Gemfile.lock resolved (every source's
-// specs, top-level entries only) and its RUBY VERSION.
-func lockedGems(path string) (map[string]string, string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, "", fmt.Errorf("read the app's gems: %w", err)
-	}
-	defer f.Close()
-	gems := map[string]string{}
-	spec := regexp.MustCompile(`^    ([A-Za-z0-9_.-]+) \(([^)]+)\)$`)
-	ruby := regexp.MustCompile(`^   ruby (\d+\.\d+\.\d+)`)
-	var section, version string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line != "" && !strings.HasPrefix(line, " ") {
-			section = line
-			continue
-		}
-		if m := spec.FindStringSubmatch(line); m != nil && slices.Contains([]string{"GEM", "PATH", "GIT"}, section) {
-			// A platform variant ("1.16.0-x86_64-linux") is the same version.
-			gems[m[1]], _, _ = strings.Cut(m[2], "-")
-		}
-		if m := ruby.FindStringSubmatch(line); m != nil && section == "RUBY VERSION" {
-			version = m[1]
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return gems, version, nil
 }
 
 var erbTag = regexp.MustCompile(`<%=?.*?%>`)

@@ -398,14 +398,6 @@ type Task struct {
 	LaunchType     string   `hcl:"launch_type,optional"`
 }
 
-// MigrationPaths returns Paths or the Rails defaults.
-func (t *Task) MigrationPaths() []string {
-	if len(t.Paths) > 0 {
-		return t.Paths
-	}
-	return []string{"db/migrate", "db/schema.rb", "db/structure.sql"}
-}
-
 // ImageName is the image the task's container runs.
 func (t *Task) ImageName() string {
 	if t.Image == "" {

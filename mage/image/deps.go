@@ -1,13 +1,16 @@
 package image
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/railsecs/deploykit/mage/appscan"
 )
 
 // DepsContext holds what the dependency installs read besides Gemfile
@@ -37,32 +40,18 @@ func DependencyInputs(ctxDir string) ([]string, error) {
 			extras = append(extras, f)
 		}
 	}
-	lock := filepath.Join(ctxDir, "Gemfile.lock")
-	f, err := os.Open(lock)
-	if os.IsNotExist(err) {
+	lockPath := filepath.Join(ctxDir, "Gemfile.lock")
+	lock, err := appscan.ReadLockfile(lockPath)
+	if errors.Is(err, fs.ErrNotExist) {
 		return extras, nil // the Dockerfile's COPY of it names the problem
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	section, lineNo := "", 0
-	for sc.Scan() {
-		lineNo++
-		line := sc.Text()
-		if line != "" && !strings.HasPrefix(line, " ") {
-			section = strings.TrimSpace(line)
-			continue
-		}
-		remote, ok := strings.CutPrefix(line, "  remote: ")
-		if section != "PATH" || !ok {
-			continue
-		}
-		remote = strings.TrimSpace(remote)
-		clean := path.Clean(filepath.ToSlash(remote))
+	for _, remote := range lock.PathRemotes {
+		clean := path.Clean(filepath.ToSlash(remote.Path))
 		if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-			return nil, fmt.Errorf("%s:%d: path gem %q is outside the Rails root %s: a build context cannot carry it (vendor it under the root)", lock, lineNo, remote, ctxDir)
+			return nil, fmt.Errorf("%s:%d: path gem %q is outside the Rails root %s: a build context cannot carry it (vendor it under the root)", lockPath, remote.Line, remote.Path, ctxDir)
 		}
 		if clean != "." {
 			extras = append(extras, clean)
@@ -75,9 +64,6 @@ func DependencyInputs(ctxDir string) ([]string, error) {
 		for _, s := range specs {
 			extras = append(extras, filepath.Base(s))
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", lock, err)
 	}
 	sort.Strings(extras)
 	return extras, nil

@@ -357,7 +357,7 @@ func MigrationPaths(root string, m *config.Task) ([]string, error) {
 	if len(m.Paths) > 0 {
 		return m.Paths, nil
 	}
-	paths := m.MigrationPaths()
+	paths := []string{"db/migrate", "db/schema.rb", "db/structure.sql"}
 	dbs, err := appscan.ProductionDatabases(root)
 	if err != nil {
 		return nil, err
