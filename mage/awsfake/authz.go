@@ -126,6 +126,17 @@ func (s *Server) record(op string, body []byte, out any) {
 			name, _ := n.(string)
 			add("ecs:DescribeServices", s.serviceArn(cluster, name), onCluster)
 		}
+	case "ListServiceDeployments":
+		add("ecs:ListServiceDeployments", s.serviceArn(cluster, str(in, "service")), onCluster)
+	case "DescribeServiceDeployments", "DescribeServiceRevisions":
+		key := map[string]string{"DescribeServiceDeployments": "serviceDeploymentArns", "DescribeServiceRevisions": "serviceRevisionArns"}[op]
+		arns, _ := in[key].([]any)
+		for _, a := range arns {
+			arn, _ := a.(string)
+			add("ecs:"+op, arn, nil)
+		}
+	case "StopServiceDeployment":
+		add("ecs:StopServiceDeployment", str(in, "serviceDeploymentArn"), nil)
 	case "CreateCluster":
 		add("ecs:CreateCluster", "*", nil)
 	case "DescribeClusters":

@@ -53,6 +53,16 @@ func TestRealAWSCLIParsesEveryOperation(t *testing.T) {
 	run("ecs", "create-service", "--cluster", "shop", "--service-name", "web-app", "--task-definition", arn, "--desired-count", "1", "--launch-type", "FARGATE", "--network-configuration", netcfg)
 	run("ecs", "update-service", "--cluster", "shop", "--service", "web-app", "--task-definition", "shop-migrate")
 	svc := run("ecs", "describe-services", "--cluster", "shop", "--services", "web-app", "missing")
+	listed := run("ecs", "list-service-deployments", "--cluster", "shop", "--service", "web-app")["serviceDeployments"].([]any)
+	if len(listed) == 0 {
+		t.Fatal("list-service-deployments lists none after a create and an update")
+	}
+	sdArn := listed[0].(map[string]any)["serviceDeploymentArn"].(string)
+	sd := run("ecs", "describe-service-deployments", "--service-deployment-arns", sdArn)["serviceDeployments"].([]any)[0].(map[string]any)
+	run("ecs", "describe-service-revisions", "--service-revision-arns", sd["targetServiceRevision"].(map[string]any)["arn"].(string))
+	if sd["status"] == "IN_PROGRESS" {
+		run("ecs", "stop-service-deployment", "--service-deployment-arn", sdArn, "--stop-type", "ROLLBACK")
+	}
 	if len(svc["failures"].([]any)) != 1 {
 		t.Errorf("describe-services failures = %v", svc["failures"])
 	}

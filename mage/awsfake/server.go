@@ -36,7 +36,9 @@ type Server struct {
 	throttle map[string]int
 	calls    map[string]int
 	rollout  func(service, taskDefinition string) Rollout
-	authz    []AuthzRequest
+	// resolveDigest: SetImageDigests.
+	resolveDigest func(image string) string
+	authz         []AuthzRequest
 
 	clusters  map[string]time.Time // name -> created
 	logGroups map[string]time.Time // name -> created
@@ -69,7 +71,7 @@ func (s *Server) PersistTo(path string) {
 // mutating operations: the ones after which the sandbox must save.
 var mutating = map[string]bool{
 	"RegisterTaskDefinition": true, "RunTask": true, "StopTask": true, "CreateService": true,
-	"UpdateService": true, "CreateCluster": true, "CreateLogGroup": true, "DeregisterTaskDefinition": true,
+	"UpdateService": true, "StopServiceDeployment": true, "CreateCluster": true, "CreateLogGroup": true, "DeregisterTaskDefinition": true,
 }
 
 // Changed reports whether a call changed the double's state.
@@ -194,26 +196,30 @@ func clientErr(typ, format string, args ...any) *apiError {
 type handler func(s *Server, body []byte) (any, error)
 
 var handlers = map[string]handler{
-	"AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition":   (*Server).registerTaskDefinition,
-	"AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition":   (*Server).describeTaskDefinition,
-	"AmazonEC2ContainerServiceV20141113.ListTaskDefinitions":      (*Server).listTaskDefinitions,
-	"AmazonEC2ContainerServiceV20141113.DeregisterTaskDefinition": (*Server).deregisterTaskDefinition,
-	"AmazonEC2ContainerServiceV20141113.RunTask":                  (*Server).runTask,
-	"AmazonEC2ContainerServiceV20141113.DescribeTasks":            (*Server).describeTasks,
-	"AmazonEC2ContainerServiceV20141113.StopTask":                 (*Server).stopTask,
-	"AmazonEC2ContainerServiceV20141113.ListTasks":                (*Server).listTasks,
-	"AmazonEC2ContainerServiceV20141113.CreateService":            (*Server).createService,
-	"AmazonEC2ContainerServiceV20141113.DescribeServices":         (*Server).describeServices,
-	"AmazonEC2ContainerServiceV20141113.UpdateService":            (*Server).updateService,
-	"AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken":  (*Server).getAuthorizationToken,
-	"Logs_20140328.GetLogEvents":                                  (*Server).getLogEvents,
-	"Logs_20140328.FilterLogEvents":                               (*Server).filterLogEvents,
-	"AmazonEC2ContainerServiceV20141113.ExecuteCommand":           (*Server).executeCommand,
-	"Logs_20140328.CreateLogGroup":                                (*Server).createLogGroup,
-	"Logs_20140328.DescribeLogStreams":                            (*Server).describeLogStreams,
-	"Logs_20140328.DescribeLogGroups":                             (*Server).describeLogGroups,
-	"AmazonEC2ContainerServiceV20141113.CreateCluster":            (*Server).createCluster,
-	"AmazonEC2ContainerServiceV20141113.DescribeClusters":         (*Server).describeClusters,
+	"AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition":     (*Server).registerTaskDefinition,
+	"AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition":     (*Server).describeTaskDefinition,
+	"AmazonEC2ContainerServiceV20141113.ListTaskDefinitions":        (*Server).listTaskDefinitions,
+	"AmazonEC2ContainerServiceV20141113.DeregisterTaskDefinition":   (*Server).deregisterTaskDefinition,
+	"AmazonEC2ContainerServiceV20141113.RunTask":                    (*Server).runTask,
+	"AmazonEC2ContainerServiceV20141113.DescribeTasks":              (*Server).describeTasks,
+	"AmazonEC2ContainerServiceV20141113.StopTask":                   (*Server).stopTask,
+	"AmazonEC2ContainerServiceV20141113.ListTasks":                  (*Server).listTasks,
+	"AmazonEC2ContainerServiceV20141113.CreateService":              (*Server).createService,
+	"AmazonEC2ContainerServiceV20141113.DescribeServices":           (*Server).describeServices,
+	"AmazonEC2ContainerServiceV20141113.UpdateService":              (*Server).updateService,
+	"AmazonEC2ContainerServiceV20141113.ListServiceDeployments":     (*Server).listServiceDeployments,
+	"AmazonEC2ContainerServiceV20141113.DescribeServiceDeployments": (*Server).describeServiceDeployments,
+	"AmazonEC2ContainerServiceV20141113.DescribeServiceRevisions":   (*Server).describeServiceRevisions,
+	"AmazonEC2ContainerServiceV20141113.StopServiceDeployment":      (*Server).stopServiceDeployment,
+	"AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken":    (*Server).getAuthorizationToken,
+	"Logs_20140328.GetLogEvents":                                    (*Server).getLogEvents,
+	"Logs_20140328.FilterLogEvents":                                 (*Server).filterLogEvents,
+	"AmazonEC2ContainerServiceV20141113.ExecuteCommand":             (*Server).executeCommand,
+	"Logs_20140328.CreateLogGroup":                                  (*Server).createLogGroup,
+	"Logs_20140328.DescribeLogStreams":                              (*Server).describeLogStreams,
+	"Logs_20140328.DescribeLogGroups":                               (*Server).describeLogGroups,
+	"AmazonEC2ContainerServiceV20141113.CreateCluster":              (*Server).createCluster,
+	"AmazonEC2ContainerServiceV20141113.DescribeClusters":           (*Server).describeClusters,
 }
 
 // ServeHTTP implements the JSON 1.1 wire protocol.

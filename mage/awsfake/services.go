@@ -58,6 +58,15 @@ type deployment struct {
 	Waves       int `json:",omitempty"`
 	// WavePending: the tasks the wave under way launched, not yet running.
 	WavePending int `json:",omitempty"`
+	// Revision and ServiceDeployment: the service revision it deploys and
+	// the service deployment recording its rollout. RollbackOf: the
+	// service deployment now rolling back to this one.
+	Revision          string `json:",omitempty"`
+	ServiceDeployment string `json:",omitempty"`
+	RollbackOf        string `json:",omitempty"`
+	// StopRequested: StopServiceDeployment rolled it back (whatever the
+	// breaker's rollback option says).
+	StopRequested bool `json:",omitempty"`
 }
 
 type service struct {
@@ -77,6 +86,10 @@ type service struct {
 	Deployments       []*deployment
 	Events            []event
 	Created           time.Time
+	// ServiceDeployments, newest first, and the service revisions they
+	// deploy (ListServiceDeployments keeps 90 days; the double keeps all).
+	ServiceDeployments []*serviceDeployment `json:",omitempty"`
+	Revisions          []*serviceRevision   `json:",omitempty"`
 }
 
 type event struct {
@@ -219,6 +232,7 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 		}
 		svc.Deployments = svc.Deployments[:1]
 		svc.TaskDef = d.TaskDef
+		svc.deploymentCompleted(d, done)
 		s.event(svc, done, "(service %s) (deployment %s) deployment completed.", svc.Name, d.ID)
 		s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
 		return true
@@ -251,6 +265,7 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 	}
 	d.RolloutState, d.FailedAt, d.Running = "FAILED", done, 0
 	d.Reason = "ECS deployment circuit breaker: tasks failed to start."
+	svc.deploymentFailed(d, done)
 	s.event(svc, done, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.Name, d.ID)
 	return true
 }
@@ -356,6 +371,7 @@ func (s *Server) rollInWaves(svc *service, d *deployment, now time.Time) bool {
 	d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
 	svc.Deployments = svc.Deployments[:1]
 	svc.TaskDef = d.TaskDef
+	svc.deploymentCompleted(d, done)
 	s.event(svc, done, "(service %s) (deployment %s) deployment completed.", svc.Name, d.ID)
 	s.event(svc, done, "(service %s) has reached a steady state.", svc.Name)
 	return true
@@ -370,10 +386,13 @@ func (s *Server) rollInWaves(svc *service, d *deployment, now time.Time) bool {
 // and the deployment is stalled" (ECS developer guide, deployment circuit
 // breaker). The old deployment keeps its ID and its running tasks.
 func (s *Server) rollBack(svc *service, d *deployment, now time.Time) bool {
-	if !svc.BreakerRollback || d.RolledBack {
+	if !(svc.BreakerRollback || d.StopRequested) || d.RolledBack {
 		return false
 	}
-	at := d.FailedAt.Add(s.timing.RollbackAfter)
+	at, reason := d.FailedAt.Add(s.timing.RollbackAfter), "Circuit breaker: the deployment failed."
+	if d.StopRequested {
+		at, reason = d.FailedAt, "A rollback was requested (StopServiceDeployment)."
+	}
 	if now.Before(at) {
 		return false
 	}
@@ -385,6 +404,7 @@ func (s *Server) rollBack(svc *service, d *deployment, now time.Time) bool {
 			break
 		}
 	}
+	svc.rollingBack(d, prev, at, reason)
 	if prev == nil {
 		return false // stalled: nothing launches, the FAILED deployment stays PRIMARY
 	}
@@ -532,6 +552,28 @@ func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 	if svc.Network != nil {
 		doc["networkConfiguration"] = svc.Network
 	}
+	// currentServiceDeployment: the newest one the service shows.
+	for _, sd := range svc.ServiceDeployments {
+		if fresh || !now.Before(sd.Started) {
+			doc["currentServiceDeployment"] = s.serviceDeploymentArn(svc, sd.ID)
+			break
+		}
+	}
+	revisions := []any{}
+	for i, d := range shown {
+		if d.Revision == "" {
+			continue
+		}
+		waiting := 0
+		if i == 0 && d == svc.Deployments[0] {
+			waiting = launched(svc, d, now) - d.Running
+		}
+		revisions = append(revisions, map[string]any{"arn": s.serviceRevisionArn(svc, d.Revision), "requestedTaskCount": d.Desired,
+			"runningTaskCount": d.Running, "pendingTaskCount": waiting})
+	}
+	if len(revisions) > 0 {
+		doc["currentServiceRevisions"] = revisions
+	}
 	return doc
 }
 
@@ -603,7 +645,9 @@ func (s *Server) createService(body []byte) (any, error) {
 	if s.rollout != nil {
 		r = s.rollout(svc.Name, td.arn)
 	}
-	svc.Deployments = []*deployment{s.newDeployment(svc, td.arn, r, s.now())}
+	d := s.newDeployment(svc, td.arn, r, s.now())
+	s.startServiceDeployment(svc, d, s.now())
+	svc.Deployments = []*deployment{d}
 	s.services[key] = svc
 	return map[string]any{"service": s.serviceDoc(svc, true)}, nil
 }
@@ -708,6 +752,7 @@ func (s *Server) updateService(body []byte) (any, error) {
 			d := s.newDeployment(svc, td, r, s.now())
 			d.VisibleAt = s.now().Add(s.timing.ServiceUpdateVisible)
 			d.LaunchAt = d.VisibleAt
+			s.startServiceDeployment(svc, d, s.now())
 			svc.Deployments = append([]*deployment{d}, svc.Deployments...)
 			svc.TaskDef = td
 		}
