@@ -179,6 +179,11 @@ func Prune(ctx context.Context, env *string, keep *int, dryrun *bool, lockwait *
 	return targets.Prune(ctx, env, keep, dryrun, lockwait)
 }
 
+// Abort rolls back the rollouts still in flight (ECS StopServiceDeployment); -env.
+func Abort(ctx context.Context, env *string) error {
+	return targets.Abort(ctx, env)
+}
+
 // Status shows each service's task definition, image tags, running/desired and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
 	return targets.Status(ctx, env)

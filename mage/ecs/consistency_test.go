@@ -104,7 +104,7 @@ func TestWaitServicesReportsAFailedDeployment(t *testing.T) {
 	newService(t, client, true)
 	update(t, client, "bad")
 	out := &testtools.Buffer{}
-	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "bad", out, WaitOptions{Poll: 50 * time.Millisecond, Timeout: 10 * time.Second})
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "bad", out, WaitOptions{Poll: 50 * time.Millisecond, Timeout: 10 * time.Second, DeploymentsList: true})
 	var re *RolloutError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "FAILED") || !strings.Contains(err.Error(), "2x Essential container in task exited") {
 		t.Fatalf("err = %v", err)

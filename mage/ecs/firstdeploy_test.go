@@ -26,7 +26,7 @@ func TestWaitFailsAFailingFirstDeployment(t *testing.T) {
 	newService(t, client, true)
 	out := &testtools.Buffer{}
 	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "old", out,
-		WaitOptions{Poll: 20 * time.Millisecond, Timeout: 10 * time.Second})
+		WaitOptions{Poll: 20 * time.Millisecond, Timeout: 10 * time.Second, DeploymentsList: true})
 	if err == nil || !strings.Contains(err.Error(), "FAILED: ECS deployment circuit breaker") || !strings.Contains(err.Error(), "exited 1") {
 		t.Fatalf("waiting on a failing first deployment: %v\n%s", err, out)
 	}
@@ -97,7 +97,7 @@ func TestWaitSeesARollbackThatHappenedBetweenPolls(t *testing.T) {
 	})
 	update(t, client, "new")
 	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", io.Discard,
-		WaitOptions{Poll: time.Second, Timeout: 10 * time.Second, VisibleGrace: 5 * time.Second})
+		WaitOptions{Poll: time.Second, Timeout: 10 * time.Second, VisibleGrace: 5 * time.Second, DeploymentsList: true})
 	if err == nil || !strings.Contains(err.Error(), "rolled it back before a poll saw it") {
 		t.Fatalf("a rollback between polls: %v", err)
 	}

@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -61,6 +62,15 @@ type WaitOptions struct {
 	// VisibleGrace is how long a service may not list the deployment the
 	// apply made (eventual consistency); default 1 minute.
 	VisibleGrace time.Duration
+	// Digests are the image digests the tfvars pinned: a service
+	// deployment whose revision runs our tag at another digest fails.
+	Digests []string
+	// RollbackInFlight: on Ctrl-C, SIGTERM or the timeout, stop the
+	// service deployments still rolling out with ROLLBACK.
+	RollbackInFlight bool
+	// DeploymentsList: wait on DescribeServices' deployments list only,
+	// never on service deployments.
+	DeploymentsList bool
 }
 
 // What WaitOptions.Until accepts.
@@ -72,6 +82,9 @@ const (
 // WaitServices waits until every service runs a deployment whose task
 // definition has image tag `tag`, with rolloutState COMPLETED and running
 // equal to desired (and, with UntilStable, nothing else left running).
+// Where ECS answers its service deployments API it waits on the service
+// deployment instead (waitServiceDeployments), the record ECS keeps of
+// the rollout, and says once when it cannot.
 // The ECS "services stable" waiter would also succeed after a
 // circuit-breaker rollback; this does not. On the way it prints each new
 // service event once, the counts when they change, and the first stopped
@@ -96,6 +109,18 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 	default:
 		return fmt.Errorf("wait until %q: want %s or %s", opts.Until, UntilDeployed, UntilStable)
 	}
+	if !opts.DeploymentsList {
+		err := waitServiceDeployments(ctx, api, cluster, services, tag, out, opts)
+		if !errors.Is(err, errNoServiceDeployments) {
+			return err
+		}
+		fmt.Fprintf(out, "this endpoint has no ECS service deployments (%v): following the services' deployments list instead\n", err)
+	}
+	return waitDeploymentsList(ctx, api, cluster, services, tag, out, opts)
+}
+
+// waitDeploymentsList is WaitServices on DescribeServices' deployments.
+func waitDeploymentsList(ctx context.Context, api API, cluster string, services []string, tag string, out io.Writer, opts WaitOptions) error {
 	deadline := time.Now().Add(opts.Timeout)
 	started := time.Now()
 	ours := map[string]bool{}   // task definition ARN -> runs our tag

@@ -18,6 +18,14 @@ import (
 // the first stopped task's reason and exit code as soon as it stops, once,
 // long before the timeout.
 func TestWaitShowsTheFirstStoppedTaskAsItStops(t *testing.T) {
+	for _, list := range []bool{false, true} {
+		t.Run(map[bool]string{false: "service deployment", true: "deployments list"}[list], func(t *testing.T) {
+			waitShowsTheFirstStoppedTask(t, list)
+		})
+	}
+}
+
+func waitShowsTheFirstStoppedTask(t *testing.T, deploymentsList bool) {
 	fake, _, client, _ := setup(t)
 	fake.SetTiming(slowTiming(func(t *awsfake.Timing) { t.FailedTaskEvery = 100 * time.Millisecond }))
 	fake.SetRollout(func(string, string) awsfake.Rollout {
@@ -26,7 +34,7 @@ func TestWaitShowsTheFirstStoppedTaskAsItStops(t *testing.T) {
 	newService(t, client, false)
 	update(t, client, "bad")
 	out := &testtools.Buffer{}
-	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "bad", out, WaitOptions{Poll: 50 * time.Millisecond, Timeout: 1500 * time.Millisecond})
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "bad", out, WaitOptions{Poll: 50 * time.Millisecond, Timeout: 1500 * time.Millisecond, DeploymentsList: deploymentsList})
 	var re *RolloutError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "not deployed after 1.5s") {
 		t.Fatalf("err = %v\n%s", err, out)
@@ -50,7 +58,7 @@ func TestWaitShowsTheFirstStoppedTaskAsItStops(t *testing.T) {
 			prev = status
 		}
 	}
-	if statuses < 2 || !strings.Contains(text, "failed (IN_PROGRESS)") {
+	if statuses < 2 || !strings.Contains(text, "failed (IN_PROGRESS") {
 		t.Errorf("want the growing failed count in the status lines:\n%s", text)
 	}
 }

@@ -106,6 +106,17 @@ func (r *run) pin(name, pinnedRef string) {
 	r.pins[name] = ref.Pin()
 }
 
+// pinnedDigests are the digests pinned for the images tagged tag.
+func (r *run) pinnedDigests(tag string) []string {
+	var out []string
+	for name := range r.pins {
+		if p := r.pinFor(name, tag); p.Tag == tag && p.Digest != "" {
+			out = append(out, p.Digest)
+		}
+	}
+	return out
+}
+
 // pinFor is what the tfvars (and the migration task) get for an image.
 func (r *run) pinFor(name, tag string) imageref.Pin {
 	if p, ok := r.keep[name]; ok {
@@ -271,7 +282,13 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		return nil
 	}
 	return r.stage("wait for services", func() error {
-		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal, Until: opts.Wait})
+		// Ctrl-C, SIGTERM or the timeout during a deploy's rollout roll it
+		// back in flight (StopServiceDeployment), rather than leave a
+		// half-done rollout for the next person to find. A rollback's own
+		// rollout is left to finish: undoing it would bring back the
+		// release it is leaving.
+		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal, Until: opts.Wait,
+			Digests: r.pinnedDigests(tag), RollbackInFlight: r.rec.Action != "rollback"})
 	})
 }
 

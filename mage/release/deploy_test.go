@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -243,7 +244,35 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 		!strings.Contains(err.Error(), "terraform applied "+broken.Tag) || !broken.Applied {
 		t.Errorf("after the failed rollout: tfvars\n%s\nreport %v", s.tfvars(t), err)
 	}
+	// Ctrl-C during a slow rollout, as soon as the wait begins (before ECS
+	// shows the new service deployments), rolls it back in flight: ECS
+	// returns the services to what ran, the record says so, the lock is
+	// free.
+	s.commit(t, "examples/sandbox-app/app/models/order.rb", "class Order < ApplicationRecord; def subtotal; end; end\n")
+	s.fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: time.Hour} })
+	s.out.Reset()
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !strings.Contains(s.out.String(), "=== wait for services"); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+	}()
+	slow, err := s.d.Deploy(cctx, Options{Migrate: "never", Timeout: time.Minute})
+	cancel()
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "rolled back in flight with StopServiceDeployment ROLLBACK") || slow.Result != "interrupted" {
+		t.Fatalf("a deploy interrupted during its rollout = %v (%s)\n%s", err, slow.Result, s.out)
+	}
+	if hist, _ := ledger.History(ctx, s.store); !strings.Contains(hist[0].Error, "rolled back in flight") {
+		t.Errorf("the record does not say the rollout was rolled back: %q", hist[0].Error)
+	}
 	s.fake.SetRollout(nil)
+	if err := ecs.WaitServices(ctx, s.ecs, "shop-sandbox", []string{"web-app", "sidekiq"}, first, io.Discard, ecs.WaitOptions{Timeout: time.Minute, Poll: 50 * time.Millisecond}); err != nil {
+		t.Errorf("after the rollback in flight the services should run %s again: %v", first, err)
+	}
+	if _, err := ledger.ReadLock(ctx, s.store); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("lock left behind after an interrupted rollout: %v", err)
+	}
 
 	// Rollback: to the previous successful release.
 	s.commit(t, "examples/sandbox-app/app/models/order.rb", "class Order < ApplicationRecord; def total_cents; end; end\n")

@@ -177,6 +177,24 @@ func Releases(ctx context.Context, env *string) error {
 	return tw.Flush()
 }
 
+// Abort rolls back every service deployment of the environment still in
+// flight (StopServiceDeployment ROLLBACK): ECS returns each service to
+// the revision that ran before, in seconds. It takes no lock, so it can
+// stop a rollout whose deploy holds it; that deploy then fails, saying
+// ECS rolled it back, and records so.
+func Abort(ctx context.Context, env *string) error {
+	if err := checkArgs(osArgs(), "abort"); err != nil {
+		return err
+	}
+	c := osConsole()
+	s, err := c.session(ctx, envName(env))
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	return ecs.Abort(ctx, s.d.ECS, s.d.Env.Cluster, s.d.Env.ServiceNames(), c.out)
+}
+
 // Status shows each service's task definition, image tag, counts and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
 	if err := checkArgs(osArgs(), "status"); err != nil {

@@ -305,3 +305,28 @@ func TestPromotionAcrossAccounts(t *testing.T) {
 		}
 	}
 }
+
+// serviceDeploymentCalls: waiting on a rollout's service deployment and
+// rolling it back in flight (Ctrl-C, -timeout, mage abort).
+var serviceDeploymentCalls = []call{
+	{"wait: find it", "ecs:ListServiceDeployments", "arn:aws:ecs:${region}:${account}:service/${cluster}/web-app", nil},
+	{"wait: follow it", "ecs:DescribeServiceDeployments", "arn:aws:ecs:${region}:${account}:service-deployment/${cluster}/web-app/r9i43YFjvgF_xlg7m2eJ1r", nil},
+	{"wait: its images", "ecs:DescribeServiceRevisions", "arn:aws:ecs:${region}:${account}:service-revision/${cluster}/sidekiq/4980306466373577095", nil},
+	{"roll back in flight", "ecs:StopServiceDeployment", "arn:aws:ecs:${region}:${account}:service-deployment/${cluster}/web-app/r9i43YFjvgF_xlg7m2eJ1r", nil},
+}
+
+// The deploy role may follow and stop its own services' deployments, and
+// no other cluster's: the same calls on another cluster are all denied.
+func TestDeployPolicyCoversServiceDeploymentsOfItsOwnServicesOnly(t *testing.T) {
+	policies, env, expand := stagingPolicies(t)
+	deploy := []iamsim.Policy{{Name: "deploy", Policy: policies["deploy"]}}
+	reqs := requests(env, "shop-staging-deploy", serviceDeploymentCalls, expand)
+	if denied := iamsim.Denied(t, deploy, reqs); len(denied) > 0 {
+		t.Errorf("the staging deploy policy denies the service deployment calls:\n  %s", strings.Join(denied, "\n  "))
+	}
+	other := strings.NewReplacer("${cluster}", "billing-production").Replace
+	elsewhere := requests(env, "shop-staging-deploy", serviceDeploymentCalls, func(s string) string { return expand(other(s)) })
+	if denied := iamsim.Denied(t, deploy, elsewhere); len(denied) != len(elsewhere) {
+		t.Errorf("on another cluster's services %d of %d calls are denied, want all:\n  %s", len(denied), len(elsewhere), strings.Join(denied, "\n  "))
+	}
+}

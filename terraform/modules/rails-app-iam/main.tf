@@ -14,6 +14,7 @@ locals {
   tasks               = "${local.ecs}:task/${var.cluster_name}/*"
   service_arns        = [for s in var.services : "${local.ecs}:service/${var.cluster_name}/${s}"]
   service_deployments = [for s in var.services : "${local.ecs}:service-deployment/${var.cluster_name}/${s}/*"]
+  service_revisions   = [for s in var.services : "${local.ecs}:service-revision/${var.cluster_name}/${s}/*"]
 
   role_arn           = "${local.prefix}:iam::${var.account_id}:role"
   execution_role_arn = "${local.role_arn}/${local.name}-execution"
@@ -271,8 +272,16 @@ locals {
       {
         Sid      = "ReadServices"
         Effect   = "Allow"
-        Action   = ["ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments"]
-        Resource = concat(local.service_arns, local.service_deployments)
+        Action   = ["ecs:DescribeServices", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"]
+        Resource = concat(local.service_arns, local.service_deployments, local.service_revisions)
+      },
+      {
+        # Ctrl-C or a timeout during a deploy's rollout, and `mage abort`,
+        # roll the rollout back in flight.
+        Sid      = "RollBackRolloutsInFlight"
+        Effect   = "Allow"
+        Action   = ["ecs:StopServiceDeployment"]
+        Resource = local.service_deployments
       },
       {
         Sid       = "PassOnlyTheTaskRoles"

@@ -1,0 +1,214 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/railsecs/deploykit/mage/awsfake"
+	"github.com/railsecs/deploykit/mage/internal/testaws"
+	"github.com/railsecs/deploykit/mage/internal/testtools"
+)
+
+// currentStatus is the status of the service's current service
+// deployment, and its ARN.
+func currentStatus(t *testing.T, client *ecs.Client) (types.ServiceDeploymentStatus, string) {
+	t.Helper()
+	ctx := context.Background()
+	svcs, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{"sidekiq"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(svcs.Services[0].CurrentServiceDeployment)
+	sds, err := client.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil || len(sds.ServiceDeployments) != 1 {
+		t.Fatalf("describe service deployment %s: %v", arn, err)
+	}
+	return sds.ServiceDeployments[0].Status, arn
+}
+
+// The wait follows the service deployment: its stages as they change,
+// and on a breaker's rollback what ECS recorded (the failure count
+// against the threshold, the revision it returned to) with the stopped
+// tasks' reasons.
+func TestWaitOnTheServiceDeploymentReportsTheBreakersRollback(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	newService(t, client, true)
+	settled(t, client, "sidekiq")
+	fake.SetRollout(func(string, string) awsfake.Rollout {
+		return awsfake.Rollout{Takes: 300 * time.Millisecond, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
+	})
+	update(t, client, "bad")
+	out := &testtools.Buffer{}
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "bad", out, WaitOptions{Poll: 20 * time.Millisecond, Timeout: 10 * time.Second})
+	var re *RolloutError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	for _, want := range []string{"ROLLBACK_SUCCESSFUL", "circuit breaker tripped after 3 failed tasks (threshold 3)", "ECS rolled it back to revision", "3x Essential container in task exited (rails exited 1)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q:\n%v", want, err)
+		}
+	}
+	text := out.String()
+	if !strings.Contains(text, "deploys bad") || !strings.Contains(text, "IN_PROGRESS, stage SCALE_UP") {
+		t.Errorf("the wait did not show the service deployment and its stage:\n%s", text)
+	}
+	if strings.Contains(text, "no ECS service deployments") {
+		t.Errorf("the double answers the service deployment API; the wait fell back:\n%s", text)
+	}
+}
+
+// Ctrl-C (the context cancelled) and the timeout during a rollout stop
+// the service deployment with ROLLBACK: ECS returns the service to the
+// release that ran, and the error says so.
+func TestAnInterruptedOrTimedOutRolloutIsRolledBackInFlight(t *testing.T) {
+	for _, how := range []string{"interrupt", "timeout"} {
+		t.Run(how, func(t *testing.T) {
+			fake, _, client, _ := setup(t)
+			newService(t, client, false)
+			settled(t, client, "sidekiq")
+			fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: time.Hour} })
+			update(t, client, "slow")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			out := &testtools.Buffer{}
+			opts := WaitOptions{Poll: 20 * time.Millisecond, Timeout: 10 * time.Second, RollbackInFlight: true}
+			if how == "timeout" {
+				opts.Timeout = 500 * time.Millisecond
+			} else {
+				go func() {
+					for !strings.Contains(out.String(), "deploys slow") {
+						time.Sleep(10 * time.Millisecond)
+					}
+					cancel()
+				}()
+			}
+			err := WaitServices(ctx, client, "shop-sandbox", []string{"sidekiq"}, "slow", out, opts)
+			if err == nil || !strings.Contains(err.Error(), "rolled back in flight with StopServiceDeployment ROLLBACK: sidekiq") {
+				t.Fatalf("err = %v\n%s", err, out)
+			}
+			if how == "interrupt" && !errors.Is(err, context.Canceled) {
+				t.Errorf("an interrupted wait's error should still be context.Canceled: %v", err)
+			}
+			status, _ := currentStatus(t, client)
+			if !strings.HasPrefix(string(status), "ROLLBACK_") {
+				t.Errorf("the service deployment is %s after the stop, want it rolling back", status)
+			}
+			// The release that ran is back, long before the slow rollout
+			// could have finished.
+			settled(t, client, "sidekiq")
+		})
+	}
+}
+
+// Without RollbackInFlight (mage deploy -wait=... by a caller that wants
+// the rollout left alone) an interrupt leaves the rollout running.
+func TestAnInterruptWithoutRollbackLeavesTheRollout(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	newService(t, client, false)
+	settled(t, client, "sidekiq")
+	fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: time.Hour} })
+	update(t, client, "slow")
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	err := WaitServices(ctx, client, "shop-sandbox", []string{"sidekiq"}, "slow", &testtools.Buffer{}, WaitOptions{Poll: 20 * time.Millisecond, Timeout: 10 * time.Second})
+	if !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v", err)
+	}
+	if status, _ := currentStatus(t, client); status != types.ServiceDeploymentStatusInProgress {
+		t.Errorf("the rollout is %s, want it left IN_PROGRESS", status)
+	}
+}
+
+// mage abort: every service deployment in flight is rolled back; with
+// none in flight it says so and changes nothing.
+func TestAbortRollsBackWhatIsInFlight(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	ctx := context.Background()
+	newService(t, client, false)
+	settled(t, client, "sidekiq")
+	out := &testtools.Buffer{}
+	if err := Abort(ctx, client, "shop-sandbox", []string{"sidekiq"}, out); err != nil || !strings.Contains(out.String(), "nothing to abort") {
+		t.Fatalf("abort with nothing in flight: %v\n%s", err, out)
+	}
+	fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: time.Hour} })
+	update(t, client, "slow")
+	time.Sleep(2 * awsfake.TestTiming.ServiceUpdateVisible)
+	if status, _ := currentStatus(t, client); status != types.ServiceDeploymentStatusInProgress {
+		t.Fatalf("before the abort the rollout is %s", status)
+	}
+	out.Reset()
+	if err := Abort(ctx, client, "shop-sandbox", []string{"sidekiq"}, out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "abort: rolled back in flight") {
+		t.Errorf("abort printed:\n%s", out)
+	}
+	settled(t, client, "sidekiq")
+	if status, _ := currentStatus(t, client); status != types.ServiceDeploymentStatusRollbackSuccessful {
+		t.Errorf("after the abort the service deployment is %s, want ROLLBACK_SUCCESSFUL", status)
+	}
+}
+
+// The tfvars pin digests; a revision running our tag at another digest
+// (the tag was pushed over after the build) fails at once.
+func TestAServiceDeploymentOfAMovedTagFails(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	fake.SetImageDigests(func(string) string { return "sha256:" + strings.Repeat("0", 64) })
+	newService(t, client, true)
+	settled(t, client, "sidekiq")
+	update(t, client, "new")
+	pinned := "sha256:" + strings.Repeat("1", 64)
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", &testtools.Buffer{},
+		WaitOptions{Poll: 20 * time.Millisecond, Timeout: 10 * time.Second, Digests: []string{pinned}})
+	if err == nil || !strings.Contains(err.Error(), "the tag moved after the build") {
+		t.Fatalf("err = %v", err)
+	}
+	err = WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", &testtools.Buffer{},
+		WaitOptions{Poll: 20 * time.Millisecond, Timeout: 10 * time.Second, Digests: []string{"sha256:" + strings.Repeat("0", 64)}})
+	if err != nil {
+		t.Errorf("with the digest pinned: %v", err)
+	}
+}
+
+// moto, a third-party emulator, has no service deployments (it answers
+// 500): the wait says so once and follows the deployments list instead.
+func TestTheWaitFallsBackWhereThereAreNoServiceDeployments(t *testing.T) {
+	endpoint := testaws.Moto(t)
+	subnet, sg := testaws.Network(t, endpoint)
+	client := ecs.NewFromConfig(testaws.Config(testaws.ECSTypeFixProxy(t, endpoint)))
+	ctx := context.Background()
+	testaws.CLI(t, endpoint, "ecs", "create-cluster", "--cluster-name", "shop-staging")
+	if _, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("shop-staging-web"), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("rails"), Image: aws.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/app:old"), Essential: aws.Bool(true), Memory: aws.Int32(512)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("shop-staging"), ServiceName: aws.String("web"), TaskDefinition: aws.String("shop-staging-web"),
+		DesiredCount: aws.Int32(1), LaunchType: types.LaunchTypeFargate,
+		NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{subnet}, SecurityGroups: []string{sg}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := &testtools.Buffer{}
+	err := WaitServices(ctx, client, "shop-staging", []string{"web"}, "old", out, WaitOptions{Poll: 50 * time.Millisecond, Timeout: 2 * time.Second})
+	t.Logf("the wait on moto:\n%s", out)
+	if n := strings.Count(out.String(), "this endpoint has no ECS service deployments"); n != 1 {
+		t.Errorf("the fallback was announced %d times, want once", n)
+	}
+	// moto never runs a service's tasks, so the rollout cannot finish: the
+	// timeout's report is read from moto's deployments list.
+	if err == nil || !strings.Contains(err.Error(), "web: 0/1 running") || !strings.Contains(err.Error(), "(IN_PROGRESS)") {
+		t.Errorf("the deployments-list wait on moto: %v", err)
+	}
+}
