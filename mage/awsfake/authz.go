@@ -135,8 +135,8 @@ func (s *Server) record(op string, body []byte, out any) {
 			arn, _ := a.(string)
 			add("ecs:"+op, arn, nil)
 		}
-	case "StopServiceDeployment":
-		add("ecs:StopServiceDeployment", str(in, "serviceDeploymentArn"), nil)
+	case "StopServiceDeployment", "ContinueServiceDeployment":
+		add("ecs:"+op, str(in, "serviceDeploymentArn"), nil)
 	case "CreateCluster":
 		add("ecs:CreateCluster", "*", nil)
 	case "DescribeClusters":

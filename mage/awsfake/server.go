@@ -38,7 +38,9 @@ type Server struct {
 	rollout  func(service, taskDefinition string) Rollout
 	// resolveDigest: SetImageDigests.
 	resolveDigest func(image string) string
-	authz         []AuthzRequest
+	// alarms: CloudWatch alarms in ALARM (SetAlarm).
+	alarms map[string]bool
+	authz  []AuthzRequest
 
 	clusters  map[string]time.Time // name -> created
 	logGroups map[string]time.Time // name -> created
@@ -71,7 +73,7 @@ func (s *Server) PersistTo(path string) {
 // mutating operations: the ones after which the sandbox must save.
 var mutating = map[string]bool{
 	"RegisterTaskDefinition": true, "RunTask": true, "StopTask": true, "CreateService": true,
-	"UpdateService": true, "StopServiceDeployment": true, "CreateCluster": true, "CreateLogGroup": true, "DeregisterTaskDefinition": true,
+	"UpdateService": true, "StopServiceDeployment": true, "ContinueServiceDeployment": true, "CreateCluster": true, "CreateLogGroup": true, "DeregisterTaskDefinition": true,
 }
 
 // Changed reports whether a call changed the double's state.
@@ -211,6 +213,7 @@ var handlers = map[string]handler{
 	"AmazonEC2ContainerServiceV20141113.DescribeServiceDeployments": (*Server).describeServiceDeployments,
 	"AmazonEC2ContainerServiceV20141113.DescribeServiceRevisions":   (*Server).describeServiceRevisions,
 	"AmazonEC2ContainerServiceV20141113.StopServiceDeployment":      (*Server).stopServiceDeployment,
+	"AmazonEC2ContainerServiceV20141113.ContinueServiceDeployment":  (*Server).continueServiceDeployment,
 	"AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken":    (*Server).getAuthorizationToken,
 	"Logs_20140328.GetLogEvents":                                    (*Server).getLogEvents,
 	"Logs_20140328.FilterLogEvents":                                 (*Server).filterLogEvents,

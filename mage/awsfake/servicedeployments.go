@@ -35,6 +35,11 @@ type serviceDeployment struct {
 	FailureCount int `json:",omitempty"`
 	Threshold    int `json:",omitempty"`
 	Rollback     *sdRollback
+	// Alarms the deployment monitors ("DISABLED" without), and the ones
+	// that fired.
+	AlarmStatus string   `json:",omitempty"`
+	AlarmNames  []string `json:",omitempty"`
+	Triggered   []string `json:",omitempty"`
 }
 
 type revisionCount struct {
@@ -91,6 +96,9 @@ func (s *Server) startServiceDeployment(svc *service, d *deployment, at time.Tim
 	if svc.BreakerEnable {
 		sd.Breaker, sd.Threshold = "MONITORING", breakerThreshold(svc.Desired)
 	}
+	if svc.Deploy.AlarmsEnable {
+		sd.AlarmStatus, sd.AlarmNames = "MONITORING", svc.Deploy.Alarms
+	}
 	for _, o := range svc.Deployments {
 		if o.Revision != "" && o.Running > 0 {
 			sd.Sources = append(sd.Sources, revisionCount{ID: o.Revision, Requested: o.Desired, Running: o.Running})
@@ -132,6 +140,9 @@ func (svc *service) deploymentCompleted(d *deployment, at time.Time) {
 		if sd.Breaker == "MONITORING" {
 			sd.Breaker = "MONITORING_COMPLETE"
 		}
+		if sd.AlarmStatus == "MONITORING" {
+			sd.AlarmStatus = "MONITORING_COMPLETE"
+		}
 	}
 }
 
@@ -165,6 +176,13 @@ func (svc *service) rollingBack(d, prev *deployment, at time.Time, reason string
 	sd.Status = "ROLLBACK_IN_PROGRESS"
 	sd.Rollback = &sdRollback{Reason: reason, Started: at, Revision: prev.Revision}
 	prev.RollbackOf = sd.ID
+}
+
+func (sd *serviceDeployment) alarmsDoc() map[string]any {
+	if sd.AlarmStatus == "" {
+		return map[string]any{"status": "DISABLED"}
+	}
+	return map[string]any{"status": sd.AlarmStatus, "alarmNames": orEmptyStrings(sd.AlarmNames), "triggeredAlarmNames": orEmptyStrings(sd.Triggered)}
 }
 
 func (s *Server) serviceDeploymentArn(svc *service, id string) string {
@@ -204,7 +222,7 @@ func (s *Server) serviceDeploymentDoc(svc *service, sd *serviceDeployment) map[s
 		"serviceDeploymentArn": s.serviceDeploymentArn(svc, sd.ID), "serviceArn": s.arn("service", svc.Cluster+"/"+svc.Name),
 		"clusterArn": s.arn("cluster", svc.Cluster), "createdAt": epoch(sd.Created), "updatedAt": epoch(s.now()), "status": status,
 		"deploymentCircuitBreaker": map[string]any{"status": sd.Breaker, "failureCount": sd.FailureCount, "threshold": sd.Threshold},
-		"alarms":                   map[string]any{"status": "DISABLED"},
+		"alarms":                   sd.alarmsDoc(),
 		"deploymentConfiguration": map[string]any{
 			"deploymentCircuitBreaker": map[string]any{"enable": svc.BreakerEnable, "rollback": svc.BreakerRollback},
 			"maximumPercent":           svc.maxPercent(), "minimumHealthyPercent": svc.minHealthyPercent()},
@@ -230,13 +248,20 @@ func (s *Server) serviceDeploymentDoc(svc *service, sd *serviceDeployment) map[s
 		if d == svc.Deployments[0] {
 			target["pendingTaskCount"] = launched(svc, d, s.now()) - d.Running
 		}
+		switch {
+		case d.Plan.staged() && status == "IN_PROGRESS":
+			ph := s.phaseOf(d, s.now())
+			doc["lifecycleStage"] = ph.Stage
+			target["requestedProductionTrafficWeight"], target["requestedTestTrafficWeight"] = ph.Production, ph.Test
 		// Rolling deployments report the scale-up while new tasks launch
 		// and the clean-up while the old ones drain.
-		switch {
 		case status == "IN_PROGRESS" && d.Running < d.Desired:
 			doc["lifecycleStage"] = "SCALE_UP"
 		case status == "IN_PROGRESS":
 			doc["lifecycleStage"] = "CLEAN_UP"
+		}
+		if hooks := s.hookDetails(d); len(hooks) > 0 {
+			doc["lifecycleHookDetails"] = hooks
 		}
 	}
 	doc["targetServiceRevision"] = target

@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -67,6 +68,18 @@ type deployment struct {
 	// StopRequested: StopServiceDeployment rolled it back (whatever the
 	// breaker's rollback option says).
 	StopRequested bool `json:",omitempty"`
+	// RollbackReason: why a rollback other than the breaker's started.
+	RollbackReason string `json:",omitempty"`
+	// Plan: the service's strategy when the deployment started. A staged
+	// one (BLUE_GREEN, LINEAR, CANARY) goes through its stages after
+	// HealthyAt (a gated rollout) or its launch; Shift is the time spent
+	// paused at hooks; Paused is the hook awaiting action; Hooks the ones
+	// dealt with.
+	Plan      strategy      `json:",omitzero"`
+	HealthyAt time.Time     `json:",omitzero"`
+	Shift     time.Duration `json:",omitempty"`
+	Paused    *pausedHook   `json:",omitempty"`
+	Hooks     []hookRecord  `json:",omitempty"`
 }
 
 type service struct {
@@ -82,10 +95,12 @@ type service struct {
 	MaxPercent        int  `json:",omitempty"`
 	MinHealthyPercent int  `json:",omitempty"`
 	EnableExec        bool `json:",omitempty"` // enableExecuteCommand
-	Breaker           bool `json:",omitempty"` // states saved before the split: both
-	Deployments       []*deployment
-	Events            []event
-	Created           time.Time
+	// Deploy: the deployment strategy, alarms and hooks.
+	Deploy      strategy `json:",omitzero"`
+	Breaker     bool     `json:",omitempty"` // states saved before the split: both
+	Deployments []*deployment
+	Events      []event
+	Created     time.Time
 	// ServiceDeployments, newest first, and the service revisions they
 	// deploy (ListServiceDeployments keeps 90 days; the double keeps all).
 	ServiceDeployments []*serviceDeployment `json:",omitempty"`
@@ -110,7 +125,7 @@ func (s *Server) newDeployment(svc *service, td string, r Rollout, at time.Time)
 	s.seq++
 	return &deployment{ID: fmt.Sprintf("ecs-svc/%019d", s.seq), Status: "PRIMARY", TaskDef: td, RolloutState: "IN_PROGRESS",
 		Desired: svc.Desired, Created: at, VisibleAt: at, Rollout: r, ExecEnabled: svc.EnableExec,
-		LaunchAt: at, LaunchTakes: r.Takes}
+		LaunchAt: at, LaunchTakes: r.Takes, Plan: svc.Deploy}
 }
 
 func (s *Server) event(svc *service, at time.Time, format string, args ...any) {
@@ -202,11 +217,15 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 		if now.Before(d.LaunchAt) {
 			return false
 		}
-		if svc.bounded() && len(svc.Deployments) > 1 {
+		if names := s.triggeredAlarms(d); len(names) > 0 {
+			s.alarmFailed(svc, d, now, names)
+			return true
+		}
+		if !d.Plan.staged() && svc.bounded() && len(svc.Deployments) > 1 {
 			return s.rollInWaves(svc, d, now)
 		}
 		s.announce(svc, d)
-		if d.Rollout.Gated {
+		if d.Rollout.Gated && d.HealthyAt.IsZero() {
 			if !s.gatedDone(svc, d, now) {
 				return false
 			}
@@ -214,11 +233,24 @@ func (s *Server) rollOn(svc *service, d *deployment, now time.Time) bool {
 			// derives their tasks from these times.
 			done, d.Rollout.Takes = now, max(now.Sub(start), time.Millisecond)
 			d.LaunchTakes = min(d.LaunchTakes, d.Rollout.Takes)
-		} else {
+			d.HealthyAt = now
+		} else if !d.Rollout.Gated {
 			d.Running = launchedRunning(d, now)
 			if now.Before(done) {
 				return false
 			}
+		}
+		if d.Plan.staged() {
+			// The old revision keeps running through the traffic shifts
+			// and the bake time.
+			finished, at, rolledBack := s.stepStaged(svc, d, now)
+			if rolledBack {
+				return true
+			}
+			if !finished {
+				return false
+			}
+			done = at
 		}
 		d.RolloutState, d.Running, d.Reason = "COMPLETED", d.Desired, "ECS deployment "+d.ID+" completed."
 		var stopped []string
@@ -391,7 +423,7 @@ func (s *Server) rollBack(svc *service, d *deployment, now time.Time) bool {
 	}
 	at, reason := d.FailedAt.Add(s.timing.RollbackAfter), "Circuit breaker: the deployment failed."
 	if d.StopRequested {
-		at, reason = d.FailedAt, "A rollback was requested (StopServiceDeployment)."
+		at, reason = d.FailedAt, cmp.Or(d.RollbackReason, "A rollback was requested (StopServiceDeployment).")
 	}
 	if now.Before(at) {
 		return false
@@ -416,8 +448,16 @@ func (s *Server) rollBack(svc *service, d *deployment, now time.Time) bool {
 		}
 	}
 	prev.Status, prev.RolloutState, prev.Reason = "PRIMARY", "IN_PROGRESS", ""
-	prev.Rollout = Rollout{Takes: s.timing.Rollout}
-	prev.LaunchAt, prev.LaunchFrom, prev.LaunchTakes, prev.Announced = at, prev.Running, s.timing.Rollout, false
+	takes := s.timing.Rollout
+	if prev.Running >= svc.Desired && s.timing.TrafficShift > 0 {
+		// Its tasks all still run (a staged deployment's bake time, or a
+		// rollout that had not replaced any): the rollback only moves
+		// traffic back.
+		takes = s.timing.TrafficShift
+	}
+	prev.Rollout = Rollout{Takes: takes}
+	prev.Plan, prev.HealthyAt, prev.Shift, prev.Paused, prev.Hooks = strategy{}, time.Time{}, 0, nil, nil
+	prev.LaunchAt, prev.LaunchFrom, prev.LaunchTakes, prev.Announced = at, prev.Running, takes, false
 	prev.Desired = svc.Desired
 	svc.Deployments = rest
 	svc.TaskDef = prev.TaskDef
@@ -546,6 +586,7 @@ func (s *Server) serviceDoc(svc *service, fresh bool) map[string]any {
 		"deploymentConfiguration": map[string]any{"deploymentCircuitBreaker": map[string]any{"enable": svc.BreakerEnable, "rollback": svc.BreakerRollback},
 			"maximumPercent": svc.maxPercent(), "minimumHealthyPercent": svc.minHealthyPercent()},
 	}
+	svc.Deploy.render(doc["deploymentConfiguration"].(map[string]any))
 	if svc.LaunchType != "" {
 		doc["launchType"] = svc.LaunchType
 	}
@@ -593,6 +634,7 @@ func (s *Server) createService(body []byte) (any, error) {
 			} `json:"deploymentCircuitBreaker"`
 			MaxPercent *int `json:"maximumPercent"`
 			MinHealthy *int `json:"minimumHealthyPercent"`
+			strategyInput
 		} `json:"deploymentConfiguration"`
 	}
 	if err := decode(body, &in); err != nil {
@@ -603,6 +645,10 @@ func (s *Server) createService(body []byte) (any, error) {
 		return nil, err
 	}
 	maxPercent, minHealthy, err := percents(in.Deployment.MaxPercent, in.Deployment.MinHealthy, 200, 100)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := in.Deployment.strategyInput.apply(strategy{})
 	if err != nil {
 		return nil, err
 	}
@@ -635,7 +681,7 @@ func (s *Server) createService(body []byte) (any, error) {
 	}
 	svc := &service{Name: in.Name, Cluster: cluster, TaskDef: td.arn, LaunchType: in.LaunchType, Desired: desired,
 		Network: in.Network, BreakerEnable: in.Deployment.Breaker.Enable, BreakerRollback: in.Deployment.Breaker.Enable && in.Deployment.Breaker.Rollback,
-		EnableExec: in.EnableExec, Created: s.now(), MaxPercent: maxPercent, MinHealthyPercent: minHealthy}
+		EnableExec: in.EnableExec, Created: s.now(), MaxPercent: maxPercent, MinHealthyPercent: minHealthy, Deploy: plan}
 	// The first deployment rolls out like any other: "When a service
 	// deployment is started, it begins in an IN_PROGRESS state" (API
 	// reference, Deployment.rolloutState); it can fail, and with no
@@ -646,6 +692,9 @@ func (s *Server) createService(body []byte) (any, error) {
 		r = s.rollout(svc.Name, td.arn)
 	}
 	d := s.newDeployment(svc, td.arn, r, s.now())
+	// Nothing runs yet to shift traffic from: the first deployment only
+	// scales up, whatever the strategy.
+	d.Plan = d.Plan.unstaged()
 	s.startServiceDeployment(svc, d, s.now())
 	svc.Deployments = []*deployment{d}
 	s.services[key] = svc
@@ -694,6 +743,7 @@ func (s *Server) updateService(body []byte) (any, error) {
 		Deployment     *struct {
 			MaxPercent *int `json:"maximumPercent"`
 			MinHealthy *int `json:"minimumHealthyPercent"`
+			strategyInput
 		} `json:"deploymentConfiguration"`
 	}
 	if err := decode(body, &in); err != nil {
@@ -727,7 +777,11 @@ func (s *Server) updateService(body []byte) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		svc.MaxPercent, svc.MinHealthyPercent = maxPercent, minHealthy
+		plan, err := in.Deployment.strategyInput.apply(svc.Deploy)
+		if err != nil {
+			return nil, err
+		}
+		svc.MaxPercent, svc.MinHealthyPercent, svc.Deploy = maxPercent, minHealthy, plan
 	}
 	if in.TaskDefinition != "" || in.Force {
 		td := svc.Deployments[0].TaskDef

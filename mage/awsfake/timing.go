@@ -33,6 +33,20 @@ type Timing struct {
 	// ExecAgentStart: ECS Exec's agent (ExecuteCommandAgent) starts this
 	// long after its task is RUNNING; until then ExecuteCommand fails.
 	ExecAgentStart time.Duration
+	// TrafficShift is each step of a BLUE_GREEN, LINEAR or CANARY
+	// deployment's stages that has no configured length (a traffic shift,
+	// the stages around them, the clean-up).
+	TrafficShift time.Duration
+	// Minute is how long the double's minute lasts for the lengths
+	// configured in minutes (bake times, hook timeouts); 0 is a minute.
+	Minute time.Duration
+}
+
+func (t Timing) minute() time.Duration {
+	if t.Minute == 0 {
+		return time.Minute
+	}
+	return t.Minute
 }
 
 // TestTiming keeps every lag and phase observable but short, so tests
@@ -47,6 +61,8 @@ var TestTiming = Timing{
 	ServiceLogEvery:      50 * time.Millisecond,
 	LogIngest:            20 * time.Millisecond,
 	ExecAgentStart:       30 * time.Millisecond,
+	TrafficShift:         30 * time.Millisecond,
+	Minute:               200 * time.Millisecond,
 }
 
 // SandboxTiming is the local sandbox's: seconds, not AWS's minutes, with
@@ -61,6 +77,8 @@ var SandboxTiming = Timing{
 	ServiceLogEvery:      5 * time.Second,
 	LogIngest:            200 * time.Millisecond,
 	ExecAgentStart:       2 * time.Second,
+	TrafficShift:         time.Second,
+	Minute:               5 * time.Second,
 }
 
 // SetTiming replaces the double's timing.
