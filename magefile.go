@@ -184,6 +184,11 @@ func Abort(ctx context.Context, env *string) error {
 	return targets.Abort(ctx, env)
 }
 
+// Continue continues the rollouts paused at a lifecycle hook (ECS ContinueServiceDeployment); -env.
+func Continue(ctx context.Context, env *string) error {
+	return targets.Continue(ctx, env)
+}
+
 // Status shows each service's task definition, image tags, running/desired and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
 	return targets.Status(ctx, env)

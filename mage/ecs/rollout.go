@@ -71,6 +71,20 @@ type WaitOptions struct {
 	// DeploymentsList: wait on DescribeServices' deployments list only,
 	// never on service deployments.
 	DeploymentsList bool
+	// Gate decides a service deployment paused at a PAUSE lifecycle hook:
+	// nil error continues it (ContinueServiceDeployment CONTINUE), an
+	// error rolls it back. Without a Gate the wait says how to continue
+	// or abort by hand and keeps waiting.
+	Gate func(ctx context.Context, p Paused) error
+}
+
+// Paused is a service deployment waiting at a lifecycle hook.
+type Paused struct {
+	Service, ServiceDeploymentArn, HookID, Stage string
+	// TestTrafficWeight: the share of test traffic the new revision gets
+	// (100 once the test traffic shift is done): a gate smoke-tests it
+	// through the test listener.
+	TestTrafficWeight float64
 }
 
 // What WaitOptions.Until accepts.

@@ -96,6 +96,10 @@ type deploymentWatch struct {
 	// rolls back to (waiting on the release a rollback returned to).
 	rollbackTarget bool
 	stoppedShown   bool
+	// hooksAnswered: the hooks this wait decided or announced; gateErr is
+	// why the gate refused.
+	hooksAnswered map[string]bool
+	gateErr       error
 }
 
 // waitServiceDeployments is WaitServices on ECS's service deployments:
@@ -212,7 +216,13 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 					view.println(name + ": " + line)
 				}
 			}
+			if err := w.answerHooks(ctx, api, name, sd, opts.Gate, view); err != nil {
+				return err
+			}
 			row, ok, why := w.judge(name, sd, deploymentOf(byName[name], w.taskDef), view)
+			if why != "" && w.gateErr != nil {
+				why += "; the gate refused: " + w.gateErr.Error()
+			}
 			if why != "" {
 				return rolloutFailure(ctx, api, cluster, byName[name], started, why)
 			}
@@ -297,6 +307,72 @@ func (w *deploymentWatch) judge(name string, sd types.ServiceDeployment, d *type
 		return fmt.Sprintf("%s: %s (%s)", name, counts, what), false, ""
 	}
 	return "", false, failureWhy(w.arn, sd)
+}
+
+// answerHooks deals with the service deployment's PAUSE hooks awaiting
+// action: the gate decides each once, or, without one, the wait says how
+// a person can.
+func (w *deploymentWatch) answerHooks(ctx context.Context, api API, name string, sd types.ServiceDeployment, gate func(context.Context, Paused) error, view *liveView) error {
+	for _, h := range sd.LifecycleHookDetails {
+		id := aws.ToString(h.HookId)
+		if h.Status != types.DeploymentLifecycleHookStatusAwaitingAction || w.hooksAnswered[id] {
+			continue
+		}
+		if w.hooksAnswered == nil {
+			w.hooksAnswered = map[string]bool{}
+		}
+		w.hooksAnswered[id] = true
+		stage := string(sd.LifecycleStage)
+		if gate == nil {
+			view.println(fmt.Sprintf("%s: service deployment %s paused at %s, awaiting action until %s (then %s): `mage continue` continues it, `mage abort` rolls it back",
+				name, ShortID(w.arn), stage, aws.ToTime(h.ExpiresAt).Local().Format("15:04:05"), h.TimeoutAction))
+			continue
+		}
+		p := Paused{Service: name, ServiceDeploymentArn: w.arn, HookID: id, Stage: stage}
+		if t := sd.TargetServiceRevision; t != nil && t.RequestedTestTrafficWeight != nil {
+			p.TestTrafficWeight = *t.RequestedTestTrafficWeight
+		}
+		view.println(fmt.Sprintf("%s: service deployment %s paused at %s: running the gate", name, ShortID(w.arn), stage))
+		action, verdict := types.DeploymentLifecycleHookActionContinue, "passed: continuing"
+		if err := gate(ctx, p); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			w.gateErr = err
+			action, verdict = types.DeploymentLifecycleHookActionRollback, "refused ("+err.Error()+"): rolling back"
+		}
+		view.println(fmt.Sprintf("%s: the gate %s", name, verdict))
+		if _, err := api.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(w.arn), HookId: aws.String(id), Action: action}); err != nil {
+			return fmt.Errorf("continue service deployment %s (%s): %w", ShortID(w.arn), action, err)
+		}
+	}
+	return nil
+}
+
+// Continue continues every service deployment of the services paused at
+// a lifecycle hook, and says which; none paused is no error.
+func Continue(ctx context.Context, api API, cluster string, services []string, out io.Writer) error {
+	inflight, err := InFlightDeployments(ctx, api, cluster, services)
+	if err != nil {
+		return err
+	}
+	continued := 0
+	for _, f := range inflight {
+		for _, h := range f.hooks {
+			if h.Status != types.DeploymentLifecycleHookStatusAwaitingAction {
+				continue
+			}
+			if _, err := api.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(f.Arn), HookId: h.HookId, Action: types.DeploymentLifecycleHookActionContinue}); err != nil {
+				return fmt.Errorf("continue service deployment %s of %s: %w", ShortID(f.Arn), f.Service, err)
+			}
+			fmt.Fprintf(out, "%s: service deployment %s continued past %s\n", f.Service, ShortID(f.Arn), f.Stage)
+			continued++
+		}
+	}
+	if continued == 0 {
+		fmt.Fprintf(out, "nothing to continue: no service deployment of %s is paused at a lifecycle hook\n", strings.Join(services, ", "))
+	}
+	return nil
 }
 
 // failureWhy says why a service deployment did not succeed, with what ECS
@@ -439,7 +515,8 @@ func RollBackInFlight(ctx context.Context, api API, watches map[string]*deployme
 
 // InFlight is a service deployment not yet finished.
 type InFlight struct {
-	Service, Arn, Status string
+	Service, Arn, Status, Stage string
+	hooks                       []types.DeploymentLifecycleHookDetail
 }
 
 // InFlightDeployments lists each service's current service deployment
@@ -467,7 +544,7 @@ func InFlightDeployments(ctx context.Context, api API, cluster string, services 
 			continue
 		}
 		arn := aws.ToString(sd.ServiceDeploymentArn)
-		out = append(out, InFlight{Service: names[arn], Arn: arn, Status: string(sd.Status)})
+		out = append(out, InFlight{Service: names[arn], Arn: arn, Status: string(sd.Status), Stage: string(sd.LifecycleStage), hooks: sd.LifecycleHookDetails})
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package ecs
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +211,96 @@ func TestTheWaitFallsBackWhereThereAreNoServiceDeployments(t *testing.T) {
 	// timeout's report is read from moto's deployments list.
 	if err == nil || !strings.Contains(err.Error(), "web: 0/1 running") || !strings.Contains(err.Error(), "(IN_PROGRESS)") {
 		t.Errorf("the deployments-list wait on moto: %v", err)
+	}
+}
+
+// blueGreenService creates sidekiq with the BLUE_GREEN strategy, a one
+// minute bake time and, when pause, a PAUSE hook after the test traffic
+// shift, and lets its first deployment settle.
+func blueGreenService(t *testing.T, client *ecs.Client, pause bool) {
+	t.Helper()
+	cfg := &types.DeploymentConfiguration{Strategy: types.DeploymentStrategyBlueGreen, BakeTimeInMinutes: aws.Int32(1),
+		DeploymentCircuitBreaker: &types.DeploymentCircuitBreaker{Enable: true, Rollback: true}}
+	if pause {
+		cfg.LifecycleHooks = []types.DeploymentLifecycleHook{{TargetType: types.DeploymentLifecycleHookTargetTypePause,
+			LifecycleStages:      []types.DeploymentLifecycleHookStage{types.DeploymentLifecycleHookStagePostTestTrafficShift},
+			TimeoutConfiguration: &types.DeploymentLifecycleHookTimeoutConfiguration{TimeoutInMinutes: aws.Int32(60), Action: types.DeploymentLifecycleHookActionRollback}}}
+	}
+	_, err := client.CreateService(context.Background(), &ecs.CreateServiceInput{
+		Cluster: aws.String("shop-sandbox"), ServiceName: aws.String("sidekiq"),
+		TaskDefinition: aws.String("shop-sandbox-migrate:1"), DesiredCount: aws.Int32(1), LaunchType: types.LaunchTypeFargate,
+		NetworkConfiguration:    &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}},
+		DeploymentConfiguration: cfg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settled(t, client, "sidekiq")
+}
+
+// A blue/green rollout is followed stage by stage to the end of its bake
+// time.
+func TestTheWaitFollowsABlueGreenRolloutStageByStage(t *testing.T) {
+	_, _, client, _ := setup(t)
+	blueGreenService(t, client, false)
+	update(t, client, "new")
+	out := &testtools.Buffer{}
+	if err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out, WaitOptions{Poll: 10 * time.Millisecond, Timeout: 20 * time.Second}); err != nil {
+		t.Fatalf("wait: %v\n%s", err, out)
+	}
+	last := 0
+	for _, stage := range []string{"SCALE_UP", "TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME"} {
+		i := strings.Index(out.String(), "stage "+stage)
+		if i < last {
+			t.Errorf("stage %s not shown after the ones before it:\n%s", stage, out)
+		}
+		last = i
+	}
+}
+
+// A rollout paused at its hook: the gate's pass continues it, its refusal
+// rolls it back (and the error says why); without a gate the wait says
+// how to continue, and mage continue does.
+func TestTheGateDecidesAPausedRollout(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		gate func(context.Context, Paused) error
+	}{
+		{"passes", func(_ context.Context, p Paused) error {
+			if p.Stage != "POST_TEST_TRAFFIC_SHIFT" || p.TestTrafficWeight != 100 || p.Service != "sidekiq" {
+				return errors.New("unexpected pause " + p.Stage)
+			}
+			return nil
+		}},
+		{"refuses", func(context.Context, Paused) error { return errors.New("GET /up through the test listener: 500") }},
+		{"no gate", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, client, _ := setup(t)
+			blueGreenService(t, client, true)
+			update(t, client, "new")
+			out := &testtools.Buffer{}
+			if tc.gate == nil {
+				go func() {
+					for i := 0; i < 1000 && !strings.Contains(out.String(), "`mage continue` continues it"); i++ {
+						time.Sleep(10 * time.Millisecond)
+					}
+					if err := Continue(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, io.Discard); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out,
+				WaitOptions{Poll: 10 * time.Millisecond, Timeout: 20 * time.Second, Gate: tc.gate})
+			if tc.name == "refuses" {
+				if err == nil || !strings.Contains(err.Error(), "ROLLBACK_SUCCESSFUL") || !strings.Contains(err.Error(), "the gate refused: GET /up through the test listener: 500") {
+					t.Fatalf("a refused gate: %v\n%s", err, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("wait: %v\n%s", err, out)
+			}
+		})
 	}
 }

@@ -288,7 +288,7 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		// rollout is left to finish: undoing it would bring back the
 		// release it is leaving.
 		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal, Until: opts.Wait,
-			Digests: r.pinnedDigests(tag), RollbackInFlight: r.rec.Action != "rollback"})
+			Digests: r.pinnedDigests(tag), RollbackInFlight: r.rec.Action != "rollback", Gate: r.gate()})
 	})
 }
 

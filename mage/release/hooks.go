@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/internal/lineprefix"
 	"github.com/railsecs/deploykit/mage/internal/procgroup"
 	"github.com/railsecs/deploykit/mage/ledger"
@@ -110,6 +111,24 @@ func (r *run) runHook(ctx context.Context, name string, extra ...string) error {
 		return fmt.Errorf("hook %s: %w", path, err)
 	}
 	return nil
+}
+
+// HookGate decides a rollout paused at a PAUSE lifecycle hook (the
+// reference module's pause_before_traffic): exit 0 continues it, anything
+// else rolls it back. It smoke-tests the new release through the test
+// listener, which serves it while production still gets the old one.
+const HookGate = "gate"
+
+// gate is the wait's Gate when the app has a gate hook; nil leaves a
+// paused rollout to a person (mage continue, mage abort).
+func (r *run) gate() func(context.Context, ecs.Paused) error {
+	if _, ok := r.hook(HookGate); !ok {
+		return nil
+	}
+	return func(ctx context.Context, p ecs.Paused) error {
+		return r.runHook(ctx, HookGate, "DEPLOYKIT_SERVICE="+p.Service, "DEPLOYKIT_LIFECYCLE_STAGE="+p.Stage,
+			"DEPLOYKIT_SERVICE_DEPLOYMENT="+p.ServiceDeploymentArn, fmt.Sprintf("DEPLOYKIT_TEST_TRAFFIC_WEIGHT=%g", p.TestTrafficWeight))
+	}
 }
 
 // preHook runs a pre-* hook as a stage of its own, only when it exists.

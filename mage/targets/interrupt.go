@@ -14,7 +14,7 @@ import (
 // Targets lists every target of the magefile (a repocheck test keeps it
 // equal to `mage -l`), so a stray word after one is caught before it runs.
 var Targets = []string{
-	"abort", "build", "config:check", "console", "cron:crontab", "cron:generate", "cron:list", "cron:run", "deploy", "exec", "iam:policy",
+	"abort", "build", "config:check", "console", "continue", "cron:crontab", "cron:generate", "cron:list", "cron:run", "deploy", "exec", "iam:policy",
 	"lock:release", "lock:status", "logs", "migrate", "promote", "prune", "push", "releases", "rollback", "run", "sandbox:base", "sandbox:down", "sandbox:probe", "sandbox:serve",
 	"status", "test", "tf:apply", "tf:plan", "tfvars:set", "verify",
 }

@@ -195,6 +195,22 @@ func Abort(ctx context.Context, env *string) error {
 	return ecs.Abort(ctx, s.d.ECS, s.d.Env.Cluster, s.d.Env.ServiceNames(), c.out)
 }
 
+// Continue continues every rollout of the environment paused at a PAUSE
+// lifecycle hook (ContinueServiceDeployment CONTINUE): a person's answer
+// where no gate hook decides.
+func Continue(ctx context.Context, env *string) error {
+	if err := checkArgs(osArgs(), "continue"); err != nil {
+		return err
+	}
+	c := osConsole()
+	s, err := c.session(ctx, envName(env))
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	return ecs.Continue(ctx, s.d.ECS, s.d.Env.Cluster, s.d.Env.ServiceNames(), c.out)
+}
+
 // Status shows each service's task definition, image tag, counts and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
 	if err := checkArgs(osArgs(), "status"); err != nil {
