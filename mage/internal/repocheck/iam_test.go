@@ -313,6 +313,7 @@ var serviceDeploymentCalls = []call{
 	{"wait: follow it", "ecs:DescribeServiceDeployments", "arn:aws:ecs:${region}:${account}:service-deployment/${cluster}/web-app/r9i43YFjvgF_xlg7m2eJ1r", nil},
 	{"wait: its images", "ecs:DescribeServiceRevisions", "arn:aws:ecs:${region}:${account}:service-revision/${cluster}/sidekiq/4980306466373577095", nil},
 	{"roll back in flight", "ecs:StopServiceDeployment", "arn:aws:ecs:${region}:${account}:service-deployment/${cluster}/web-app/r9i43YFjvgF_xlg7m2eJ1r", nil},
+	{"the gate's answer", "ecs:ContinueServiceDeployment", "arn:aws:ecs:${region}:${account}:service-deployment/${cluster}/web-app/r9i43YFjvgF_xlg7m2eJ1r", nil},
 }
 
 // The deploy role may follow and stop its own services' deployments, and

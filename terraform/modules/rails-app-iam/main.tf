@@ -277,10 +277,11 @@ locals {
       },
       {
         # Ctrl-C or a timeout during a deploy's rollout, and `mage abort`,
-        # roll the rollout back in flight.
-        Sid      = "RollBackRolloutsInFlight"
+        # roll the rollout back in flight; the gate hook and `mage
+        # continue` answer a rollout paused at a lifecycle hook.
+        Sid      = "DecideRolloutsInFlight"
         Effect   = "Allow"
-        Action   = ["ecs:StopServiceDeployment"]
+        Action   = ["ecs:StopServiceDeployment", "ecs:ContinueServiceDeployment"]
         Resource = local.service_deployments
       },
       {
