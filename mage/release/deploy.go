@@ -52,6 +52,8 @@ type Options struct {
 	Force   bool          // override the plan's image guard
 	Migrate string        // auto, always, never
 	Timeout time.Duration // for the rollout wait
+	// Poll is how often the rollout wait reads ECS (0: every 2 s).
+	Poll time.Duration
 	// Wait is when the rollout counts as done: "deployed" (default: our
 	// deployment COMPLETED), "stable" (also nothing else left running) or
 	// "none" (do not wait: the services are still rolling out on return).
@@ -246,7 +248,15 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 	}
 	if err := r.stage("plan", func() error {
 		var err error
-		plan, err = d.WS.Plan(ctx, PlanOptions{Deploying: []string{tag}, Force: opts.Force, DeployRole: true})
+		// A rollback's kept live images are being deployed too: after ECS
+		// rolled a release back (the breaker, an alarm, a rollback in
+		// flight), terraform's state still holds the tag it applied, so
+		// keeping what is live changes that image in the plan.
+		deploying := []string{tag}
+		for _, p := range r.keep {
+			deploying = append(deploying, p.Tag)
+		}
+		plan, err = d.WS.Plan(ctx, PlanOptions{Deploying: deploying, Force: opts.Force, DeployRole: true})
 		return err
 	}); err != nil {
 		if kept := d.WS.KeepFailedPlan(plan); kept != "" {
@@ -287,7 +297,7 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		// half-done rollout for the next person to find. A rollback's own
 		// rollout is left to finish: undoing it would bring back the
 		// release it is leaving.
-		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Terminal: d.Terminal, Until: opts.Wait,
+		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Poll: opts.Poll, Terminal: d.Terminal, Until: opts.Wait,
 			Digests: r.pinnedDigests(tag), RollbackInFlight: r.rec.Action != "rollback", Gate: r.gate()})
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,7 +54,8 @@ type Double struct {
 // loopback port. Its one-off tasks run their command in the built image
 // with buildah (when installed); what a killed run's tasks left in
 // buildah's storage is removed first. SANDBOX_ROLLOUT_FAIL=1 makes every
-// rollout fail (the breaker rolls back); DEPLOYKIT_SANDBOX_TIMING=fast
+// rollout fail (the breaker rolls back); SANDBOX_ALARM=NAME puts an
+// alarm in ALARM; DEPLOYKIT_SANDBOX_TIMING=fast
 // gives it the tests' timing.
 func Start(ctx context.Context, cfg *config.Config, env *config.Environment, getenv func(string) string, out io.Writer) (*Double, error) {
 	fake := awsfake.New()
@@ -117,6 +119,16 @@ func Start(ctx context.Context, cfg *config.Config, env *config.Environment, get
 		fake.SetRollout(func(string, string) awsfake.Rollout {
 			return awsfake.Rollout{Takes: 6 * time.Second, Fail: true, FailedTasks: 3, StoppedReason: "Essential container in task exited"}
 		})
+	}
+	// SANDBOX_ALARM=NAME[,NAME]: those CloudWatch alarms are in ALARM, so
+	// a deployment that monitors them (the web service's 5xx and latency
+	// alarms, as the reference module's rollback_alarms) fails and rolls
+	// back.
+	for _, name := range strings.Split(getenv("SANDBOX_ALARM"), ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			fake.SetAlarm(name, true)
+			fmt.Fprintf(out, "sandbox: alarm %s is in ALARM (SANDBOX_ALARM)\n", name)
+		}
 	}
 	buildah := image.Buildah{Insecure: true, Driver: getenv("DEPLOYKIT_BUILDAH_DRIVER"), RunEnv: runEnv}
 	Reap(ctx, buildah, out)

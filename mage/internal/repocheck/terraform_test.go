@@ -279,3 +279,81 @@ func exprValue(a *hclsyntax.Attribute, ok bool) (string, bool) {
 	}
 	return "", false
 }
+
+// blockPath finds a nested block by type (a dynamic block by its label).
+func blockPath(b *hclsyntax.Block, path ...string) *hclsyntax.Block {
+	for _, want := range path {
+		var next *hclsyntax.Block
+		for _, inner := range b.Body.Blocks {
+			if inner.Type == want || inner.Type == "dynamic" && len(inner.Labels) == 1 && inner.Labels[0] == want {
+				next = inner
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		b = next
+	}
+	return b
+}
+
+// The web service rolls out by the strategy its variable names (the
+// staged ones with the alternate target group, the listener rules and
+// the infrastructure role), rolls back on its alarms, and the migration
+// task's log driver blocks rather than drop lines.
+func TestWebServiceRollsOutByTheChosenStrategy(t *testing.T) {
+	dir := filepath.Join(repo, "terraform", "modules", "rails-app")
+	var web *hclsyntax.Block
+	for _, body := range parseDir(t, dir) {
+		for _, b := range body.Blocks {
+			if b.Type == "resource" && b.Labels[0] == "aws_ecs_service" && b.Labels[1] == "web_app" {
+				web = b
+			}
+		}
+	}
+	if web == nil {
+		t.Fatal("no aws_ecs_service.web_app")
+	}
+	src := readRepo(t, "terraform/modules/rails-app/main.tf")
+	text := func(b *hclsyntax.Block, attr string) string {
+		if b == nil {
+			return ""
+		}
+		if b.Type == "dynamic" {
+			b = blockPath(b, "content")
+		}
+		a, ok := b.Body.Attributes[attr]
+		if !ok {
+			return ""
+		}
+		r := a.Expr.Range()
+		return string(src[r.Start.Byte:r.End.Byte])
+	}
+	for _, c := range []struct {
+		path      []string
+		attr, has string
+	}{
+		{[]string{"deployment_configuration"}, "strategy", "var.web_deployment.strategy"},
+		{[]string{"deployment_configuration"}, "bake_time_in_minutes", "var.web_deployment.bake_time_minutes"},
+		{[]string{"deployment_configuration", "canary_configuration"}, "canary_percent", "var.web_deployment.canary_percent"},
+		{[]string{"deployment_configuration", "linear_configuration"}, "step_percent", "var.web_deployment.linear_step_percent"},
+		{[]string{"alarms"}, "rollback", "true"},
+		{[]string{"alarms"}, "alarm_names", "local.web_alarm_names"},
+		{[]string{"load_balancer", "advanced_configuration"}, "alternate_target_group_arn", "web_alternate"},
+		{[]string{"load_balancer", "advanced_configuration"}, "test_listener_rule", "var.web_deployment.test_listener_rule_arn"},
+		{[]string{"load_balancer", "advanced_configuration"}, "role_arn", "aws_iam_role.ecs_infrastructure"},
+	} {
+		if got := text(blockPath(web, c.path...), c.attr); !strings.Contains(got, c.has) {
+			t.Errorf("web_app %s.%s = %q, want it to use %s", strings.Join(c.path, "."), c.attr, got, c.has)
+		}
+	}
+	if !regexp.MustCompile(`svc == "migrate" \? \{ mode = "blocking" \}`).MatchString(src) {
+		t.Error("the migrate task's awslogs options lack mode = \"blocking\": a burst of migration output could be dropped")
+	}
+	vars := readRepo(t, "terraform/modules/rails-app/variables.tf")
+	for _, want := range []string{`contains(["ROLLING", "BLUE_GREEN", "CANARY", "LINEAR"], var.web_deployment.strategy)`, "test_listener_rule_arn != \"\""} {
+		if !strings.Contains(vars, want) {
+			t.Errorf("variables.tf: web_deployment lacks the validation %s", want)
+		}
+	}
+}

@@ -47,11 +47,11 @@ locals {
   log = {
     for svc in ["web-app", "sidekiq", "migrate", "cron"] : svc => {
       logDriver = "awslogs"
-      options = {
+      options = merge({
         awslogs-group         = "/ecs/${local.app}-${local.env}/${svc}"
         awslogs-region        = "us-east-1"
         awslogs-stream-prefix = svc
-      }
+      }, svc == "migrate" ? { mode = "blocking" } : {}) # as the reference module
     }
   }
 
@@ -213,6 +213,49 @@ resource "terraform_data" "task_definition" {
   }
 }
 
+# How each service rolls out, as the reference module's web_deployment
+# and rollback_alarms configure it (sidekiq has no load balancer: ROLLING).
+# TF_VAR_web_deployment='{strategy="BLUE_GREEN"}' shows a staged rollout
+# in the sandbox; the double runs its stages on SandboxTiming, a "minute"
+# of bake time lasting seconds.
+locals {
+  web_staged = var.web_deployment.strategy != "ROLLING"
+  deployment_configuration = {
+    "web-app" = merge({
+      deploymentCircuitBreaker = { enable = true, rollback = true }
+      maximumPercent           = 200
+      minimumHealthyPercent    = 100
+      strategy                 = var.web_deployment.strategy
+      alarms                   = { alarmNames = ["${local.app}-${local.env}-web-5xx", "${local.app}-${local.env}-web-latency"], enable = true, rollback = true }
+      }, local.web_staged ? { bakeTimeInMinutes = var.web_deployment.bake_time_minutes } : {},
+      var.web_deployment.strategy == "CANARY" ? { canaryConfiguration = { canaryPercent = var.web_deployment.canary_percent, canaryBakeTimeInMinutes = var.web_deployment.canary_bake_time_minutes } } : {},
+      var.web_deployment.strategy == "LINEAR" ? { linearConfiguration = { stepPercent = var.web_deployment.linear_step_percent, stepBakeTimeInMinutes = var.web_deployment.linear_step_bake_time_minutes } } : {},
+      # The gate: a PAUSE hook once the test listener serves the new
+      # release, answered by .deploykit/hooks/gate or mage continue/abort.
+      { lifecycleHooks = var.web_deployment.pause ? [{ targetType = "PAUSE", lifecycleStages = ["POST_TEST_TRAFFIC_SHIFT"], timeoutConfiguration = { timeoutInMinutes = 30, action = "ROLLBACK" } }] : [] },
+    )
+    "sidekiq" = {
+      deploymentCircuitBreaker = { enable = true, rollback = true }
+      maximumPercent           = 200
+      minimumHealthyPercent    = 100
+    }
+  }
+}
+
+variable "web_deployment" {
+  description = "As the reference module's: ROLLING, BLUE_GREEN, CANARY or LINEAR, with its bake times (the sandbox has no load balancer rules to name); pause = true adds a PAUSE lifecycle hook after the test traffic shift, which the reference module leaves out (see its web_deployment)."
+  type = object({
+    strategy                      = optional(string, "ROLLING")
+    bake_time_minutes             = optional(number, 1)
+    canary_percent                = optional(number, 10)
+    canary_bake_time_minutes      = optional(number, 1)
+    linear_step_percent           = optional(number, 25)
+    linear_step_bake_time_minutes = optional(number, 1)
+    pause                         = optional(bool, false)
+  })
+  default = {}
+}
+
 # aws_ecs_service.web_app / .sidekiq, with the circuit breaker's rollback.
 resource "terraform_data" "service" {
   for_each = {
@@ -227,7 +270,8 @@ resource "terraform_data" "service" {
     interpreter = ["/bin/sh", "-c"]
     command     = "${local.ecs_call}\ncall UpdateService \"$UPDATE\" 2>/dev/null || call CreateService \"$CREATE\""
     environment = {
-      UPDATE = jsonencode({ cluster = local.cluster, service = each.key, taskDefinition = local.task_definitions[each.value].family, enableExecuteCommand = true })
+      UPDATE = jsonencode({ cluster = local.cluster, service = each.key, taskDefinition = local.task_definitions[each.value].family, enableExecuteCommand = true,
+      deploymentConfiguration = local.deployment_configuration[each.key] })
       CREATE = jsonencode({
         cluster              = local.cluster
         serviceName          = each.key
@@ -238,11 +282,7 @@ resource "terraform_data" "service" {
         networkConfiguration = {
           awsvpcConfiguration = { subnets = ["subnet-sandbox"], securityGroups = ["sg-sandbox"], assignPublicIp = "DISABLED" }
         }
-        deploymentConfiguration = {
-          deploymentCircuitBreaker = { enable = true, rollback = true }
-          maximumPercent           = 200
-          minimumHealthyPercent    = 100
-        }
+        deploymentConfiguration = local.deployment_configuration[each.key]
       })
     }
   }

@@ -29,8 +29,12 @@ locals {
   ]])
 
   schedule_group_arn = "${local.prefix}:scheduler:${var.region}:${var.account_id}:schedule-group/${local.name}"
-  schedules_arn      = "${local.prefix}:scheduler:${var.region}:${var.account_id}:schedule/${local.name}/*"
-  dead_letter_arn    = "${local.prefix}:sqs:${var.region}:${var.account_id}:${local.name}-schedule-dlq"
+  # rails-app's rollback alarms (web 5xx and latency) and the role ECS
+  # shifts a staged web deployment's traffic with.
+  web_alarms_arn          = "${local.prefix}:cloudwatch:${var.region}:${var.account_id}:alarm:${local.name}-web-*"
+  ecs_infrastructure_role = "${local.role_arn}/${local.name}-ecs-infrastructure"
+  schedules_arn           = "${local.prefix}:scheduler:${var.region}:${var.account_id}:schedule/${local.name}/*"
+  dead_letter_arn         = "${local.prefix}:sqs:${var.region}:${var.account_id}:${local.name}-schedule-dlq"
 
   # Creating a task definition, task or service WITH tags (terraform's
   # default_tags, the toolkit's RunTask tags, a schedule's tags) is also
@@ -291,6 +295,15 @@ locals {
         Resource  = [local.execution_role_arn, local.task_role_arn]
         Condition = { StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" } }
       },
+      {
+        # A staged web deployment's UpdateService names the role ECS moves
+        # the load balancer's traffic with.
+        Sid       = "PassTheInfrastructureRole"
+        Effect    = "Allow"
+        Action    = ["iam:PassRole"]
+        Resource  = [local.ecs_infrastructure_role]
+        Condition = { StringEquals = { "iam:PassedToService" = "ecs.amazonaws.com" } }
+      },
       local.read_logs,
       {
         Sid      = "Schedules"
@@ -339,6 +352,12 @@ locals {
         Effect   = "Allow"
         Action   = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"]
         Resource = ["${local.role_arn}/${local.name}-*"]
+      },
+      {
+        Sid      = "TerraformRefreshRollbackAlarms"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"]
+        Resource = [local.web_alarms_arn]
       },
       {
         Sid      = "TerraformRefreshDeadLetterQueue"
@@ -397,6 +416,12 @@ locals {
         Effect   = "Allow"
         Action   = ["scheduler:CreateScheduleGroup", "scheduler:DeleteScheduleGroup", "scheduler:TagResource", "scheduler:UntagResource"]
         Resource = [local.schedule_group_arn]
+      },
+      {
+        Sid      = "ManageRollbackAlarms"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"]
+        Resource = [local.web_alarms_arn]
       },
       {
         Sid      = "ManageDeadLetterQueue"

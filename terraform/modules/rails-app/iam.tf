@@ -45,6 +45,28 @@ resource "aws_iam_role_policy" "task" {
   policy = module.policies.task_policy_json
 }
 
+# Infrastructure role of a staged web deployment: ECS moves the listener
+# rules' weights and the target groups' registrations with it
+# (AmazonECSInfrastructureRolePolicyForLoadBalancers, AWS-managed).
+resource "aws_iam_role" "ecs_infrastructure" {
+  count = local.web_staged ? 1 : 0
+  name  = "${local.name}-ecs-infrastructure"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ecs.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "ecs_infrastructure" {
+  count      = local.web_staged ? 1 : 0
+  role       = aws_iam_role.ecs_infrastructure[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
+}
+
 # Scheduler role: EventBridge Scheduler starts the scheduled job tasks.
 resource "aws_iam_role" "scheduler" {
   name               = "${local.name}-scheduler"

@@ -17,16 +17,28 @@ locals {
   cluster_arn = var.create_cluster ? aws_ecs_cluster.this[0].arn : data.aws_ecs_cluster.existing[0].arn
 
   # The awslogs stream is PREFIX/CONTAINER/TASK_ID: `mage migrate` reads it.
+  # The migration's output is never dropped: mode "blocking" makes the
+  # container wait for CloudWatch rather than lose lines from a full
+  # buffer (ECS defaults to non-blocking). Serving containers keep the
+  # default: a slow log endpoint must not stall requests.
   log_config = {
     for svc in ["web-app", "sidekiq", "migrate", "cron"] : svc => {
       logDriver = "awslogs"
-      options = {
+      options = merge({
         awslogs-group         = aws_cloudwatch_log_group.this[svc].name
         awslogs-region        = data.aws_region.current.region
         awslogs-stream-prefix = svc
-      }
+      }, svc == "migrate" ? { mode = "blocking" } : {})
     }
   }
+
+  # A staged web deployment (BLUE_GREEN, CANARY, LINEAR) shifts traffic
+  # between two target groups.
+  web_staged = var.web_deployment.strategy != "ROLLING"
+  web_target_groups = concat([data.aws_lb_target_group.web.arn_suffix],
+  [for tg in data.aws_lb_target_group.web_alternate : tg.arn_suffix])
+  web_load_balancer = one([for arn in data.aws_lb_target_group.web.load_balancer_arns : regex("loadbalancer/(.+)$", arn)[0]])
+  web_alarm_names   = var.rollback_alarms.enabled ? [aws_cloudwatch_metric_alarm.web_5xx[0].alarm_name, aws_cloudwatch_metric_alarm.web_latency[0].alarm_name] : []
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -212,6 +224,77 @@ data "aws_lb_target_group" "web" {
   name = var.target_group_name
 }
 
+# The staged strategies' second target group: ECS registers the new
+# revision there and moves the listener rules' weights between the two.
+data "aws_lb_target_group" "web_alternate" {
+  count = local.web_staged ? 1 : 0
+  name  = var.web_deployment.alternate_target_group_name
+}
+
+# Both target groups count: after a staged deployment the live revision
+# is in whichever of them it went to.
+resource "aws_cloudwatch_metric_alarm" "web_5xx" {
+  count               = var.rollback_alarms.enabled ? 1 : 0
+  alarm_name          = "${local.name}-web-5xx"
+  alarm_description   = "web-app answers 5xx (from the app, not the load balancer): rolls a web deployment back."
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  threshold           = var.rollback_alarms.target_5xx_per_minute
+  treat_missing_data  = "notBreaching"
+
+  metric_query {
+    id          = "errors"
+    expression  = "SUM(METRICS())"
+    label       = "5xx per minute"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.web_target_groups
+    content {
+      id = "tg${metric_query.key}"
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = "HTTPCode_Target_5XX_Count"
+        period      = 60
+        stat        = "Sum"
+        dimensions  = { TargetGroup = metric_query.value, LoadBalancer = local.web_load_balancer }
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "web_latency" {
+  count               = var.rollback_alarms.enabled ? 1 : 0
+  alarm_name          = "${local.name}-web-latency"
+  alarm_description   = "web-app's p99 response time: rolls a web deployment back."
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 2
+  threshold           = var.rollback_alarms.p99_latency_seconds
+  treat_missing_data  = "notBreaching"
+
+  metric_query {
+    id          = "slowest"
+    expression  = "MAX(METRICS())"
+    label       = "p99 seconds"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.web_target_groups
+    content {
+      id = "tg${metric_query.key}"
+      metric {
+        namespace   = "AWS/ApplicationELB"
+        metric_name = "TargetResponseTime"
+        period      = 60
+        stat        = "p99"
+        dimensions  = { TargetGroup = metric_query.value, LoadBalancer = local.web_load_balancer }
+      }
+    }
+  }
+}
+
 resource "aws_ecs_service" "web_app" {
   name            = "web-app"
   cluster         = local.cluster_arn
@@ -232,6 +315,42 @@ resource "aws_ecs_service" "web_app" {
     rollback = true
   }
 
+  # ROLLING or a staged strategy (var.web_deployment). mage deploy waits
+  # on the service deployment stage by stage; Ctrl-C, -timeout and mage
+  # abort roll it back in flight, during the bake time by moving traffic
+  # back.
+  deployment_configuration {
+    strategy             = var.web_deployment.strategy
+    bake_time_in_minutes = local.web_staged ? var.web_deployment.bake_time_minutes : null
+
+    dynamic "canary_configuration" {
+      for_each = var.web_deployment.strategy == "CANARY" ? [1] : []
+      content {
+        canary_percent              = var.web_deployment.canary_percent
+        canary_bake_time_in_minutes = var.web_deployment.canary_bake_time_minutes
+      }
+    }
+
+    dynamic "linear_configuration" {
+      for_each = var.web_deployment.strategy == "LINEAR" ? [1] : []
+      content {
+        step_percent              = var.web_deployment.linear_step_percent
+        step_bake_time_in_minutes = var.web_deployment.linear_step_bake_time_minutes
+      }
+    }
+  }
+
+  # The 5xx and latency alarms fail and roll back a deployment that makes
+  # the app worse, through its bake time; the breaker catches crashes.
+  dynamic "alarms" {
+    for_each = var.rollback_alarms.enabled ? [1] : []
+    content {
+      alarm_names = local.web_alarm_names
+      enable      = true
+      rollback    = true
+    }
+  }
+
   network_configuration {
     subnets          = var.vpc_subnet_ids
     security_groups  = var.security_group_ids
@@ -242,6 +361,16 @@ resource "aws_ecs_service" "web_app" {
     target_group_arn = data.aws_lb_target_group.web.arn
     container_name   = "nginx"
     container_port   = 80
+
+    dynamic "advanced_configuration" {
+      for_each = local.web_staged ? [1] : []
+      content {
+        alternate_target_group_arn = data.aws_lb_target_group.web_alternate[0].arn
+        production_listener_rule   = var.web_deployment.production_listener_rule_arn
+        test_listener_rule         = var.web_deployment.test_listener_rule_arn
+        role_arn                   = aws_iam_role.ecs_infrastructure[0].arn
+      }
+    }
   }
 
   # desired_count is terraform's: no autoscaling here. Adding an

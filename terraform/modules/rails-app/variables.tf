@@ -169,3 +169,41 @@ variable "promoted_by" {
   type        = list(string)
   default     = []
 }
+
+variable "web_deployment" {
+  description = "How web-app rolls out. ROLLING: ECS's rolling update. BLUE_GREEN, CANARY, LINEAR: ECS-native staged deployments (AWS provider 6.4, LINEAR/CANARY 6.21): the new revision gets the test listener rule first, then production traffic (all at once, canary_percent for canary_bake_time_minutes then the rest, or linear_step_percent every linear_step_bake_time_minutes), and the old revision keeps running bake_time_minutes more, so a rollback until then (mage abort, an alarm, Ctrl-C) only moves traffic back. The staged strategies need the EXISTING alternate target group and the production and test listener rules (the ALB is not this module's). Asset bridging holds under each: the nginx image of every release carries the assets of the live one."
+  type = object({
+    strategy                      = optional(string, "ROLLING")
+    bake_time_minutes             = optional(number, 10)
+    canary_percent                = optional(number, 10)
+    canary_bake_time_minutes      = optional(number, 5)
+    linear_step_percent           = optional(number, 25)
+    linear_step_bake_time_minutes = optional(number, 2)
+    alternate_target_group_name   = optional(string, "")
+    production_listener_rule_arn  = optional(string, "")
+    test_listener_rule_arn        = optional(string, "")
+  })
+  default = {}
+  validation {
+    condition     = contains(["ROLLING", "BLUE_GREEN", "CANARY", "LINEAR"], var.web_deployment.strategy)
+    error_message = "web_deployment.strategy is ROLLING, BLUE_GREEN, CANARY or LINEAR."
+  }
+  validation {
+    condition     = var.web_deployment.strategy == "ROLLING" || (var.web_deployment.alternate_target_group_name != "" && var.web_deployment.production_listener_rule_arn != "" && var.web_deployment.test_listener_rule_arn != "")
+    error_message = "A staged web_deployment (BLUE_GREEN, CANARY, LINEAR) needs alternate_target_group_name, production_listener_rule_arn and test_listener_rule_arn: ECS shifts traffic between the two target groups through those rules, and the gate hook smoke-tests through the test one."
+  }
+  validation {
+    condition     = var.web_deployment.canary_percent > 0 && var.web_deployment.canary_percent <= 100 && var.web_deployment.linear_step_percent > 0 && var.web_deployment.linear_step_percent <= 100
+    error_message = "canary_percent and linear_step_percent are above 0 and at most 100."
+  }
+}
+
+variable "rollback_alarms" {
+  description = "Alarms on web-app's target groups that roll a web deployment back when they fire during it, its bake time included: 5xx responses from the app per minute, and p99 response time. enabled = false leaves rollback to the circuit breaker (crashing tasks) alone."
+  type = object({
+    enabled               = optional(bool, true)
+    target_5xx_per_minute = optional(number, 10)
+    p99_latency_seconds   = optional(number, 2)
+  })
+  default = {}
+}
