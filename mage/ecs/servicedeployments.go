@@ -114,10 +114,12 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 	shownEvents := map[string]bool{}
 	view := &liveView{out: out, terminal: opts.Terminal, heartbeat: opts.Progress}
 	defer view.finish()
+	stopped := false
 	stopInFlight := func(why string) string {
-		if !opts.RollbackInFlight {
+		if !opts.RollbackInFlight || stopped {
 			return ""
 		}
+		stopped = true
 		bg := context.WithoutCancel(ctx)
 		if len(watches) < len(services) {
 			// Interrupted before every rollout showed: find the rest, for a
@@ -127,129 +129,137 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 		}
 		return RollBackInFlight(bg, api, watches, why, func(line string) { view.println(line) })
 	}
-	for {
-		described, failures, err := DescribeServicesBatched(ctx, api, cluster, services)
-		if err != nil {
-			if ctx.Err() != nil {
-				return interrupted(ctx, stopInFlight("interrupted"))
-			}
-			return err
-		}
-		if len(failures) > 0 {
-			return fmt.Errorf("describe services: %s is missing in cluster %s", aws.ToString(failures[0].Arn), cluster)
-		}
-		byName := map[string]types.Service{}
-		var rows []string
-		for _, svc := range described {
-			name := aws.ToString(svc.ServiceName)
-			byName[name] = svc
-			printNewEvents(view, svc, started, shownEvents)
-			if watches[name] != nil {
-				continue
-			}
-			current := aws.ToString(svc.CurrentServiceDeployment)
-			if current != "" {
-				w, why, err := watchIfOurs(ctx, api, judge, current)
-				if err != nil {
-					return err
+	err := func() error {
+		for {
+			described, failures, err := DescribeServicesBatched(ctx, api, cluster, services)
+			if err != nil {
+				if ctx.Err() != nil {
+					return interrupted(ctx, stopInFlight("interrupted"))
 				}
-				if why != "" {
-					return rolloutFailure(ctx, api, cluster, svc, started, why)
-				}
-				if w != nil {
-					watches[name] = w
-					what := "deploys"
-					if w.rollbackTarget {
-						what = "rolls back to"
-					}
-					view.println(fmt.Sprintf("%s: service deployment %s %s %s", name, ShortID(current), what, tag))
-					continue
-				}
-			}
-			if current == "" {
-				// Services report their current service deployment since
-				// the API exists; an endpoint without it names none.
-				_, err := api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: svc.ServiceName, MaxResults: aws.Int32(1)})
-				// Any failure here falls back: the deployments-list wait
-				// works wherever DescribeServices does (moto answers 500).
-				if err != nil && ctx.Err() == nil {
-					return fmt.Errorf("%w: %s names no current service deployment and ListServiceDeployments failed: %v", errNoServiceDeployments, name, err)
-				}
-			}
-			if time.Since(started) < opts.VisibleGrace {
-				rows = append(rows, name+": waiting for the new service deployment to appear")
-				continue
-			}
-			return rolloutFailure(ctx, api, cluster, svc, started, fmt.Sprintf("no service deployment deploys image tag %s after %s (did the apply change this service?)", tag, opts.VisibleGrace))
-		}
-		var arns []string
-		for _, name := range services {
-			if w := watches[name]; w != nil {
-				arns = append(arns, w.arn)
-			}
-		}
-		sds, err := describeServiceDeployments(ctx, api, arns)
-		if err != nil {
-			if ctx.Err() != nil {
-				return interrupted(ctx, stopInFlight("interrupted"))
-			}
-			return err
-		}
-		byArn := map[string]types.ServiceDeployment{}
-		for _, sd := range sds {
-			byArn[aws.ToString(sd.ServiceDeploymentArn)] = sd
-		}
-		done := 0
-		for _, name := range services {
-			w := watches[name]
-			if w == nil {
-				continue
-			}
-			sd, ok := byArn[w.arn]
-			if !ok {
-				rows = append(rows, name+": service deployment "+ShortID(w.arn)+" not readable yet")
-				continue
-			}
-			if d := deploymentOf(byName[name], w.taskDef); d != nil && d.FailedTasks > 0 && !w.stoppedShown {
-				if line := firstStoppedTask(ctx, api, cluster, byName[name], aws.ToString(d.Id), started); line != "" {
-					w.stoppedShown = true
-					view.println(name + ": " + line)
-				}
-			}
-			if err := w.answerHooks(ctx, api, name, sd, opts.Gate, view); err != nil {
 				return err
 			}
-			row, ok, why := w.judge(name, sd, deploymentOf(byName[name], w.taskDef), view)
-			if why != "" && w.gateErr != nil {
-				why += "; the gate refused: " + w.gateErr.Error()
+			if len(failures) > 0 {
+				return fmt.Errorf("describe services: %s is missing in cluster %s", aws.ToString(failures[0].Arn), cluster)
 			}
-			if why != "" {
-				return rolloutFailure(ctx, api, cluster, byName[name], started, why)
+			byName := map[string]types.Service{}
+			var rows []string
+			for _, svc := range described {
+				name := aws.ToString(svc.ServiceName)
+				byName[name] = svc
+				printNewEvents(view, svc, started, shownEvents)
+				if watches[name] != nil {
+					continue
+				}
+				current := aws.ToString(svc.CurrentServiceDeployment)
+				if current != "" {
+					w, why, err := watchIfOurs(ctx, api, judge, current)
+					if err != nil {
+						return err
+					}
+					if why != "" {
+						return rolloutFailure(ctx, api, cluster, svc, started, why)
+					}
+					if w != nil {
+						watches[name] = w
+						what := "deploys"
+						if w.rollbackTarget {
+							what = "rolls back to"
+						}
+						view.println(fmt.Sprintf("%s: service deployment %s %s %s", name, ShortID(current), what, tag))
+						continue
+					}
+				}
+				if current == "" {
+					// Services report their current service deployment since
+					// the API exists; an endpoint without it names none.
+					_, err := api.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: svc.ServiceName, MaxResults: aws.Int32(1)})
+					// Any failure here falls back: the deployments-list wait
+					// works wherever DescribeServices does (moto answers 500).
+					if err != nil && ctx.Err() == nil {
+						return fmt.Errorf("%w: %s names no current service deployment and ListServiceDeployments failed: %v", errNoServiceDeployments, name, err)
+					}
+				}
+				if time.Since(started) < opts.VisibleGrace {
+					rows = append(rows, name+": waiting for the new service deployment to appear")
+					continue
+				}
+				return rolloutFailure(ctx, api, cluster, svc, started, fmt.Sprintf("no service deployment deploys image tag %s after %s (did the apply change this service?)", tag, opts.VisibleGrace))
 			}
-			if ok {
-				done++
+			var arns []string
+			for _, name := range services {
+				if w := watches[name]; w != nil {
+					arns = append(arns, w.arn)
+				}
 			}
-			rows = append(rows, row)
-		}
-		elapsed := time.Since(started).Round(time.Second)
-		if done == len(services) {
-			view.final(elapsed, rows)
-			return nil
-		}
-		view.update(elapsed, rows)
-		if time.Now().After(deadline) {
-			why := fmt.Sprintf("not deployed after %s: %s", opts.Timeout, strings.Join(rows, "; "))
-			if stopped := stopInFlight("timed out"); stopped != "" {
-				why += "\n  " + stopped
+			sds, err := describeServiceDeployments(ctx, api, arns)
+			if err != nil {
+				if ctx.Err() != nil {
+					return interrupted(ctx, stopInFlight("interrupted"))
+				}
+				return err
 			}
-			return &RolloutError{Service: strings.Join(services, ", "), Why: why}
+			byArn := map[string]types.ServiceDeployment{}
+			for _, sd := range sds {
+				byArn[aws.ToString(sd.ServiceDeploymentArn)] = sd
+			}
+			done := 0
+			for _, name := range services {
+				w := watches[name]
+				if w == nil {
+					continue
+				}
+				sd, ok := byArn[w.arn]
+				if !ok {
+					rows = append(rows, name+": service deployment "+ShortID(w.arn)+" not readable yet")
+					continue
+				}
+				if d := deploymentOf(byName[name], w.taskDef); d != nil && d.FailedTasks > 0 && !w.stoppedShown {
+					if line := firstStoppedTask(ctx, api, cluster, byName[name], aws.ToString(d.Id), started); line != "" {
+						w.stoppedShown = true
+						view.println(name + ": " + line)
+					}
+				}
+				if err := w.answerHooks(ctx, api, name, sd, opts.Gate, view); err != nil {
+					return err
+				}
+				row, ok, why := w.judge(name, sd, deploymentOf(byName[name], w.taskDef), view)
+				if why != "" && w.gateErr != nil {
+					why += "; the gate refused: " + w.gateErr.Error()
+				}
+				if why != "" {
+					return rolloutFailure(ctx, api, cluster, byName[name], started, why)
+				}
+				if ok {
+					done++
+				}
+				rows = append(rows, row)
+			}
+			elapsed := time.Since(started).Round(time.Second)
+			if done == len(services) {
+				view.final(elapsed, rows)
+				return nil
+			}
+			view.update(elapsed, rows)
+			if time.Now().After(deadline) {
+				why := fmt.Sprintf("not deployed after %s: %s", opts.Timeout, strings.Join(rows, "; "))
+				if stopped := stopInFlight("timed out"); stopped != "" {
+					why += "\n  " + stopped
+				}
+				return &RolloutError{Service: strings.Join(services, ", "), Why: why}
+			}
+			select {
+			case <-ctx.Done():
+				return interrupted(ctx, stopInFlight("interrupted"))
+			case <-time.After(opts.Poll):
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return interrupted(ctx, stopInFlight("interrupted"))
-		case <-time.After(opts.Poll):
-		}
+	}()
+	// An API call the interrupt cancelled returns its own error: the
+	// rollouts in flight are rolled back all the same.
+	if err != nil && ctx.Err() != nil && !stopped {
+		return interrupted(ctx, stopInFlight("interrupted"))
 	}
+	return err
 }
 
 func interrupted(ctx context.Context, stopped string) error {
@@ -294,7 +304,11 @@ func (w *deploymentWatch) judge(name string, sd types.ServiceDeployment, d *type
 	}
 	switch sd.Status {
 	case types.ServiceDeploymentStatusSuccessful:
-		return fmt.Sprintf("%s: done (%s)", name, counts), true, ""
+		done := name + ": done"
+		if t := sd.TargetServiceRevision; t != nil {
+			done += fmt.Sprintf(" %d/%d", t.RunningTaskCount, t.RequestedTaskCount)
+		}
+		return done, true, ""
 	case types.ServiceDeploymentStatusRollbackRequested, types.ServiceDeploymentStatusRollbackInProgress, types.ServiceDeploymentStatusStopRequested:
 		// Failed, and ECS is undoing it: wait for the outcome, so the
 		// report says whether the release before runs again.
