@@ -439,6 +439,21 @@ func (s *Server) describeServiceRevisions(body []byte) (any, error) {
 	return map[string]any{"serviceRevisions": out, "failures": failures}, nil
 }
 
+// lookupServiceDeployment finds a service deployment by ARN, its service
+// moved along the clock first.
+func (s *Server) lookupServiceDeployment(arn string) (*service, *serviceDeployment, error) {
+	svc, id, ok := s.serviceOfArn(arn, "service-deployment")
+	var sd *serviceDeployment
+	if ok {
+		s.advance(svc)
+		sd = svc.serviceDeployment(id)
+	}
+	if sd == nil {
+		return nil, nil, clientErr("ServiceDeploymentNotFoundException", "Service deployment %s was not found.", arn)
+	}
+	return svc, sd, nil
+}
+
 // stopServiceDeployment: "ROLLBACK - This option rolls back the service
 // deployment to the previous service revision. You can use this option
 // even if you didn't configure the service deployment for the rollback
@@ -460,14 +475,9 @@ func (s *Server) stopServiceDeployment(body []byte) (any, error) {
 		// The API reference: "The valid values are ROLLBACK."
 		return nil, clientErr("InvalidParameterException", "stopType %s is not supported for this service deployment; the valid value is ROLLBACK.", in.StopType)
 	}
-	svc, id, ok := s.serviceOfArn(in.Arn, "service-deployment")
-	var sd *serviceDeployment
-	if ok {
-		s.advance(svc)
-		sd = svc.serviceDeployment(id)
-	}
-	if sd == nil {
-		return nil, clientErr("ServiceDeploymentNotFoundException", "Service deployment %s was not found.", in.Arn)
+	svc, sd, err := s.lookupServiceDeployment(in.Arn)
+	if err != nil {
+		return nil, err
 	}
 	switch s.sdStatus(sd) {
 	case "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS":

@@ -372,14 +372,9 @@ func (s *Server) continueServiceDeployment(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	svc, id, ok := s.serviceOfArn(in.Arn, "service-deployment")
-	var sd *serviceDeployment
-	if ok {
-		s.advance(svc)
-		sd = svc.serviceDeployment(id)
-	}
-	if sd == nil {
-		return nil, clientErr("ServiceDeploymentNotFoundException", "Service deployment %s was not found.", in.Arn)
+	svc, sd, err := s.lookupServiceDeployment(in.Arn)
+	if err != nil {
+		return nil, err
 	}
 	d := sdDeployment(svc, sd)
 	if d == nil || d.Paused == nil || (in.HookID != "" && in.HookID != d.Paused.ID) {

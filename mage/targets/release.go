@@ -183,23 +183,24 @@ func Releases(ctx context.Context, env *string) error {
 // stop a rollout whose deploy holds it; that deploy then fails, saying
 // ECS rolled it back, and records so.
 func Abort(ctx context.Context, env *string) error {
-	if err := checkArgs(osArgs(), "abort"); err != nil {
-		return err
-	}
-	c := osConsole()
-	s, err := c.session(ctx, envName(env))
-	if err != nil {
-		return err
-	}
-	defer s.stop()
-	return ecs.Abort(ctx, s.d.ECS, s.d.Env.Cluster, s.d.Env.ServiceNames(), c.out)
+	return inSession(ctx, "abort", env, func(c console, d *release.Deployer) error {
+		return ecs.Abort(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), c.out)
+	})
 }
 
 // Continue continues every rollout of the environment paused at a PAUSE
 // lifecycle hook (ContinueServiceDeployment CONTINUE): a person's answer
 // where no gate hook decides.
 func Continue(ctx context.Context, env *string) error {
-	if err := checkArgs(osArgs(), "continue"); err != nil {
+	return inSession(ctx, "continue", env, func(c console, d *release.Deployer) error {
+		return ecs.Continue(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), c.out)
+	})
+}
+
+// inSession runs a target's work with the environment's deployer, after
+// checking its arguments; the session (a sandbox's double) ends with it.
+func inSession(ctx context.Context, target string, env *string, f func(console, *release.Deployer) error) error {
+	if err := checkArgs(osArgs(), target); err != nil {
 		return err
 	}
 	c := osConsole()
@@ -208,7 +209,7 @@ func Continue(ctx context.Context, env *string) error {
 		return err
 	}
 	defer s.stop()
-	return ecs.Continue(ctx, s.d.ECS, s.d.Env.Cluster, s.d.Env.ServiceNames(), c.out)
+	return f(c, s.d)
 }
 
 // Status shows each service's task definition, image tag, counts and rollout, and the last release.

@@ -38,7 +38,7 @@ locals {
   web_target_groups = concat([data.aws_lb_target_group.web.arn_suffix],
   [for tg in data.aws_lb_target_group.web_alternate : tg.arn_suffix])
   web_load_balancer = one([for arn in data.aws_lb_target_group.web.load_balancer_arns : regex("loadbalancer/(.+)$", arn)[0]])
-  web_alarm_names   = var.rollback_alarms.enabled ? [aws_cloudwatch_metric_alarm.web_5xx[0].alarm_name, aws_cloudwatch_metric_alarm.web_latency[0].alarm_name] : []
+  web_alarm_names   = [for alarm in aws_cloudwatch_metric_alarm.web : alarm.alarm_name]
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -232,20 +232,24 @@ data "aws_lb_target_group" "web_alternate" {
 }
 
 # Both target groups count: after a staged deployment the live revision
-# is in whichever of them it went to.
-resource "aws_cloudwatch_metric_alarm" "web_5xx" {
-  count               = var.rollback_alarms.enabled ? 1 : 0
-  alarm_name          = "${local.name}-web-5xx"
-  alarm_description   = "web-app answers 5xx (from the app, not the load balancer): rolls a web deployment back."
+# is in whichever of them it went to. 5xx are the app's (not the load
+# balancer's), summed over both; latency is the worse p99 of the two.
+resource "aws_cloudwatch_metric_alarm" "web" {
+  for_each = var.rollback_alarms.enabled ? {
+    "5xx"     = { metric = "HTTPCode_Target_5XX_Count", stat = "Sum", expression = "SUM(METRICS())", periods = 1, threshold = var.rollback_alarms.target_5xx_per_minute, what = "5xx responses from the app per minute" }
+    "latency" = { metric = "TargetResponseTime", stat = "p99", expression = "MAX(METRICS())", periods = 2, threshold = var.rollback_alarms.p99_latency_seconds, what = "p99 response time in seconds" }
+  } : {}
+  alarm_name          = "${local.name}-web-${each.key}"
+  alarm_description   = "web-app's ${each.value.what}: rolls a web deployment back."
   comparison_operator = "GreaterThanThreshold"
-  evaluation_periods  = 1
-  threshold           = var.rollback_alarms.target_5xx_per_minute
+  evaluation_periods  = each.value.periods
+  threshold           = each.value.threshold
   treat_missing_data  = "notBreaching"
 
   metric_query {
-    id          = "errors"
-    expression  = "SUM(METRICS())"
-    label       = "5xx per minute"
+    id          = "worst"
+    expression  = each.value.expression
+    label       = each.value.what
     return_data = true
   }
 
@@ -255,40 +259,9 @@ resource "aws_cloudwatch_metric_alarm" "web_5xx" {
       id = "tg${metric_query.key}"
       metric {
         namespace   = "AWS/ApplicationELB"
-        metric_name = "HTTPCode_Target_5XX_Count"
+        metric_name = each.value.metric
         period      = 60
-        stat        = "Sum"
-        dimensions  = { TargetGroup = metric_query.value, LoadBalancer = local.web_load_balancer }
-      }
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "web_latency" {
-  count               = var.rollback_alarms.enabled ? 1 : 0
-  alarm_name          = "${local.name}-web-latency"
-  alarm_description   = "web-app's p99 response time: rolls a web deployment back."
-  comparison_operator = "GreaterThanThreshold"
-  evaluation_periods  = 2
-  threshold           = var.rollback_alarms.p99_latency_seconds
-  treat_missing_data  = "notBreaching"
-
-  metric_query {
-    id          = "slowest"
-    expression  = "MAX(METRICS())"
-    label       = "p99 seconds"
-    return_data = true
-  }
-
-  dynamic "metric_query" {
-    for_each = local.web_target_groups
-    content {
-      id = "tg${metric_query.key}"
-      metric {
-        namespace   = "AWS/ApplicationELB"
-        metric_name = "TargetResponseTime"
-        period      = 60
-        stat        = "p99"
+        stat        = each.value.stat
         dimensions  = { TargetGroup = metric_query.value, LoadBalancer = local.web_load_balancer }
       }
     }
