@@ -55,7 +55,7 @@ func watchCleanup(ctx context.Context, out io.Writer, leftovers func() string) (
 
 // BoolFlags are each target's flags that take no value, named once: the
 // argument check reads them here, and a repocheck test keeps them equal to
-// the *bool parameters of magefile.go's signatures.
+// the *bool parameters of the target signatures in mage/deploykit.
 var BoolFlags = map[string][]string{
 	"build": {"dirty", "dryrun"}, "push": {"dirty", "dryrun"},
 	"deploy": {"dirty", "dryrun", "diff", "force"}, "promote": {"dryrun", "force"}, "rollback": {"dryrun", "force"},

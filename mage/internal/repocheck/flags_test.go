@@ -14,13 +14,13 @@ import (
 )
 
 // The argument check's flags that take no value (targets.BoolFlags) are
-// exactly the *bool parameters of each target in magefile.go: a flag
+// exactly the *bool parameters of each target in mage/deploykit/deploykit.go: a flag
 // added to a signature and not to the table would be taken for a stray
 // word's value, and one left in the table after its flag went would be
 // accepted as a flag the target does not have.
 func TestBoolFlagsMatchTheMagefile(t *testing.T) {
 	root := testtools.RepoRoot(t)
-	file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "magefile.go"), nil, 0)
+	file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "mage/deploykit/deploykit.go"), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,16 +49,16 @@ func TestBoolFlagsMatchTheMagefile(t *testing.T) {
 		}
 	}
 	if len(fromSignatures) < 10 {
-		t.Fatalf("found bool flags in only %d targets of magefile.go: the parse proves nothing", len(fromSignatures))
+		t.Fatalf("found bool flags in only %d targets of mage/deploykit/deploykit.go: the parse proves nothing", len(fromSignatures))
 	}
 	for target, flags := range fromSignatures {
 		if got := slices.Sorted(slices.Values(targets.BoolFlags[target])); !slices.Equal(got, slices.Sorted(slices.Values(flags))) {
-			t.Errorf("%s: magefile.go has bool flags %v, targets.BoolFlags has %v", target, flags, targets.BoolFlags[target])
+			t.Errorf("%s: mage/deploykit/deploykit.go has bool flags %v, targets.BoolFlags has %v", target, flags, targets.BoolFlags[target])
 		}
 	}
 	for target, flags := range targets.BoolFlags {
 		if _, ok := fromSignatures[target]; !ok {
-			t.Errorf("targets.BoolFlags names %s with %v, which magefile.go has no bool flags for", target, flags)
+			t.Errorf("targets.BoolFlags names %s with %v, which mage/deploykit/deploykit.go has no bool flags for", target, flags)
 		}
 	}
 }
