@@ -365,25 +365,27 @@ func (s *Server) listServiceDeployments(body []byte) (any, error) {
 	return out, nil
 }
 
-func (s *Server) describeServiceDeployments(body []byte) (any, error) {
-	var in struct {
-		Arns []string `json:"serviceDeploymentArns"`
-	}
+// arnList reads a Describe call's one list of 1 to 20 ARNs.
+func arnList(body []byte, field string) ([]string, error) {
+	var in map[string][]string
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if len(in.Arns) == 0 || len(in.Arns) > 20 {
-		return nil, clientErr("InvalidParameterException", "serviceDeploymentArns must have 1 to 20 items.")
+	if len(in[field]) == 0 || len(in[field]) > 20 {
+		return nil, clientErr("InvalidParameterException", "%s must have 1 to 20 items.", field)
+	}
+	return in[field], nil
+}
+
+func (s *Server) describeServiceDeployments(body []byte) (any, error) {
+	arns, err := arnList(body, "serviceDeploymentArns")
+	if err != nil {
+		return nil, err
 	}
 	out, failures := []any{}, []any{}
-	for _, arn := range in.Arns {
-		svc, id, ok := s.serviceOfArn(arn, "service-deployment")
-		var sd *serviceDeployment
-		if ok {
-			s.advance(svc)
-			sd = svc.serviceDeployment(id)
-		}
-		if sd == nil {
+	for _, arn := range arns {
+		svc, sd, err := s.lookupServiceDeployment(arn)
+		if err != nil {
 			failures = append(failures, Failure{Arn: arn, Reason: "MISSING"})
 			continue
 		}
@@ -393,17 +395,12 @@ func (s *Server) describeServiceDeployments(body []byte) (any, error) {
 }
 
 func (s *Server) describeServiceRevisions(body []byte) (any, error) {
-	var in struct {
-		Arns []string `json:"serviceRevisionArns"`
-	}
-	if err := decode(body, &in); err != nil {
+	arns, err := arnList(body, "serviceRevisionArns")
+	if err != nil {
 		return nil, err
 	}
-	if len(in.Arns) == 0 || len(in.Arns) > 20 {
-		return nil, clientErr("InvalidParameterException", "serviceRevisionArns must have 1 to 20 items.")
-	}
 	out, failures := []any{}, []any{}
-	for _, arn := range in.Arns {
+	for _, arn := range arns {
 		svc, id, ok := s.serviceOfArn(arn, "service-revision")
 		var rev *serviceRevision
 		if ok {
