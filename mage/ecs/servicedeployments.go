@@ -100,6 +100,22 @@ type deploymentWatch struct {
 	// why the gate refused.
 	hooksAnswered map[string]bool
 	gateErr       error
+	// undone: our release's deployment ended (this status) before the
+	// wait began; it is rolled out again, and the watch dropped.
+	undone string
+}
+
+// undoneBefore: the service deployment ended without success before t,
+// or its rollback had begun by then (a rollback this wait sees start is
+// this deploy's failure, never undone before it).
+func undoneBefore(sd types.ServiceDeployment, t time.Time) bool {
+	switch sd.Status {
+	case types.ServiceDeploymentStatusRollbackSuccessful, types.ServiceDeploymentStatusRollbackFailed, types.ServiceDeploymentStatusStopped:
+		return sd.FinishedAt != nil && sd.FinishedAt.Before(t)
+	case types.ServiceDeploymentStatusRollbackInProgress:
+		return sd.Rollback != nil && sd.Rollback.StartedAt != nil && sd.Rollback.StartedAt.Before(t)
+	}
+	return false
 }
 
 // waitServiceDeployments is WaitServices on ECS's service deployments:
@@ -111,6 +127,7 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 	deadline := started.Add(opts.Timeout)
 	judge := &revisionJudge{api: api, tag: tag, digests: opts.Digests, seen: map[string]revisionVerdict{}}
 	watches := map[string]*deploymentWatch{}
+	redeployed := map[string]bool{}
 	shownEvents := map[string]bool{}
 	view := &liveView{out: out, terminal: opts.Terminal, heartbeat: opts.Progress}
 	defer view.finish()
@@ -152,12 +169,25 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 				}
 				current := aws.ToString(svc.CurrentServiceDeployment)
 				if current != "" {
-					w, why, err := watchIfOurs(ctx, api, judge, current)
+					w, why, err := watchIfOurs(ctx, api, judge, current, started)
 					if err != nil {
 						return err
 					}
 					if why != "" {
 						return rolloutFailure(ctx, api, cluster, svc, started, why)
+					}
+					if w != nil && w.undone != "" {
+						if !redeployed[name] {
+							redeployed[name] = true
+							view.println(fmt.Sprintf("%s: ECS had undone %s before this deploy (service deployment %s %s) and the apply found nothing to change: rolling %s out again",
+								name, tag, ShortID(current), w.undone, ShortID(w.taskDef)))
+							if _, err := api.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: svc.ServiceName,
+								TaskDefinition: aws.String(w.taskDef), ForceNewDeployment: true}); err != nil {
+								return fmt.Errorf("roll %s out again on %s: %w", ShortID(w.taskDef), name, err)
+							}
+						}
+						rows = append(rows, name+": waiting for the new service deployment to appear")
+						continue
 					}
 					if w != nil {
 						watches[name] = w
@@ -417,7 +447,7 @@ func failureWhy(arn string, sd types.ServiceDeployment) string {
 // its target revision runs our release, or the revision it rolls back to
 // does; why it can never be ours (a moved tag); neither when it is
 // another release's.
-func watchIfOurs(ctx context.Context, api API, judge *revisionJudge, arn string) (*deploymentWatch, string, error) {
+func watchIfOurs(ctx context.Context, api API, judge *revisionJudge, arn string, since time.Time) (*deploymentWatch, string, error) {
 	sds, err := describeServiceDeployments(ctx, api, []string{arn})
 	if err != nil || len(sds) != 1 || sds[0].TargetServiceRevision == nil {
 		return nil, "", err
@@ -429,6 +459,12 @@ func watchIfOurs(ctx context.Context, api API, judge *revisionJudge, arn string)
 	}
 	if v.mismatch != "" {
 		return nil, "service deployment " + ShortID(arn) + ": " + v.mismatch, nil
+	}
+	if v.ours && undoneBefore(sd, since) {
+		// Our release, rolled back or stopped before this wait began: the
+		// apply found nothing to change (terraform's state holds our
+		// revision), so nothing rolls it out unless we do.
+		return &deploymentWatch{arn: arn, taskDef: v.taskDef, undone: string(sd.Status)}, "", nil
 	}
 	if v.ours {
 		return &deploymentWatch{arn: arn, taskDef: v.taskDef}, "", nil
@@ -455,7 +491,7 @@ func findWatches(ctx context.Context, api API, cluster string, services []string
 				if watches[name] != nil || current == "" {
 					continue
 				}
-				if w, _, err := watchIfOurs(ctx, api, judge, current); err == nil && w != nil && !w.rollbackTarget {
+				if w, _, err := watchIfOurs(ctx, api, judge, current, time.Time{}); err == nil && w != nil && !w.rollbackTarget {
 					watches[name] = w
 				}
 			}

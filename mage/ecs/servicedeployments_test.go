@@ -304,3 +304,31 @@ func TestTheGateDecidesAPausedRollout(t *testing.T) {
 		})
 	}
 }
+
+// A release ECS rolled back earlier (here an interrupted wait), deployed
+// again: terraform finds nothing to change, so the wait rolls it out
+// again itself, and the second rollout succeeds.
+func TestDeployingAgainARollbackUndidRollsItOutAgain(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	newService(t, client, true)
+	settled(t, client, "sidekiq")
+	fake.SetRollout(func(string, string) awsfake.Rollout { return awsfake.Rollout{Takes: time.Hour} })
+	update(t, client, "new")
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", io.Discard,
+		WaitOptions{Poll: 10 * time.Millisecond, Timeout: 200 * time.Millisecond, RollbackInFlight: true})
+	if err == nil || !strings.Contains(err.Error(), "rolled back in flight") {
+		t.Fatalf("the timed-out wait: %v", err)
+	}
+	settled(t, client, "sidekiq") // the old release runs again
+	fake.SetRollout(nil)
+	// The next deploy of "new": no UpdateService (terraform had nothing to
+	// change); the wait sees our release undone before it began.
+	out := &testtools.Buffer{}
+	if err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out,
+		WaitOptions{Poll: 10 * time.Millisecond, Timeout: 10 * time.Second}); err != nil {
+		t.Fatalf("deploying the undone release again: %v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "rolling shop-sandbox-migrate:2 out again") {
+		t.Errorf("the wait did not say it rolled the release out again:\n%s", out)
+	}
+}
