@@ -309,13 +309,9 @@ func (s *Server) listServiceDeployments(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	cluster, err := s.cluster(in.Cluster)
+	svc, err := s.serviceNamed(in.Cluster, in.Service)
 	if err != nil {
 		return nil, err
-	}
-	svc, ok := s.services[cluster+"/"+in.Service[strings.LastIndexByte(in.Service, '/')+1:]]
-	if !ok {
-		return nil, clientErr("ServiceNotFoundException", "Service not found.")
 	}
 	limit := 20
 	if in.MaxResults != nil {

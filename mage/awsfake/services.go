@@ -749,13 +749,9 @@ func (s *Server) updateService(body []byte) (any, error) {
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	cluster, err := s.cluster(in.Cluster)
+	svc, err := s.serviceNamed(in.Cluster, in.Service)
 	if err != nil {
 		return nil, err
-	}
-	svc, ok := s.services[cluster+"/"+in.Service[strings.LastIndexByte(in.Service, '/')+1:]]
-	if !ok {
-		return nil, clientErr("ServiceNotFoundException", "Service not found.")
 	}
 	s.advance(svc)
 	if in.Desired != nil {
@@ -812,6 +808,19 @@ func (s *Server) updateService(body []byte) (any, error) {
 		}
 	}
 	return map[string]any{"service": s.serviceDoc(svc, true)}, nil
+}
+
+// serviceNamed finds a service by cluster and service name or ARN.
+func (s *Server) serviceNamed(clusterRef, serviceRef string) (*service, error) {
+	cluster, err := s.cluster(clusterRef)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok := s.services[cluster+"/"+serviceRef[strings.LastIndexByte(serviceRef, '/')+1:]]
+	if !ok {
+		return nil, clientErr("ServiceNotFoundException", "Service not found.")
+	}
+	return svc, nil
 }
 
 // percents reads maximumPercent and minimumHealthyPercent, each keeping

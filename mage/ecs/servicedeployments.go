@@ -243,7 +243,8 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 					rows = append(rows, name+": service deployment "+ShortID(w.arn)+" not readable yet")
 					continue
 				}
-				if d := deploymentOf(byName[name], w.taskDef); d != nil && d.FailedTasks > 0 && !w.stoppedShown {
+				d := deploymentOf(byName[name], w.taskDef)
+				if d != nil && d.FailedTasks > 0 && !w.stoppedShown {
 					if line := firstStoppedTask(ctx, api, cluster, byName[name], aws.ToString(d.Id), started); line != "" {
 						w.stoppedShown = true
 						view.println(name + ": " + line)
@@ -252,7 +253,7 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 				if err := w.answerHooks(ctx, api, name, sd, opts.Gate, view); err != nil {
 					return err
 				}
-				row, ok, why := w.judge(name, sd, deploymentOf(byName[name], w.taskDef), view)
+				row, ok, why := w.judge(name, sd, d, view)
 				if why != "" && w.gateErr != nil {
 					why += "; the gate refused: " + w.gateErr.Error()
 				}

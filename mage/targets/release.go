@@ -155,26 +155,18 @@ func (c console) release(ctx context.Context, f DeployFlags, kind releaseKind, f
 
 // Releases lists the recorded releases of an environment.
 func Releases(ctx context.Context, env *string) error {
-	if err := checkArgs(osArgs(), "releases"); err != nil {
-		return err
-	}
-	c := osConsole()
-	s, err := c.session(ctx, envName(env))
-	if err != nil {
-		return err
-	}
-	defer s.stop()
-	d := s.d
-	recs, err := ledger.History(ctx, d.Store)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tACTION\tTAG\tRESULT\tMIGRATED\tDURATION\tWHO")
-	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.Started.Local().Format("2006-01-02 15:04:05"), r.Action, r.Tag, r.Result, r.Migrated, r.Duration.Round(time.Second), r.Who)
-	}
-	return tw.Flush()
+	return inSession(ctx, "releases", env, func(c console, d *release.Deployer) error {
+		recs, err := ledger.History(ctx, d.Store)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "STARTED\tACTION\tTAG\tRESULT\tMIGRATED\tDURATION\tWHO")
+		for _, r := range recs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.Started.Local().Format("2006-01-02 15:04:05"), r.Action, r.Tag, r.Result, r.Migrated, r.Duration.Round(time.Second), r.Who)
+		}
+		return tw.Flush()
+	})
 }
 
 // Abort rolls back every service deployment of the environment still in
@@ -214,78 +206,70 @@ func inSession(ctx context.Context, target string, env *string, f func(console, 
 
 // Status shows each service's task definition, image tag, counts and rollout, and the last release.
 func Status(ctx context.Context, env *string) error {
-	if err := checkArgs(osArgs(), "status"); err != nil {
-		return err
-	}
-	c := osConsole()
-	s, err := c.session(ctx, envName(env))
-	if err != nil {
-		return err
-	}
-	defer s.stop()
-	d := s.d
-	states, err := ecs.ServiceStates(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames())
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tIMAGES\tRUNNING/DESIRED\tROLLOUT")
-	for _, s := range states {
-		if s.Missing != "" {
-			fmt.Fprintf(tw, "%s\t(missing: %s)\t\t\t\n", s.Name, s.Missing)
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", s.Name, ecs.ShortID(s.TaskDefinition), s.ImageList(), s.Running, s.Desired, s.Rollout)
-	}
-	tw.Flush()
-	for _, s := range states {
-		if w := s.Where(); w != "" {
-			fmt.Fprintf(c.out, "%s has %d deployments: %s\n", s.Name, len(s.Split), w)
-		}
-	}
-	// Each task's state and health (HEALTHY once its containers' health
-	// checks pass; UNKNOWN without any).
-	fmt.Fprintln(c.out)
-	tw = tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SERVICE	TASK	TASK DEFINITION	STATUS	HEALTH	STARTED")
-	for _, s := range states {
-		if s.Missing != "" {
-			continue
-		}
-		tasks, err := ecs.ServiceTasks(ctx, d.ECS, d.Env.Cluster, s.Name)
+	return inSession(ctx, "status", env, func(c console, d *release.Deployer) error {
+		states, err := ecs.ServiceStates(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames())
 		if err != nil {
 			return err
 		}
-		for _, t := range tasks {
-			started := "-"
-			if t.StartedAt != nil {
-				started = t.StartedAt.Local().Format("15:04:05")
+		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SERVICE\tTASK DEFINITION\tIMAGES\tRUNNING/DESIRED\tROLLOUT")
+		for _, s := range states {
+			if s.Missing != "" {
+				fmt.Fprintf(tw, "%s\t(missing: %s)\t\t\t\n", s.Name, s.Missing)
+				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, ecs.ShortID(aws.ToString(t.TaskArn)), ecs.ShortID(aws.ToString(t.TaskDefinitionArn)),
-				aws.ToString(t.LastStatus), cmp.Or(string(t.HealthStatus), "UNKNOWN"), started)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", s.Name, ecs.ShortID(s.TaskDefinition), s.ImageList(), s.Running, s.Desired, s.Rollout)
 		}
-	}
-	tw.Flush()
-	// A migration outlives the deploy that started it when that deploy is
-	// killed: say so, with who started it.
-	migrations, err := ecs.LiveTasks(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker)
-	if err != nil {
-		return err
-	}
-	for _, m := range migrations {
-		fmt.Fprintf(c.out, "migration task %s is %s: started by %s for commit %s\n", ecs.ShortID(m.TaskArn), m.Status, cmp.Or(m.Who, "someone"), cmp.Or(m.Commit, "?"))
-	}
-	recs, err := ledger.History(ctx, d.Store)
-	if err != nil {
-		return err
-	}
-	if len(recs) == 0 {
-		fmt.Fprintln(c.out, "\nno release recorded yet")
+		tw.Flush()
+		for _, s := range states {
+			if w := s.Where(); w != "" {
+				fmt.Fprintf(c.out, "%s has %d deployments: %s\n", s.Name, len(s.Split), w)
+			}
+		}
+		// Each task's state and health (HEALTHY once its containers' health
+		// checks pass; UNKNOWN without any).
+		fmt.Fprintln(c.out)
+		tw = tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SERVICE	TASK	TASK DEFINITION	STATUS	HEALTH	STARTED")
+		for _, s := range states {
+			if s.Missing != "" {
+				continue
+			}
+			tasks, err := ecs.ServiceTasks(ctx, d.ECS, d.Env.Cluster, s.Name)
+			if err != nil {
+				return err
+			}
+			for _, t := range tasks {
+				started := "-"
+				if t.StartedAt != nil {
+					started = t.StartedAt.Local().Format("15:04:05")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, ecs.ShortID(aws.ToString(t.TaskArn)), ecs.ShortID(aws.ToString(t.TaskDefinitionArn)),
+					aws.ToString(t.LastStatus), cmp.Or(string(t.HealthStatus), "UNKNOWN"), started)
+			}
+		}
+		tw.Flush()
+		// A migration outlives the deploy that started it when that deploy is
+		// killed: say so, with who started it.
+		migrations, err := ecs.LiveTasks(ctx, d.ECS, d.Env.Cluster, ecs.MigrateMarker)
+		if err != nil {
+			return err
+		}
+		for _, m := range migrations {
+			fmt.Fprintf(c.out, "migration task %s is %s: started by %s for commit %s\n", ecs.ShortID(m.TaskArn), m.Status, cmp.Or(m.Who, "someone"), cmp.Or(m.Commit, "?"))
+		}
+		recs, err := ledger.History(ctx, d.Store)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			fmt.Fprintln(c.out, "\nno release recorded yet")
+			return nil
+		}
+		r := recs[0]
+		fmt.Fprintf(c.out, "\nlast release: %s of %s %s, %s by %s (migrated: %v)\n", r.Action, r.Tag, r.Result, r.Started.Local().Format(time.RFC3339), r.Who, r.Migrated)
 		return nil
-	}
-	r := recs[0]
-	fmt.Fprintf(c.out, "\nlast release: %s of %s %s, %s by %s (migrated: %v)\n", r.Action, r.Tag, r.Result, r.Started.Local().Format(time.RFC3339), r.Who, r.Migrated)
-	return nil
+	})
 }
 
 // LockStatus shows who holds an environment's deploy lock.
