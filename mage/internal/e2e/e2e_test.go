@@ -171,6 +171,12 @@ func (r *repo) start(extraEnv []string, args ...string) *proc {
 	return p
 }
 
+// buildAndApplyWithin bounds the wait for a milestone that follows the image
+// builds: alone they take a minute, but CI runs this package beside the
+// zero-downtime probe and the release tests, and one run there needed more
+// than two minutes. The wait ends as soon as the line appears.
+const buildAndApplyWithin = 8 * time.Minute
+
 func (p *proc) waitFor(t *testing.T, text string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -276,7 +282,7 @@ func TestStrayWordIsRefusedBeforeAnyWork(t *testing.T) {
 func TestSIGTERMDuringApplyCleansUp(t *testing.T) {
 	r := newRepo(t)
 	p := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=30"}, "deploy")
-	p.waitFor(t, "wrapper: apply starting slowly", 2*time.Minute)
+	p.waitFor(t, "wrapper: apply starting slowly", buildAndApplyWithin)
 	p.signal(t, syscall.SIGTERM)
 	code, out := p.wait(t, time.Minute)
 	if code == 0 || !strings.Contains(out, "interrupted at apply") || !strings.Contains(out, "terraform applied nothing") ||
@@ -312,7 +318,7 @@ func TestKilledDeployIsRepairedByTheNextCommand(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRepo(t)
 			p := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=60"}, "deploy")
-			p.waitFor(t, "wrapper: apply starting slowly", 2*time.Minute)
+			p.waitFor(t, "wrapper: apply starting slowly", buildAndApplyWithin)
 			tc.kill(t, p)
 			p.wait(t, 30*time.Second)
 			_ = exec.Command("pkill", "-f", "slow-terraform").Run() // the orphaned apply
@@ -388,7 +394,7 @@ func TestFailedFirstMigrationSaysWhatRuns(t *testing.T) {
 func TestQueuedDeployReadsStateUnderTheLock(t *testing.T) {
 	r := newRepo(t)
 	first := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=3"}, "deploy")
-	first.waitFor(t, "lock: taken", 2*time.Minute)
+	first.waitFor(t, "lock: taken", buildAndApplyWithin)
 	queued := r.start(nil, "deploy", "-lockwait=3m")
 	if code, out := first.wait(t, 3*time.Minute); code != 0 {
 		t.Fatalf("first deploy: exit %d\n%s", code, out)
@@ -528,7 +534,7 @@ func TestKilledDuringMigrationLeavesNoTask(t *testing.T) {
 	p := r.start([]string{"SANDBOX_MIGRATE_SECONDS=120"}, "deploy")
 	// buildah's chroot run passes the task's output on only when it exits:
 	// wait for the task itself.
-	p.waitFor(t, "started task", 3*time.Minute)
+	p.waitFor(t, "started task", buildAndApplyWithin)
 	running := func() bool {
 		return exec.Command("pgrep", "-f", "SANDBOX_MIGRATE_SECONDS=120 deploykit-task").Run() == nil
 	}
@@ -574,7 +580,7 @@ func TestKilledDuringMigrationLeavesNoTask(t *testing.T) {
 func TestCleanupTimeoutSaysWhatIsLeft(t *testing.T) {
 	r := newRepo(t)
 	p := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=60", "DEPLOYKIT_TEST_SHUTDOWN_DELAY=15"}, "deploy")
-	p.waitFor(t, "wrapper: apply starting slowly", 2*time.Minute)
+	p.waitFor(t, "wrapper: apply starting slowly", buildAndApplyWithin)
 	p.signal(t, syscall.SIGINT)
 	code, out := p.wait(t, 30*time.Second)
 	_ = exec.Command("pkill", "-f", "slow-terraform").Run()
