@@ -570,12 +570,12 @@ type InFlight struct {
 	hooks                       []types.DeploymentLifecycleHookDetail
 }
 
-// InFlightDeployments lists each service's current service deployment
-// that has not finished (PENDING, IN_PROGRESS, or stopping/rolling back).
-func InFlightDeployments(ctx context.Context, api API, cluster string, services []string) ([]InFlight, error) {
+// currentServiceDeployments reads each service's current service
+// deployment, with the service each belongs to by ARN.
+func currentServiceDeployments(ctx context.Context, api API, cluster string, services []string) ([]types.ServiceDeployment, map[string]string, error) {
 	described, _, err := DescribeServicesBatched(ctx, api, cluster, services)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var arns []string
 	names := map[string]string{}
@@ -586,6 +586,13 @@ func InFlightDeployments(ctx context.Context, api API, cluster string, services 
 		}
 	}
 	sds, err := describeServiceDeployments(ctx, api, arns)
+	return sds, names, err
+}
+
+// InFlightDeployments lists each service's current service deployment
+// that has not finished (PENDING, IN_PROGRESS, or stopping/rolling back).
+func InFlightDeployments(ctx context.Context, api API, cluster string, services []string) ([]InFlight, error) {
+	sds, names, err := currentServiceDeployments(ctx, api, cluster, services)
 	if err != nil {
 		return nil, err
 	}
@@ -611,17 +618,5 @@ func Abort(ctx context.Context, api API, cluster string, services []string, out 
 		fmt.Fprintf(out, "nothing to abort: no service deployment of %s is in flight\n", strings.Join(services, ", "))
 		return nil
 	}
-	watches := map[string]*deploymentWatch{}
-	for _, f := range inflight {
-		if f.Status != string(types.ServiceDeploymentStatusInProgress) && f.Status != string(types.ServiceDeploymentStatusPending) {
-			fmt.Fprintf(out, "%s: service deployment %s is %s already\n", f.Service, ShortID(f.Arn), f.Status)
-			continue
-		}
-		watches[f.Service] = &deploymentWatch{arn: f.Arn, status: f.Status}
-	}
-	msg := RollBackInFlight(ctx, api, watches, "abort", func(line string) { fmt.Fprintln(out, line) })
-	if strings.Contains(msg, "could not stop") {
-		return errors.New(msg)
-	}
-	return nil
+	return StopInFlight(ctx, api, inflight, "abort", out)
 }

@@ -91,6 +91,9 @@ type run struct {
 	pins map[string]imageref.Pin
 	// keep: images a rollback leaves as they are live ("tag@sha256:...").
 	keep map[string]imageref.Pin
+	// returnedInFlight: StopServiceDeployment is returning the services
+	// to this rollback's release, which the tfvars now name.
+	returnedInFlight bool
 	// currentStage and lockToken are what hooks are told.
 	currentStage string
 	lockToken    string

@@ -26,11 +26,14 @@ func (r *run) finish(ctx context.Context, err error) (ledger.Record, error) {
 	bg := context.WithoutCancel(ctx)
 	var kept string
 	if err != nil {
-		if r.rec.Applied {
+		switch {
+		case r.rec.Applied:
 			// terraform applied the new tags: the tfvars say what its
 			// state says, so the next plan is clean whatever the rollout did.
 			kept = d.Env.Terraform.Tfvars + " keeps " + r.rec.Tag + ", which terraform applied"
-		} else {
+		case r.returnedInFlight:
+			kept = d.Env.Terraform.Tfvars + " names " + r.rec.Tag + ", which ECS was returning the services to (rolled back in flight)"
+		default:
 			if rerr := r.restoreTags(); rerr != nil {
 				err = errors.Join(err, rerr)
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/railsecs/deploykit/mage/ecs"
 	"github.com/railsecs/deploykit/mage/image"
 	"github.com/railsecs/deploykit/mage/imageref"
 	"github.com/railsecs/deploykit/mage/ledger"
@@ -82,7 +83,87 @@ func (r *run) rollback(ctx context.Context) error {
 	if err := r.preHook(ctx, HookPreDeploy); err != nil {
 		return err
 	}
+	if returned, err := r.returnInFlight(ctx, target); returned || err != nil {
+		return err
+	}
 	return r.switchServices(ctx, target.Tag)
+}
+
+// returnInFlight rolls back in flight when the rollouts in flight started
+// from the target release and every other service runs it already:
+// StopServiceDeployment ROLLBACK returns them in seconds (during a bake
+// time only traffic moves), where an apply is a new rollout. The tfvars
+// then say what runs. It reports false when the apply must do it.
+func (r *run) returnInFlight(ctx context.Context, target *ledger.Record) (bool, error) {
+	d := r.d
+	var images []string
+	for _, img := range d.Config.Images {
+		if ref := target.Images[img.Name]; ref != "" {
+			images = append(images, ref)
+		}
+	}
+	plan, err := ecs.PlanReturn(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), images)
+	switch {
+	case err != nil:
+		fmt.Fprintf(d.Out, "cannot tell whether a rollout is in flight (%v): rolling back with an apply\n", err)
+		return false, nil
+	case len(plan.InFlight) == 0:
+		return false, nil
+	case plan.Why != "":
+		fmt.Fprintf(d.Out, "a rollout is in flight, but stopping it would not return %s to %s (%s): rolling back with an apply, which supersedes it\n", d.Env.Name, target.Tag, plan.Why)
+		return false, nil
+	}
+	var names []string
+	for _, f := range plan.InFlight {
+		names = append(names, f.Service+" ("+ecs.ShortID(f.Arn)+", "+f.Status+")")
+	}
+	err = r.stage("roll back in flight", func() error {
+		fmt.Fprintf(d.Out, "%s is still rolling out from %s: %s; rolling back in flight instead of an apply (each service returns to its revision as it ran, images and all)\n", r.rec.Previous, target.Tag, strings.Join(names, ", "))
+		if r.opts.DryRun {
+			fmt.Fprintf(d.Out, "\ndry run: would stop them with StopServiceDeployment ROLLBACK and set %s to %s\n", d.Env.Terraform.Tfvars, target.Tag)
+			return nil
+		}
+		if err := ecs.StopInFlight(ctx, d.ECS, plan.InFlight, "rollback", d.Out); err != nil {
+			return err
+		}
+		// From here ECS returns the services to the target whatever this
+		// run does: the tfvars say so, and keep saying so on failure.
+		r.returnedInFlight = true
+		if r.keep == nil {
+			r.keep = map[string]imageref.Pin{}
+		}
+		for _, img := range d.Config.Images {
+			if ref, err := imageref.ParseRef(target.Images[img.Name]); err == nil {
+				r.rec.Images[img.Name] = target.Images[img.Name]
+				if ref.Tag != target.Tag {
+					r.keep[img.Name] = ref.Pin()
+				} else {
+					delete(r.keep, img.Name)
+				}
+			}
+		}
+		if err := r.writeTags(target.Tag); err != nil {
+			return err
+		}
+		// A repair after a crash must not put back the tfvars of the
+		// release ECS is undoing.
+		r.journal.stage(ctx, ledger.StageTfvars, func(j *ledger.Journal) { j.TfvarsBefore, j.Schedules = nil, "" })
+		return nil
+	})
+	if err != nil || r.opts.DryRun {
+		return true, err
+	}
+	if d.Config.Cron != nil {
+		fmt.Fprintf(d.Out, "note: the scheduled jobs keep the task definition the rolled-back release applied until the next apply (the next deploy, or mage tf:apply -env=%s)\n", d.Env.Name)
+	}
+	if r.opts.Wait == WaitNone {
+		fmt.Fprintf(d.Out, "not waiting for the rollback (-wait=none): `mage status -env=%s` shows how far it is\n", d.Env.Name)
+		return true, nil
+	}
+	return true, r.stage("wait for services", func() error {
+		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), target.Tag, d.Out, ecs.WaitOptions{Timeout: r.opts.Timeout, Poll: r.opts.Poll,
+			Terminal: d.Terminal, Until: r.opts.Wait, Digests: r.pinnedDigests(target.Tag)})
+	})
 }
 
 // keepLiveAssetsImage keeps the live assets image through a rollback when
