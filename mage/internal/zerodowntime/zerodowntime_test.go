@@ -214,8 +214,9 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 		t.Fatalf("after the failed rollout the page is release %q, want 1 still", rel)
 	}
 
-	// ECS's staged strategies: a BLUE_GREEN deploy (stylesheet and code)
-	// and a CANARY one, each through its traffic shifts and bake time.
+	// ECS's staged strategies: a BLUE_GREEN deploy (stylesheet and code),
+	// a CANARY one and a LINEAR one, each through its traffic shifts and
+	// bake time.
 	s.replace("examples/sandbox-app/app/assets/stylesheets/_palette.scss", "#2e7d32", "#1565c0")
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "3"`, `RELEASE = "4"`)
 	s.git("commit", "-qam", "release 4: blue accent")
@@ -244,15 +245,27 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	if rel, _ := s.page(); rel != "5" {
 		t.Fatalf("after the CANARY deploy the page is release %q", rel)
 	}
+	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "5"`, `RELEASE = "6"`)
+	s.git("commit", "-qam", "release 6")
+	linear := s.underProbe(func() {
+		out, err := s.run([]string{`TF_VAR_web_deployment={strategy="LINEAR",bake_time_minutes=1,linear_step_percent=50,linear_step_bake_time_minutes=1}`}, "deploy")
+		if err != nil || strings.Count(out, "stage PRODUCTION_TRAFFIC_SHIFT") == 0 || !strings.Contains(out, "stage BAKE_TIME") {
+			t.Fatalf("LINEAR deploy: %v\n%s", err, tail(out, 40))
+		}
+	})
+	if rel, _ := s.page(); rel != "6" {
+		t.Fatalf("after the LINEAR deploy the page is release %q", rel)
+	}
 
-	t.Logf("zero-downtime probe (3 browsers + 1 slow request in flight):\n%-28s %9s %8s %10s  %s\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v",
+	t.Logf("zero-downtime probe (3 browsers + 1 slow request in flight):\n%-28s %9s %8s %10s  %s\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v\n%-28s %9d %8d %10d  %v",
 		"scenario", "requests", "failed", "asset 404", "pages by release",
 		"deploy (CSS + code)", deploy.Requests, deploy.Failures, deploy.Asset404s, deploy.Releases,
 		"rollback", rollback.Requests, rollback.Failures, rollback.Asset404s, rollback.Releases,
 		"rollout the breaker undoes", crash.Requests, crash.Failures, crash.Asset404s, crash.Releases,
 		"BLUE_GREEN deploy", blueGreen.Requests, blueGreen.Failures, blueGreen.Asset404s, blueGreen.Releases,
-		"CANARY deploy", canary.Requests, canary.Failures, canary.Asset404s, canary.Releases)
-	for name, r := range map[string]probe.Result{"deploy": deploy, "rollback": rollback, "crashing rollout": crash, "BLUE_GREEN deploy": blueGreen, "CANARY deploy": canary} {
+		"CANARY deploy", canary.Requests, canary.Failures, canary.Asset404s, canary.Releases,
+		"LINEAR deploy", linear.Requests, linear.Failures, linear.Asset404s, linear.Releases)
+	for name, r := range map[string]probe.Result{"deploy": deploy, "rollback": rollback, "crashing rollout": crash, "BLUE_GREEN deploy": blueGreen, "CANARY deploy": canary, "LINEAR deploy": linear} {
 		if r.Failures > 0 || r.Asset404s > 0 || r.Pages == 0 || r.SlowRequests == 0 {
 			t.Errorf("%s: %s\n%s", name, r, strings.Join(r.Samples, "\n"))
 		}
