@@ -38,6 +38,12 @@ type ServiceTask struct {
 	// Healthy: a runtime reported it healthy.
 	Healthy    bool
 	Containers []ContainerDefinition
+	// TrafficShare is the task's share, in percent, of the service's
+	// production traffic while a BLUE_GREEN, LINEAR or CANARY deployment
+	// moves it (the listener rules' weights, split over each side's
+	// tasks); -1 when every task takes an equal share (a rolling
+	// deployment, or none in flight).
+	TrafficShare float64
 }
 
 // ServiceTasks lists the services' tasks that are wanted or were
@@ -47,13 +53,17 @@ func (s *Server) ServiceTasks() []ServiceTask {
 	defer s.mu.Unlock()
 	s.syncServiceTasks()
 	now := s.now()
+	shares := s.trafficShares(now)
 	var out []ServiceTask
 	for _, t := range s.tasks {
 		if t.service == "" || t.stoppedBy != "" && now.Sub(t.stoppedAt) > 10*time.Minute {
 			continue
 		}
 		cluster, name, _ := strings.Cut(t.service, "/")
-		st := ServiceTask{ARN: t.arn, Cluster: cluster, Service: name, Deployment: t.startedBy, Wanted: t.stoppedBy == "", Healthy: t.health == "HEALTHY"}
+		st := ServiceTask{ARN: t.arn, Cluster: cluster, Service: name, Deployment: t.startedBy, Wanted: t.stoppedBy == "", Healthy: t.health == "HEALTHY", TrafficShare: -1}
+		if share, ok := shares[t.arn]; ok {
+			st.TrafficShare = share
+		}
 		td, err := s.lookupTaskDef(t.taskDef)
 		if err != nil {
 			continue
@@ -62,6 +72,45 @@ func (s *Server) ServiceTasks() []ServiceTask {
 		out = append(out, st)
 	}
 	return out
+}
+
+// trafficShares is each wanted task's share of production traffic, by
+// ARN, for the services whose primary deployment is a staged one in
+// progress: its phase's production weight over its tasks, the rest over
+// the tasks of the deployments it replaces.
+func (s *Server) trafficShares(now time.Time) map[string]float64 {
+	shares := map[string]float64{}
+	for key, svc := range s.services {
+		if len(svc.Deployments) == 0 {
+			continue
+		}
+		d := svc.Deployments[0]
+		if d.RolloutState != "IN_PROGRESS" || !d.Plan.staged() {
+			continue
+		}
+		production := s.phaseOf(d, now).Production
+		var target, sources []string
+		for _, t := range s.tasks {
+			if t.service != key || t.stoppedBy != "" {
+				continue
+			}
+			if t.startedBy == d.ID {
+				target = append(target, t.arn)
+			} else {
+				sources = append(sources, t.arn)
+			}
+		}
+		if len(sources) == 0 {
+			continue // nothing to move traffic from: the new tasks take it all
+		}
+		for _, arn := range target {
+			shares[arn] = production / float64(len(target))
+		}
+		for _, arn := range sources {
+			shares[arn] = (100 - production) / float64(len(sources))
+		}
+	}
+	return shares
 }
 
 // stringList reads a JSON list as strings (a command, an entryPoint).

@@ -33,8 +33,8 @@ func TestAGatedRolloutCompletesWhenItsTasksAreHealthy(t *testing.T) {
 		t.Fatalf("a minute in, unreported: %+v, want IN_PROGRESS with 2 pending", first)
 	}
 	tasks := wantedTasks(c.fake, first.ID)
-	if len(tasks) != 2 || tasks[0].Containers[0].Image != "app:1" {
-		t.Fatalf("the runtime sees %+v, want 2 tasks of app:1", tasks)
+	if len(tasks) != 2 || tasks[0].Containers[0].Image != "app:1" || tasks[0].TrafficShare != -1 {
+		t.Fatalf("the runtime sees %+v, want 2 tasks of app:1 sharing traffic equally", tasks)
 	}
 	c.fake.TaskHealthy(tasks[0].ARN)
 	c.advance(TestTiming.StopPhase)

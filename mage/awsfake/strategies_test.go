@@ -2,6 +2,7 @@ package awsfake
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -96,6 +97,22 @@ func TestCanaryAndLinearShiftProductionTrafficInSteps(t *testing.T) {
 				w := sd["targetServiceRevision"].(map[string]any)["requestedProductionTrafficWeight"].(float64)
 				if len(seen) == 0 || seen[len(seen)-1] != w {
 					seen = append(seen, w)
+					// What the sandbox's load balancer weighs its
+					// targets by: the same split, over each side's tasks.
+					newID := rows(c.service("web"))[0].ID
+					var newShare, oldShare float64
+					var newTasks int
+					for _, task := range wantedTasks(c.fake, "") {
+						if task.Deployment == newID {
+							newShare += task.TrafficShare
+							newTasks++
+						} else {
+							oldShare += task.TrafficShare
+						}
+					}
+					if newTasks != 2 || math.Abs(newShare-w) > 0.001 || math.Abs(oldShare-(100-w)) > 0.001 {
+						t.Errorf("%s at weight %v: the runtime sees shares %v (%d new tasks) and %v", tc.config, w, newShare, newTasks, oldShare)
+					}
 				}
 			}
 			c.advance(10 * time.Millisecond)
@@ -125,7 +142,14 @@ func TestARollbackDuringBakeTimeTakesATrafficShift(t *testing.T) {
 	if got := c.serviceDeployment(arn)["lifecycleStage"]; got != "BAKE_TIME" {
 		t.Fatalf("never reached the bake time: %v", got)
 	}
+	if shares := oldShare(c.fake, oldTasks); shares != 0 {
+		t.Errorf("in the bake time the old tasks take %v%% of production traffic, want 0", shares)
+	}
 	c.ok("StopServiceDeployment", fmt.Sprintf(`{"serviceDeploymentArn":%q,"stopType":"ROLLBACK"}`, arn))
+	c.advance(time.Millisecond)
+	if shares := oldShare(c.fake, oldTasks); shares != 100 {
+		t.Errorf("as the rollback starts the old tasks take %v%% of production traffic, want all of it", shares)
+	}
 	c.advance(TestTiming.TrafficShift)
 	if got := c.serviceDeployment(arn)["status"]; got != "ROLLBACK_SUCCESSFUL" {
 		t.Errorf("a traffic shift after the stop: %v, want ROLLBACK_SUCCESSFUL", got)
@@ -133,6 +157,26 @@ func TestARollbackDuringBakeTimeTakesATrafficShift(t *testing.T) {
 	if now := c.runningTasks("web"); strings.Join(now, " ") != strings.Join(oldTasks, " ") {
 		t.Errorf("running after the rollback %v, want the old tasks %v", now, oldTasks)
 	}
+}
+
+// oldShare is the share of production traffic, in percent, the given
+// tasks take as a load balancer weighs the wanted tasks.
+func oldShare(f *Server, arns []string) float64 {
+	var old, all float64
+	for _, t := range wantedTasks(f, "") {
+		share := t.TrafficShare
+		if share < 0 {
+			share = 1 // an equal share
+		}
+		all += share
+		if slices.Contains(arns, t.ARN) {
+			old += share
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return 100 * old / all
 }
 
 // A PAUSE hook stops the deployment at its stage until

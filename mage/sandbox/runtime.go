@@ -43,6 +43,8 @@ type Runtime struct {
 	busy     map[string]bool      // task ARN: a start or stop is under way
 	starting map[string]bool      // pod: this process is making it (podman's list may lag)
 	logSince map[string]time.Time // pod/container: the last line read
+	// leftovers: pod: how often a start found it already made
+	leftovers map[string]int
 }
 
 // NewRuntime prepares the runtime for env; nil when the environment has
@@ -59,7 +61,7 @@ func NewRuntime(cfg *config.Config, env *config.Environment, fake *awsfake.Serve
 	lbc := env.LocalLoadBalancer.Defaults()
 	dir := runtimeDir(cfg, env)
 	r := &Runtime{fake: fake, podman: pods.Podman{Dir: dir}, lbc: lbc, cluster: env.Cluster, dir: filepath.Join(dir, "env"),
-		env: switches, out: out, busy: map[string]bool{}, starting: map[string]bool{}, logSince: map[string]time.Time{}}
+		env: switches, out: out, busy: map[string]bool{}, starting: map[string]bool{}, logSince: map[string]time.Time{}, leftovers: map[string]int{}}
 	r.lb = lb.HAProxy{Dir: cfg.LocalDir(env.Name, "haproxy"), Listen: lbc.Listen, HealthPath: lbc.HealthCheckPath,
 		Interval: time.Duration(lbc.HealthCheckInterval) * time.Second, Healthy: lbc.HealthyThreshold, Unhealthy: lbc.UnhealthyThreshold}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -156,6 +158,14 @@ func (r *Runtime) setStarting(pod string, starting bool) {
 	}
 }
 
+// leftover counts the starts that found the pod already there.
+func (r *Runtime) leftover(pod string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.leftovers[pod]++
+	return r.leftovers[pod]
+}
+
 func (r *Runtime) release(arn string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -231,6 +241,22 @@ func (r *Runtime) tick(final bool) {
 			})
 		}
 	}
+	// Weights first: a rollback's returning tasks take traffic again
+	// before the tasks it leaves drain, or no target would take it.
+	servers, serversErr := r.lb.Servers(ctx)
+	if serversErr == nil && !final {
+		for _, s := range servers {
+			v := byPod[s.Name]
+			if v == nil || s.Drain {
+				continue
+			}
+			if t, ok := known[v.arn]; ok && t.Wanted && t.Healthy && lb.Weight(t.TrafficShare) != s.Weight {
+				if err := r.lb.SetWeight(ctx, s.Name, lb.Weight(t.TrafficShare)); err != nil && ctx.Err() == nil {
+					fmt.Fprintf(r.out, "WARNING: sandbox: %v\n", err)
+				}
+			}
+		}
+	}
 	for name, v := range byPod {
 		if t, ok := known[v.arn]; !ok || !t.Wanted {
 			r.async(v.arn, func() { r.stop(name, v, t) })
@@ -238,7 +264,7 @@ func (r *Runtime) tick(final bool) {
 	}
 	// Targets whose pod is gone (removed by hand, a killed run) leave the
 	// load balancer.
-	if servers, err := r.lb.Servers(ctx); err == nil {
+	if serversErr == nil {
 		for _, s := range servers {
 			if byPod[s.Name] == nil && !r.isStarting(s.Name) {
 				_ = r.lb.Deregister(ctx, s.Name)
@@ -293,8 +319,18 @@ func (r *Runtime) start(t awsfake.ServiceTask) {
 	if _, err := r.podman.Start(r.ctx, pt); err != nil {
 		if strings.Contains(err.Error(), "already exists") {
 			// podman listed the pods before it was made: the next pass
-			// sees it.
+			// sees it. Met again, the pod is a leftover without its
+			// containers (a start cut short): removed, so the next pass
+			// makes it whole; a third time, the task fails.
 			r.setStarting(pt.Pod, false)
+			switch r.leftover(pt.Pod) {
+			case 1:
+			case 2, 3:
+				fmt.Fprintf(r.out, "sandbox: task %s (%s): pod %s exists without its containers (%s): removing it to start it again\n", shortID(t.ARN), t.Service, pt.Pod, strings.TrimSpace(strings.SplitN(err.Error(), "\n", 2)[0]))
+				_ = r.podman.Remove(r.ctx, pt.Pod)
+			default:
+				r.failed(t, err.Error())
+			}
 			return
 		}
 		if r.ctx.Err() != nil {
@@ -357,7 +393,9 @@ func (r *Runtime) becomeHealthy(ctx context.Context, t awsfake.ServiceTask) erro
 		if err := r.targetHealthy(ctx, addr, deadline); err != nil {
 			return err
 		}
-		if err := r.lb.Register(ctx, pt.Pod, addr); err != nil {
+		// A staged deployment's new tasks join with no production traffic
+		// until its shift: the weight is the double's listener weights'.
+		if err := r.lb.Register(ctx, pt.Pod, addr, lb.Weight(t.TrafficShare)); err != nil {
 			return err
 		}
 		fmt.Fprintf(r.out, "sandbox: task %s (%s): healthy, registered with the load balancer (%s)\n", shortID(t.ARN), t.Service, addr)

@@ -170,11 +170,11 @@ func (h HAProxy) commandOK(ctx context.Context, line string, ok ...string) error
 	return fmt.Errorf("haproxy %q: %s", line, answer)
 }
 
-// Register adds a target (again: registering a registered one is a
-// no-op, as RegisterTargets is) and puts it in service.
-func (h HAProxy) Register(ctx context.Context, name, addr string) error {
+// Register adds a target with a weight (again: registering a registered
+// one is a no-op, as RegisterTargets is) and puts it in service.
+func (h HAProxy) Register(ctx context.Context, name, addr string, weight int) error {
 	interval := max(h.Interval, time.Second)
-	add := fmt.Sprintf("add server %s/%s %s check inter %d rise %d fall %d", Backend, name, addr, interval.Milliseconds(), max(h.Healthy, 1), max(h.Unhealthy, 1))
+	add := fmt.Sprintf("add server %s/%s %s weight %d check inter %d rise %d fall %d", Backend, name, addr, weight, interval.Milliseconds(), max(h.Healthy, 1), max(h.Unhealthy, 1))
 	// A target registered by an earlier command is registered already.
 	if err := h.commandOK(ctx, add, "New server registered", "Already exists a server with the same name"); err != nil {
 		return err
@@ -184,6 +184,29 @@ func (h HAProxy) Register(ctx context.Context, name, addr string) error {
 	}
 	return h.commandOK(ctx, "enable server "+Backend+"/"+name)
 }
+
+// SetWeight changes a target's weight (0-256): its share of new
+// requests is its weight over the sum of all, as a listener rule's
+// weighted target groups split them; 0 sends it none.
+func (h HAProxy) SetWeight(ctx context.Context, name string, weight int) error {
+	return h.commandOK(ctx, fmt.Sprintf("set weight %s/%s %d", Backend, name, weight))
+}
+
+// Weight is the load balancer weight (0-256) of a task whose share of a
+// service's production traffic is share percent (its deployment's share
+// over its tasks); a negative share is an equal one.
+func Weight(share float64) int {
+	switch {
+	case share < 0:
+		return EqualWeight
+	case share == 0:
+		return 0
+	}
+	return min(max(int(share*2.56+0.5), 1), 256)
+}
+
+// EqualWeight is every target's weight when they share traffic equally.
+const EqualWeight = 100
 
 // Drain stops sending new requests to a target; those in flight finish.
 // Its sticky clients move too: an ALB sends no request to a deregistering
@@ -235,6 +258,8 @@ type Server struct {
 	Up, Drain bool
 	// Current: connections it holds now.
 	Current int
+	// Weight: the weight it was given (0-256).
+	Weight int
 }
 
 // Servers lists the backend's targets.
@@ -262,8 +287,9 @@ func (h HAProxy) Servers(ctx context.Context) ([]Server, error) {
 		cur, _ := strconv.Atoi(f[cols["scur"]])
 		id, _ := strconv.Atoi(f[cols["sid"]])
 		status := f[cols["status"]]
+		weight, _ := strconv.Atoi(f[cols["uweight"]])
 		out = append(out, Server{ID: id, Name: f[cols["svname"]], Addr: f[cols["addr"]], Up: strings.HasPrefix(status, "UP"),
-			Drain: strings.Contains(status, "DRAIN"), Current: cur})
+			Drain: strings.Contains(status, "DRAIN"), Current: cur, Weight: weight})
 	}
 	return out, nil
 }

@@ -65,7 +65,7 @@ func TestTargetsRegisterDrainAndDeregister(t *testing.T) {
 	}
 	oldT, newT := target(t, "old", 2*time.Second), target(t, "new", 0)
 	url := "http://" + h.Listen
-	if err := h.Register(ctx, "old", strings.TrimPrefix(oldT.URL, "http://")); err != nil {
+	if err := h.Register(ctx, "old", strings.TrimPrefix(oldT.URL, "http://"), EqualWeight); err != nil {
 		t.Fatal(err)
 	}
 	if body, err := get(url + "/"); err != nil || body != "old" {
@@ -78,7 +78,7 @@ func TestTargetsRegisterDrainAndDeregister(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	if err := h.Register(ctx, "new", strings.TrimPrefix(newT.URL, "http://")); err != nil {
+	if err := h.Register(ctx, "new", strings.TrimPrefix(newT.URL, "http://"), EqualWeight); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
@@ -91,6 +91,41 @@ func TestTargetsRegisterDrainAndDeregister(t *testing.T) {
 	}
 	if seen["old"] == 0 || seen["new"] == 0 {
 		t.Fatalf("round robin over two targets answered %v", seen)
+	}
+	// Weight 0 (a blue/green deployment before its production traffic
+	// shift) takes a target out of the rotation; weights split the rest.
+	if err := h.SetWeight(ctx, "new", 0); err != nil {
+		t.Fatal(err)
+	}
+	if servers, err := h.Servers(ctx); err != nil || len(servers) != 2 || servers[0].Weight+servers[1].Weight != EqualWeight {
+		t.Fatalf("Servers after SetWeight(new, 0) = %+v, %v", servers, err)
+	}
+	for range 10 {
+		if body, err := get(url + "/"); err != nil || body != "old" {
+			t.Fatalf("with new at weight 0 GET / = %q, %v; want old only", body, err)
+		}
+	}
+	if err := h.SetWeight(ctx, "old", Weight(75)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SetWeight(ctx, "new", Weight(25)); err != nil {
+		t.Fatal(err)
+	}
+	seen = map[string]int{}
+	for range 40 {
+		body, err := get(url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[body]++
+	}
+	if seen["old"] != 30 || seen["new"] != 10 {
+		t.Errorf("weights 75/25 split 40 requests %v, want 30 and 10", seen)
+	}
+	for _, name := range []string{"old", "new"} {
+		if err := h.SetWeight(ctx, name, EqualWeight); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A client with cookies stays on one target: its first page came from
 	// old (the only target then).

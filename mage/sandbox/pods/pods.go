@@ -31,7 +31,10 @@ const HostLoopback = "10.0.2.2"
 // is the task's ARN. OwnerLabel's is the Podman's Dir: one checkout's
 // environment lists and removes only its own pods.
 const (
-	TaskLabel  = "org.railsecs.deploykit.task"
+	TaskLabel = "org.railsecs.deploykit.task"
+	// PodLabel names a container's pod, for a listing that leaves the
+	// pod's name out.
+	PodLabel   = "org.railsecs.deploykit.pod"
 	OwnerLabel = "org.railsecs.deploykit.owner"
 )
 
@@ -185,7 +188,7 @@ func (p Podman) startContainer(ctx context.Context, t Task, c Container) error {
 		return err
 	}
 	args := []string{"run", "-d", "--pod", t.Pod, "--pull", "missing", "--tls-verify=" + strconv.FormatBool(!loopbackImage(c.Image)), "--name", ContainerName(t.Pod, c.Name),
-		"--label", TaskLabel + "=" + t.ARN, "--label", OwnerLabel + "=" + p.Dir, "--env-file", envFile}
+		"--label", TaskLabel + "=" + t.ARN, "--label", OwnerLabel + "=" + p.Dir, "--label", PodLabel + "=" + t.Pod, "--env-file", envFile}
 	if c.StopTimeout > 0 {
 		args = append(args, "--stop-timeout", strconv.Itoa(int(c.StopTimeout.Seconds())))
 	}
@@ -451,6 +454,9 @@ func (p Podman) Containers(ctx context.Context) ([]ContainerState, error) {
 	}
 	var cs []ContainerState
 	for _, c := range list {
+		if c.PodName == "" {
+			c.PodName = c.Labels[PodLabel]
+		}
 		if len(c.Names) == 0 || c.PodName == "" || !strings.HasPrefix(c.Names[0], c.PodName+"-") {
 			continue // the pod's infra container
 		}
