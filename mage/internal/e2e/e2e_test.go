@@ -395,11 +395,13 @@ func TestQueuedDeployReadsStateUnderTheLock(t *testing.T) {
 	r := newRepo(t)
 	first := r.start([]string{"DEPLOYKIT_TEST_APPLY_DELAY=3"}, "deploy")
 	first.waitFor(t, "lock: taken", buildAndApplyWithin)
-	queued := r.start(nil, "deploy", "-lockwait=3m")
-	if code, out := first.wait(t, 3*time.Minute); code != 0 {
+	// The first deploy builds its images under the lock: as long as it
+	// takes on a loaded CI machine, the queued one waits.
+	queued := r.start(nil, "deploy", "-lockwait=10m")
+	if code, out := first.wait(t, buildAndApplyWithin); code != 0 {
 		t.Fatalf("first deploy: exit %d\n%s", code, out)
 	}
-	if code, out := queued.wait(t, 3*time.Minute); code != 0 || !strings.Contains(out, "waiting up to") {
+	if code, out := queued.wait(t, buildAndApplyWithin); code != 0 || !strings.Contains(out, "waiting up to") {
 		t.Fatalf("queued deploy: exit %d\n%s", code, out)
 	}
 	code, out := r.run(nil, "status")
