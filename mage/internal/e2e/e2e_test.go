@@ -213,9 +213,11 @@ func (p *proc) wait(t *testing.T, within time.Duration) (int, string) {
 	return 0, ""
 }
 
+// run runs a target to its end; a deploy builds, so it gets as long as
+// a build may take under CI load.
 func (r *repo) run(extraEnv []string, args ...string) (int, string) {
 	r.t.Helper()
-	return r.start(extraEnv, args...).wait(r.t, 3*time.Minute)
+	return r.start(extraEnv, args...).wait(r.t, buildAndApplyWithin)
 }
 
 func (r *repo) tfvars() string {
