@@ -253,7 +253,9 @@ func TestSandboxDeployLifecycle(t *testing.T) {
 	s.out.Reset()
 	cctx, cancel := context.WithCancel(ctx)
 	go func() {
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !strings.Contains(s.out.String(), "=== wait for services"); {
+		// The deploy builds first: on a loaded CI machine that alone
+		// took a minute.
+		for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline) && !strings.Contains(s.out.String(), "=== wait for services"); {
 			time.Sleep(20 * time.Millisecond)
 		}
 		cancel()

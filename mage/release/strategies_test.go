@@ -67,7 +67,9 @@ func TestStagedRolloutsInTheSandbox(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	var interrupted time.Time
 	go func() {
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && !strings.Contains(s.out.String(), "stage BAKE_TIME"); {
+		// The deploy builds first: on a loaded CI machine that alone
+		// took a minute.
+		for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline) && !strings.Contains(s.out.String(), "stage BAKE_TIME"); {
 			time.Sleep(5 * time.Millisecond)
 		}
 		interrupted = time.Now()
