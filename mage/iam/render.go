@@ -8,14 +8,42 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/railsecs/deploykit/mage/config"
 	"github.com/railsecs/deploykit/mage/terraform"
+	"github.com/railsecs/deploykit/terraform/modules"
 )
+
+// copyModule puts the policy module's files in work: the repository's own
+// copy when it has one (the toolkit's checkout), else the one built into
+// this binary (an app's, of the toolkit version its go.mod requires).
+func copyModule(repoDir, work string) error {
+	var src fs.FS = modules.IAM
+	dir := "rails-app-iam"
+	if _, err := os.Stat(filepath.Join(repoDir, ModuleDir)); err == nil {
+		src, dir = os.DirFS(filepath.Join(repoDir, ModuleDir)), "."
+	}
+	files, err := fs.Glob(src, path.Join(dir, "*.tf"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("policy module %s has no .tf files", filepath.Join(repoDir, ModuleDir))
+	}
+	for _, f := range files {
+		data, err := fs.ReadFile(src, f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(work, path.Base(f)), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // ModuleDir is the policy module, relative to the repository root.
 const ModuleDir = "terraform/modules/rails-app-iam"
@@ -98,7 +126,15 @@ func InputsFor(cfg *config.Config, env *config.Environment) Inputs {
 	if cache := cfg.BuildOrDefault().CacheRepository; cache != "" {
 		in.Repositories = append(in.Repositories, cache)
 	}
-	for _, svc := range []string{"web-app", "sidekiq", "migrate", "cron"} {
+	// The module's log groups: one per service (web-app and the worker,
+	// sidekiq unless deploy.hcl names another), the migrate task and cron.
+	var streams []string
+	for _, svc := range env.ServiceNames() {
+		if svc != "cron" {
+			streams = append(streams, svc)
+		}
+	}
+	for _, svc := range append(streams, "migrate", "cron") {
 		in.LogGroups = append(in.LogGroups, "/ecs/"+cfg.App+"-"+env.Name+"/"+svc)
 	}
 	if env.Terraform != nil {
@@ -138,24 +174,13 @@ type Policies map[string]json.RawMessage
 // tfBin is terraform or tofu; the module needs no provider, so this runs
 // offline and leaves nothing in the repository.
 func Render(ctx context.Context, tfBin, repoDir string, in Inputs) (Policies, error) {
-	src := filepath.Join(repoDir, ModuleDir)
 	work, err := os.MkdirTemp("", "deploykit-iam-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(work)
-	files, err := filepath.Glob(filepath.Join(src, "*.tf"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("policy module %s has no .tf files", src)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(work, filepath.Base(f)), data, 0o644); err != nil {
-			return nil, err
-		}
+	if err := copyModule(repoDir, work); err != nil {
+		return nil, err
 	}
 	vars, err := json.Marshal(in)
 	if err != nil {
@@ -180,7 +205,7 @@ func Render(ctx context.Context, tfBin, repoDir string, in Inputs) (Policies, er
 	for role, output := range Roles {
 		raw, ok := outputs[output]
 		if !ok {
-			return nil, fmt.Errorf("policy module %s has no output %s", src, output)
+			return nil, fmt.Errorf("policy module %s has no output %s", ModuleDir, output)
 		}
 		var doc string // the outputs are JSON strings holding the document
 		if err := json.Unmarshal(raw, &doc); err != nil {

@@ -17,7 +17,10 @@ func TestContainersStopWithinTheirTimeouts(t *testing.T) {
 	}
 	readTimeout, _ := strconv.Atoi(m[1])
 	module := readRepo(t, "terraform/modules/rails-app/main.tf") + readRepo(t, "terraform/modules/rails-app/cron_service.tf")
-	container := regexp.MustCompile(`(?s)name\s*=\s*"(nginx|unicorn|sidekiq|cron)"\s*\n\s*image\s*=(.*?)logConfiguration`)
+	// The app server's and the worker's names are variables (web.server,
+	// worker.name), unicorn and sidekiq by default.
+	container := regexp.MustCompile(`(?s)name\s*=\s*("nginx"|var\.web\.server|local\.worker_name|"cron")\s*\n\s*image\s*=(.*?)logConfiguration`)
+	byDefault := map[string]string{`"nginx"`: "nginx", "var.web.server": "unicorn", "local.worker_name": "sidekiq", `"cron"`: "cron"}
 	stop := regexp.MustCompile(`stopTimeout\s*=\s*(\d+)`)
 	seen := map[string]int{}
 	for _, c := range container.FindAllStringSubmatch(module, -1) {
@@ -25,7 +28,7 @@ func TestContainersStopWithinTheirTimeouts(t *testing.T) {
 		if s := stop.FindStringSubmatch(c[2]); s != nil {
 			v, _ = strconv.Atoi(s[1])
 		}
-		seen[c[1]] = v
+		seen[byDefault[c[1]]] = v
 	}
 	for _, name := range []string{"nginx", "unicorn", "sidekiq", "cron"} {
 		v, ok := seen[name]

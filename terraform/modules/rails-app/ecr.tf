@@ -12,12 +12,23 @@ resource "aws_ecr_repository" "app" {
 }
 
 resource "aws_ecr_repository" "nginx" {
+  count                = local.nginx ? 1 : 0
   name                 = "${var.app}/nginx"
   image_tag_mutability = "IMMUTABLE"
 
   image_scanning_configuration {
     scan_on_push = true
   }
+}
+
+moved {
+  from = aws_ecr_repository.nginx
+  to   = aws_ecr_repository.nginx[0]
+}
+
+moved {
+  from = aws_ecr_lifecycle_policy.nginx
+  to   = aws_ecr_lifecycle_policy.nginx[0]
 }
 
 resource "aws_ecr_repository" "cache" {
@@ -48,7 +59,8 @@ resource "aws_ecr_lifecycle_policy" "app" {
 }
 
 resource "aws_ecr_lifecycle_policy" "nginx" {
-  repository = aws_ecr_repository.nginx.name
+  count      = local.nginx ? 1 : 0
+  repository = aws_ecr_repository.nginx[0].name
   policy     = local.release_lifecycle
 }
 
@@ -67,7 +79,7 @@ resource "aws_ecr_lifecycle_policy" "cache" {
 # The environments that promote from this one pull its images by digest
 # across accounts (their deploy roles' own policies allow their side).
 resource "aws_ecr_repository_policy" "promoted_by" {
-  for_each   = length(var.promoted_by) == 0 ? {} : { app = aws_ecr_repository.app.name, nginx = aws_ecr_repository.nginx.name }
+  for_each   = length(var.promoted_by) == 0 ? {} : merge({ app = aws_ecr_repository.app.name }, { for r in aws_ecr_repository.nginx : "nginx" => r.name })
   repository = each.value
   policy     = module.policies.promotion_repository_policy_json
 }

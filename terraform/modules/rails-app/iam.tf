@@ -13,8 +13,8 @@ module "policies" {
   region       = data.aws_region.current.region
   partition    = data.aws_partition.current.partition
   cluster_name = var.cluster_name
-  services     = concat(["web-app", "sidekiq"], var.cron_service ? ["cron"] : [])
-  repositories = [aws_ecr_repository.app.name, aws_ecr_repository.nginx.name, aws_ecr_repository.cache.name]
+  services     = concat(["web-app"], [for s in aws_ecs_service.sidekiq : s.name], var.cron_service ? ["cron"] : [])
+  repositories = concat([aws_ecr_repository.app.name], [for r in aws_ecr_repository.nginx : r.name], [aws_ecr_repository.cache.name])
   log_groups   = [for g in aws_cloudwatch_log_group.this : g.name]
   state_bucket = var.state_bucket
   secret_arns  = values(var.rails_secrets)

@@ -9,7 +9,13 @@ locals {
   name = "${var.app}-${var.env}"
 
   app_image   = "${aws_ecr_repository.app.repository_url}:${var.image_tags.app}"
-  nginx_image = "${aws_ecr_repository.nginx.repository_url}:${var.image_tags.nginx}"
+  nginx       = var.web.proxy == "nginx"
+  nginx_image = local.nginx ? "${aws_ecr_repository.nginx[0].repository_url}:${var.image_tags.nginx}" : null
+  # The container the target group sends to: nginx, or the app server
+  # with Thruster in it.
+  web_target_container = local.nginx ? "nginx" : var.web.server
+  worker_name          = var.worker == null ? null : var.worker.name
+  log_streams          = concat(["web-app"], var.worker == null ? [] : [var.worker.name], ["migrate", "cron"])
 
   rails_environment = [for k, v in merge({ RAILS_ENV = var.env, RAILS_LOG_TO_STDOUT = "1" }, var.rails_environment) : { name = k, value = v }]
   rails_secrets     = [for k, v in var.rails_secrets : { name = k, valueFrom = v }]
@@ -22,7 +28,7 @@ locals {
   # buffer (ECS defaults to non-blocking). Serving containers keep the
   # default: a slow log endpoint must not stall requests.
   log_config = {
-    for svc in ["web-app", "sidekiq", "migrate", "cron"] : svc => {
+    for svc in local.log_streams : svc => {
       logDriver = "awslogs"
       options = merge({
         awslogs-group         = aws_cloudwatch_log_group.this[svc].name
@@ -74,7 +80,7 @@ data "aws_ecs_cluster" "existing" {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
-  for_each          = toset(["web-app", "sidekiq", "migrate", "cron"])
+  for_each          = toset(local.log_streams)
   name              = "/ecs/${local.name}/${each.key}"
   retention_in_days = var.log_retention_days
 }
@@ -84,7 +90,15 @@ resource "aws_cloudwatch_log_group" "this" {
 # migrate task of an in-flight deploy must not disappear under it.
 
 resource "aws_ecs_task_definition" "web_app" {
-  family                   = "${local.name}-web-app"
+  family = "${local.name}-web-app"
+
+  lifecycle {
+    precondition {
+      condition     = var.image_tags.nginx != null || !local.nginx
+      error_message = "image_tags.nginx is required: web.proxy is nginx, whose image serves the assets."
+    }
+  }
+
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.web_cpu
@@ -100,13 +114,13 @@ resource "aws_ecs_task_definition" "web_app" {
     cpu_architecture        = var.cpu_architecture
   }
 
-  container_definitions = jsonencode([
+  container_definitions = jsonencode(concat(local.nginx ? [
     {
       name         = "nginx"
       image        = local.nginx_image
       essential    = true
       portMappings = [{ containerPort = 80, protocol = "tcp" }]
-      dependsOn    = [{ containerName = "unicorn", condition = "HEALTHY" }]
+      dependsOn    = [{ containerName = var.web.server, condition = "HEALTHY" }]
       # Longer than nginx.conf's proxy_read_timeout (60 s): a request in
       # flight when the stop comes may finish. The nginx image's STOPSIGNAL
       # is SIGQUIT, nginx's graceful stop. (The default, 30 s, cut it.)
@@ -119,13 +133,16 @@ resource "aws_ecs_task_definition" "web_app" {
         startPeriod = 10
       }
       logConfiguration = local.log_config["web-app"]
-    },
-    {
-      name        = "unicorn"
-      image       = local.app_image
-      essential   = true
-      command     = ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb", "-p", "8080"]
-      environment = local.rails_environment
+    }] : [], [
+    merge({
+      name      = var.web.server
+      image     = local.app_image
+      essential = true
+      command   = var.web.command
+      # PORT is where the config/puma.rb Rails generates listens; under
+      # Thruster it stays unset (Thruster listens on 80 and proxies to
+      # Puma on 3000). unicorn takes its port from the command.
+      environment = concat(local.rails_environment, var.web.server == "puma" && local.nginx ? [{ name = "PORT", value = tostring(var.web.port) }] : [])
       secrets     = local.rails_secrets
       # ECS stops a service task after the target group drained it (its
       # deregistration delay, which mage verify checks is longer than
@@ -135,19 +152,35 @@ resource "aws_ecs_task_definition" "web_app" {
       healthCheck = {
         # /up is Rails 7.1's health route; older apps add one or set
         # rails_health_path.
-        command     = ["CMD-SHELL", "curl -fsS http://127.0.0.1:8080${var.rails_health_path} || exit 1"]
+        command     = ["CMD-SHELL", "curl -fsS http://127.0.0.1:${var.web.port}${var.rails_health_path} || exit 1"]
         interval    = 10
         timeout     = 5
         retries     = 3
         startPeriod = 60
       }
       logConfiguration = local.log_config["web-app"]
-    },
-  ])
+      }, local.nginx ? {} : {
+      # Thruster: the target group reaches this container.
+      portMappings = [{ containerPort = var.web.port, protocol = "tcp" }]
+    }),
+  ]))
+}
+
+# The worker's address stays "sidekiq" whatever it runs, so states from
+# before the worker variable keep their resources.
+moved {
+  from = aws_ecs_task_definition.sidekiq
+  to   = aws_ecs_task_definition.sidekiq[0]
+}
+
+moved {
+  from = aws_ecs_service.sidekiq
+  to   = aws_ecs_service.sidekiq[0]
 }
 
 resource "aws_ecs_task_definition" "sidekiq" {
-  family                   = "${local.name}-sidekiq"
+  count                    = var.worker == null ? 0 : 1
+  family                   = "${local.name}-${local.worker_name}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.sidekiq_cpu
@@ -164,27 +197,29 @@ resource "aws_ecs_task_definition" "sidekiq" {
   }
 
   container_definitions = jsonencode([
-    {
-      name        = "sidekiq"
+    merge({
+      name        = local.worker_name
       image       = local.app_image
       essential   = true
-      command     = ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"]
+      command     = var.worker.command
       environment = local.rails_environment
       secrets     = local.rails_secrets
       stopTimeout = 120 # let sidekiq finish or requeue jobs on SIGTERM
+      # sidekiq titles itself "sidekiq 6.4.1 app [0 of 5 busy]" once it
+      # has booted and fetches jobs (worker.health_check's default): a
+      # sidekiq that cannot boot never turns HEALTHY, so its rollout trips
+      # the circuit breaker (without a health check ECS counts a task
+      # healthy once RUNNING).
+      logConfiguration = local.log_config[local.worker_name]
+      }, var.worker.health_check == "" ? {} : {
       healthCheck = {
-        # sidekiq titles itself "sidekiq 6.4.1 app [0 of 5 busy]" once it
-        # has booted and fetches jobs: a sidekiq that cannot boot never
-        # turns HEALTHY, so its rollout trips the circuit breaker (without
-        # a health check ECS counts a task healthy once RUNNING).
-        command     = ["CMD-SHELL", "tr '\\0' ' ' < /proc/1/cmdline | grep -q 'busy\\]' || exit 1"]
+        command     = ["CMD-SHELL", var.worker.health_check]
         interval    = 10
         timeout     = 5
         retries     = 3
         startPeriod = 60
       }
-      logConfiguration = local.log_config["sidekiq"]
-    },
+    }),
   ])
 }
 
@@ -210,7 +245,7 @@ resource "aws_ecs_task_definition" "migrate" {
       name             = "rails"
       image            = local.app_image
       essential        = true
-      command          = ["bundle", "exec", "rails", "db:migrate"]
+      command          = var.migrate_command
       environment      = local.rails_environment
       secrets          = local.rails_secrets
       logConfiguration = local.log_config["migrate"]
@@ -332,7 +367,7 @@ resource "aws_ecs_service" "web_app" {
 
   load_balancer {
     target_group_arn = data.aws_lb_target_group.web.arn
-    container_name   = "nginx"
+    container_name   = local.web_target_container
     container_port   = 80
 
     dynamic "advanced_configuration" {
@@ -351,9 +386,10 @@ resource "aws_ecs_service" "web_app" {
 }
 
 resource "aws_ecs_service" "sidekiq" {
-  name            = "sidekiq"
+  count           = var.worker == null ? 0 : 1
+  name            = local.worker_name
   cluster         = local.cluster_arn
-  task_definition = aws_ecs_task_definition.sidekiq.arn
+  task_definition = aws_ecs_task_definition.sidekiq[0].arn
   desired_count   = var.sidekiq_desired_count
   launch_type     = "FARGATE"
 

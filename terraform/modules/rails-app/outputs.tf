@@ -3,7 +3,7 @@ output "cluster_arn" {
 }
 
 output "service_names" {
-  value = [aws_ecs_service.web_app.name, aws_ecs_service.sidekiq.name]
+  value = concat([aws_ecs_service.web_app.name], [for s in aws_ecs_service.sidekiq : s.name])
 }
 
 output "migrate_task_definition_family" {
@@ -13,19 +13,18 @@ output "migrate_task_definition_family" {
 output "repository_urls" {
   value = {
     app   = aws_ecr_repository.app.repository_url
-    nginx = aws_ecr_repository.nginx.repository_url
+    nginx = one([for r in aws_ecr_repository.nginx : r.repository_url])
     cache = aws_ecr_repository.cache.repository_url
   }
 }
 
 output "images" {
   description = "The image each container runs after this apply."
-  value = {
-    nginx   = local.nginx_image
-    unicorn = local.app_image
-    sidekiq = local.app_image
-    rails   = local.app_image
-  }
+  value = merge(
+    local.nginx ? { nginx = local.nginx_image } : {},
+    { (var.web.server) = local.app_image, rails = local.app_image },
+    var.worker == null ? {} : { (var.worker.name) = local.app_image },
+  )
 }
 
 output "deploy_policy_json" {

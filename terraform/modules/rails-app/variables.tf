@@ -9,11 +9,48 @@ variable "env" {
 }
 
 variable "image_tags" {
-  description = "Immutable tags of the app and nginx images. Written by `mage deploy` into the root's images.auto.tfvars."
+  description = "Immutable tags of the app and nginx images (no nginx image when web.proxy is thruster). Written by `mage deploy` into the root's images.auto.tfvars."
   type = object({
     app   = string
-    nginx = string
+    nginx = optional(string)
   })
+}
+
+variable "web" {
+  description = "The web task's app server and what is in front of it. server names the app container (unicorn or puma); proxy nginx puts the nginx image in the task in front of it (the app listens on port, 8080), proxy thruster has no nginx image: Thruster runs in the app container on port 80 and serves the assets itself (`init` writes these from Gemfile.lock)."
+  type = object({
+    server  = optional(string, "unicorn")
+    proxy   = optional(string, "nginx")
+    command = optional(list(string), ["bundle", "exec", "unicorn", "-c", "config/unicorn.rb", "-p", "8080"])
+    port    = optional(number, 8080)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["nginx", "thruster"], var.web.proxy) && contains(["unicorn", "puma"], var.web.server)
+    error_message = "web.server is unicorn or puma, web.proxy nginx or thruster."
+  }
+  validation {
+    condition     = var.web.proxy == "nginx" || var.web.port == 80
+    error_message = "Under Thruster the app container is what the target group reaches: web.port must be 80 (Thruster's HTTP_PORT)."
+  }
+}
+
+variable "worker" {
+  description = "The worker service from the app image: sidekiq (the default) or Solid Queue's supervisor (name jobs, command [\"./bin/jobs\"], health_check \"\"); null for none. health_check is a CMD-SHELL command that passes once the worker has booted, \"\" for none."
+  type = object({
+    name         = optional(string, "sidekiq")
+    command      = optional(list(string), ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"])
+    health_check = optional(string, "tr '\\0' ' ' < /proc/1/cmdline | grep -q 'busy\\]' || exit 1")
+  })
+  default = {}
+}
+
+variable "migrate_command" {
+  description = "The migrate task's command: db:migrate, or db:prepare for several databases (it loads the schema into empty ones, such as Solid Queue's)."
+  type        = list(string)
+  default     = ["bundle", "exec", "rails", "db:migrate"]
 }
 
 variable "schedules" {
