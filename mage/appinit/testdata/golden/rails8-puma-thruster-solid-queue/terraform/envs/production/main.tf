@@ -1,0 +1,70 @@
+# shop in production: the toolkit's reference module, at the version the
+# deploy targets' go.mod requires. Fill in the account, region, network
+# and target group: init cannot know them.
+provider "aws" {
+  region              = "us-east-1"
+  allowed_account_ids = ["123456789012"]
+
+  default_tags {
+    tags = {
+      app         = "shop"
+      environment = "production"
+      managed_by  = "terraform"
+    }
+  }
+}
+
+module "app" {
+  source = "git::https://github.com/railsecs/deploykit.git//terraform/modules/rails-app?ref=v1.4.0"
+
+  app               = "shop"
+  env               = "production"
+  image_tags        = var.image_tags
+  schedules         = var.schedules
+  cron_service      = var.cron_service
+  cron_crontab_path = var.cron_crontab_path
+
+  # Promotes staging's releases: reads its history, pulls its images.
+  promote_from = {
+    account_id   = "123456789012"
+    region       = "us-east-1"
+    env          = "staging"
+    state_bucket = "shop-terraform-state-123456789012"
+    repositories = ["shop/app"]
+  }
+
+  # The stack init read in Gemfile.lock.
+  web = {
+    server  = "puma"
+    proxy   = "thruster"
+    command = ["./bin/thrust", "./bin/rails", "server"]
+    port    = 80
+  }
+  worker = {
+    name         = "jobs"
+    command      = ["./bin/jobs"]
+    health_check = "" # none: ECS counts the task healthy once it runs
+  }
+  migrate_command   = ["bin/rails", "db:prepare"]
+  rails_health_path = "/up"
+
+  cluster_name       = "shop-production"
+  vpc_subnet_ids     = ["subnet-REPLACE-ME"]
+  security_group_ids = ["sg-REPLACE-ME"]
+  target_group_name  = "shop-production-web"
+  state_bucket       = "shop-terraform-state-123456789012"
+
+  rails_environment = { RAILS_SERVE_STATIC_FILES = "1" }
+  rails_secrets = {
+    DATABASE_URL    = "arn:aws:ssm:us-east-1:123456789012:parameter/shop/production/DATABASE_URL"
+    SECRET_KEY_BASE = "arn:aws:ssm:us-east-1:123456789012:parameter/shop/production/SECRET_KEY_BASE"
+  }
+}
+
+output "images" {
+  value = module.app.images
+}
+
+output "deploy_policy_json" {
+  value = module.app.deploy_policy_json
+}
