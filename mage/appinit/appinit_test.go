@@ -309,3 +309,17 @@ func moduleVariables(t *testing.T, dir string) (declared, required map[string]bo
 	}
 	return declared, required
 }
+
+// An app's mage.go is this repository's, so both start mage alike.
+func TestMageGoIsTheRepositorys(t *testing.T) {
+	ours, err := os.ReadFile("../../mage.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := render(t, fixtures["rails61-puma-pg"])
+	for _, f := range files {
+		if f.Path == "mage.go" && !bytes.Equal(f.Content, ours) {
+			t.Error("init's mage.go differs from the repository's: copy mage.go to mage/appinit/templates/mage.go.tmpl")
+		}
+	}
+}
