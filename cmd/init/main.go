@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/railsecs/deploykit/mage/appinit"
@@ -49,11 +50,11 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil || !wroteGoMod || !*tidy {
 		return err
 	}
-	fmt.Fprintln(out, "go mod tidy (the deploy targets' dependencies, for go.sum)")
+	fmt.Fprintln(out, "go mod tidy in magefiles/ (the deploy targets' dependencies, for go.sum)")
 	cmd := exec.CommandContext(ctx, "go", "mod", "tidy")
-	cmd.Dir, cmd.Stdout, cmd.Stderr = opts.Dir, out, errOut
+	cmd.Dir, cmd.Stdout, cmd.Stderr = filepath.Join(opts.Dir, "magefiles"), out, errOut
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go mod tidy in %s: %w (go.mod is written; run it again once the module proxy answers)", opts.Dir, err)
+		return fmt.Errorf("go mod tidy in %s: %w (magefiles/go.mod is written; run it again once the module proxy answers)", cmd.Dir, err)
 	}
 	return nil
 }

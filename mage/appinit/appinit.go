@@ -1,6 +1,6 @@
 // Package appinit writes what a Rails app needs to deploy with the
-// toolkit (deploy.hcl, magefile.go, mage.go, go.mod, docker/, terraform/,
-// .circleci/, .dockerignore) from the stack appscan reads in the app. It
+// toolkit (deploy.hcl, mage.go, magefiles/ with magefile.go and go.mod,
+// docker/, terraform/, .circleci/, .dockerignore) from the stack appscan reads in the app. It
 // never overwrites a file that differs unless asked: it shows the
 // difference and stops, so a second run over an unchanged app is a no-op.
 package appinit
@@ -85,7 +85,7 @@ func Render(opts Options) ([]File, []string, error) {
 		case ".tf", ".tfvars", ".hcl": // as `terraform fmt` leaves them
 			content = hclwrite.Format(content)
 		}
-		seed := name == "go.mod" || path.Base(name) == "images.auto.tfvars"
+		seed := path.Base(name) == "go.mod" || path.Base(name) == "images.auto.tfvars"
 		files = append(files, File{Path: name, Content: content, Mode: mode, Seed: seed})
 		return nil
 	}
@@ -94,13 +94,16 @@ func Render(opts Options) ([]File, []string, error) {
 		when       bool
 	}{
 		{"deploy.hcl", "deploy.hcl.tmpl", true},
-		{"magefile.go", "magefile.go.tmpl", true},
 		{"mage.go", "mage.go.tmpl", true},
-		{"go.mod", "go.mod.tmpl", true},
+		{"magefiles/magefile.go", "magefile.go.tmpl", true},
+		{"magefiles/go.mod", "go.mod.tmpl", true},
+		{"magefiles/.gitignore", "magefiles.gitignore.tmpl", true},
 		{".dockerignore", "dockerignore.tmpl", true},
+		{".deploykit/.gitignore", "deploykit.gitignore.tmpl", true},
 		{"docker/Dockerfile", "Dockerfile.tmpl", true},
 		{"docker/nginx.conf", "nginx.conf.tmpl", st.Nginx},
 		{".circleci/config.yml", "circleci.yml.tmpl", true},
+		{"terraform/.gitignore", "terraform.gitignore.tmpl", true},
 		{"terraform/envs/sandbox/main.tf", "sandbox.tf.tmpl", true},
 		{"terraform/envs/sandbox/variables.tf", "variables.tf.tmpl", true},
 		{"terraform/envs/sandbox/images.auto.tfvars", "images.auto.tfvars.tmpl", true},
@@ -221,7 +224,11 @@ func decide(opts Options) (stack, []string, error) {
 	case "sidekiq":
 		st.Worker, st.WorkerName, st.Redis = "sidekiq", "sidekiq", true
 		st.WorkerCmd = []string{"bundle", "exec", "sidekiq"}
-		st.WorkerHealth = `tr '\0' ' ' < /proc/1/cmdline | grep -q 'busy\]' || exit 1`
+		// sidekiq retitles itself ("sidekiq 6.4.1 app [0 of 10 busy]")
+		// once booted, cut to the length of its original command line: so
+		// the health check matches the start, which a sidekiq that cannot
+		// boot never shows.
+		st.WorkerHealth = `tr '\0' ' ' < /proc/1/cmdline | grep -q '^sidekiq ' || exit 1`
 	case "solid_queue":
 		st.Worker, st.WorkerName = "solid_queue", "jobs"
 		// Rails 8 generates bin/jobs; older apps start the supervisor

@@ -197,7 +197,7 @@ func TestInitNeverOverwrites(t *testing.T) {
 
 	// go.mod after `go mod tidy` and the tfvars after a deploy are
 	// theirs: init does not call them changed.
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module shop/deploy\n\nrequire github.com/railsecs/deploykit v1.5.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "magefiles", "go.mod"), []byte("module shop/magefiles\n\nrequire github.com/railsecs/deploykit v1.5.0\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "terraform", "envs", "staging", "images.auto.tfvars"), []byte("image_tags = { app = \"abc\" }\n"), 0o644)
 	out.Reset()
 	if err := Write(dir, files, false, &out); err != nil || !strings.Contains(out.String(), "nothing to do") {
@@ -308,18 +308,4 @@ func moduleVariables(t *testing.T, dir string) (declared, required map[string]bo
 		t.Fatalf("no variables in %s", dir)
 	}
 	return declared, required
-}
-
-// An app's mage.go is this repository's, so both start mage alike.
-func TestMageGoIsTheRepositorys(t *testing.T) {
-	ours, err := os.ReadFile("../../mage.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, _ := render(t, fixtures["rails61-puma-pg"])
-	for _, f := range files {
-		if f.Path == "mage.go" && !bytes.Equal(f.Content, ours) {
-			t.Error("init's mage.go differs from the repository's: copy mage.go to mage/appinit/templates/mage.go.tmpl")
-		}
-	}
 }

@@ -23,7 +23,7 @@ type RunOptions struct {
 }
 
 // Run reads the app in opts.Dir and writes its files. wroteGoMod says
-// go.mod was created (go.sum must then be made).
+// magefiles/go.mod was created (go.sum must then be made there).
 func Run(opts RunOptions, out io.Writer) (wroteGoMod bool, err error) {
 	root, err := filepath.Abs(cmp.Or(opts.Dir, "."))
 	if err != nil {
@@ -40,7 +40,7 @@ func Run(opts RunOptions, out io.Writer) (wroteGoMod bool, err error) {
 		return false, err
 	}
 	fmt.Fprintf(out, "%s: Rails %s, %s\n", root, cmp.Or(stack.Rails, "?"), describe(stack))
-	_, statErr := os.Stat(filepath.Join(root, "go.mod"))
+	_, statErr := os.Stat(filepath.Join(root, "magefiles", "go.mod"))
 	if err := Write(root, files, opts.Force, out); err != nil {
 		return false, err
 	}

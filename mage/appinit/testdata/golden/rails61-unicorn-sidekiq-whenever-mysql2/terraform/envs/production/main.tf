@@ -43,7 +43,7 @@ module "app" {
   worker = {
     name         = "sidekiq"
     command      = ["bundle", "exec", "sidekiq"]
-    health_check = "tr '\\0' ' ' < /proc/1/cmdline | grep -q 'busy\\]' || exit 1"
+    health_check = "tr '\\0' ' ' < /proc/1/cmdline | grep -q '^sidekiq ' || exit 1"
   }
   migrate_command   = ["bin/rails", "db:migrate"]
   rails_health_path = "/up"

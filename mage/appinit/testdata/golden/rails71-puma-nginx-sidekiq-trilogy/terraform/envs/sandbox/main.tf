@@ -107,7 +107,7 @@ locals {
           environment = local.app_environment
           stopTimeout = 120
           healthCheck = {
-            command     = ["CMD-SHELL", "tr '\\0' ' ' < /proc/1/cmdline | grep -q 'busy\\]' || exit 1"]
+            command     = ["CMD-SHELL", "tr '\\0' ' ' < /proc/1/cmdline | grep -q '^sidekiq ' || exit 1"]
             interval    = 10
             timeout     = 5
             retries     = 3
