@@ -57,7 +57,8 @@ const KeyLabel = "org.railsecs.deploykit.base-key"
 
 // Bases are the images the sandbox's build arguments name: Debian's Ruby
 // with the gems the example app uses, packaged (Rails 6.1, unicorn,
-// sidekiq, mysql2, sprockets, sassc, terser with Node), and Debian's nginx.
+// sidekiq, mysql2, sprockets, sassc, terser with Node; puma and pg for
+// apps on that stack), and Debian's nginx.
 // The nginx image is made from the Ruby one: the sandbox's nginx carries
 // Ruby it never runs, which costs no storage (one shared layer) and saves
 // a minute on a fresh machine.
@@ -66,6 +67,8 @@ var Bases = []Base{
 		Name: "localhost/deploykit/ruby:bookworm", Suite: "bookworm",
 		Packages: []string{"ruby", "ruby-rails", "ruby-sprockets-rails", "ruby-sass-rails", "ruby-sassc-rails", "ruby-terser",
 			"ruby-execjs", "nodejs", "unicorn", "ruby-sidekiq", "ruby-mysql2", "ruby-redis", "ruby-bootsnap", "ruby-whenever",
+			// puma and pg: the stack init writes for `rails new -d postgresql`.
+			"puma", "ruby-pg",
 			"libjemalloc2", "default-mysql-client", "curl", "ca-certificates", "passwd", "nginx-light"},
 		Env: []string{"LANG=C.UTF-8"},
 		Cmd: []string{"irb"},

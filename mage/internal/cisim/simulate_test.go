@@ -137,7 +137,7 @@ func runJob(t *testing.T, root, registry string, steps []circleci.Step) {
 			out, err := cmd.CombinedOutput()
 			t.Logf("step %q (%s) took %s", st.Name, firstLine(command), time.Since(start).Round(time.Second))
 			if err != nil {
-				t.Fatalf("step %q failed: %v\n$ %s\n%s\n... failures:\n%s", st.Name, err, command, tail(string(out), 40), failures(string(out)))
+				t.Fatalf("step %q failed: %v\n$ %s\n%s\n... failures:\n%s", st.Name, err, command, testtools.Tail(string(out), 40), failures(string(out)))
 			}
 		case "save_cache", "store_artifacts":
 			// nothing to keep between simulated machines
@@ -195,14 +195,6 @@ func firstLine(s string) string {
 		return s[:i] + " ..."
 	}
 	return s
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // failures picks the lines that say what failed out of a long output.

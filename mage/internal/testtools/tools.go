@@ -35,6 +35,8 @@ var Install = map[string]string{
 	"chromium":           "scripts/setup (apt-get install chromium)",
 	"redis-server":       "scripts/setup (apt-get install redis-server)",
 	"iam-simulate":       "scripts/setup (npm ci --prefix tools/iam)",
+	"rails":              "scripts/setup (apt-get install --no-install-recommends ruby-rails and the gems the sandbox's base image has)",
+	"bundle":             "scripts/setup (apt-get install bundler)",
 }
 
 // Integration marks a test that runs real external tools: -short skips it,

@@ -19,15 +19,6 @@ import (
 	"github.com/railsecs/deploykit/mage/sandbox/probe"
 )
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // sandbox is a copy of the repository whose sandbox uses free ports.
 type sandbox struct {
 	t    *testing.T
@@ -79,17 +70,9 @@ func (s *sandbox) must(args ...string) string {
 	s.t.Helper()
 	out, err := s.run(nil, args...)
 	if err != nil {
-		s.t.Fatalf("mage %v: %v\n%s", args, err, tail(out, 60))
+		s.t.Fatalf("mage %v: %v\n%s", args, err, testtools.Tail(out, 60))
 	}
 	return out
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // underProbe runs f while the probe requests the page and its assets
@@ -120,7 +103,7 @@ func (s *sandbox) page() (string, string) {
 	b, _ := io.ReadAll(resp.Body)
 	m := releaseRE.FindStringSubmatch(string(b))
 	if resp.StatusCode != 200 || m == nil {
-		s.t.Fatalf("GET %s: %s\n%s", s.url, resp.Status, tail(string(b), 20))
+		s.t.Fatalf("GET %s: %s\n%s", s.url, resp.Status, testtools.Tail(string(b), 20))
 	}
 	return m[1], string(b)
 }
@@ -136,7 +119,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	root := testtools.RepoRoot(t)
 	s := &sandbox{t: t, dir: filepath.Join(t.TempDir(), "shop")}
 	testtools.Snapshot(t, root, s.dir)
-	lbPort, dbPort, redisPort := freePort(t), freePort(t), freePort(t)
+	lbPort, dbPort, redisPort := testtools.FreePort(t), testtools.FreePort(t), testtools.FreePort(t)
 	s.url = fmt.Sprintf("http://127.0.0.1:%d/", lbPort)
 	// Ports of its own, so it meets no other sandbox on this machine.
 	s.replace("deploy.hcl", `"127.0.0.1:8080"`, fmt.Sprintf(`"127.0.0.1:%d"`, lbPort),
@@ -160,7 +143,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	// HAProxy, and the logs show the request.
 	out := s.must("deploy")
 	if !strings.Contains(out, s.url) {
-		t.Errorf("deploy did not print %s:\n%s", s.url, tail(out, 10))
+		t.Errorf("deploy did not print %s:\n%s", s.url, testtools.Tail(out, 10))
 	}
 	if rel, body := s.page(); rel != "1" || !strings.Contains(body, "/assets/application-") {
 		t.Fatalf("after the first deploy: release %q, page:\n%s", rel, body)
@@ -173,13 +156,13 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	}
 	logs := s.must("logs", "-service=web-app", "-since=5m")
 	if !strings.Contains(logs, `GET / `) && !strings.Contains(logs, `Started GET "/"`) {
-		t.Errorf("mage logs -service=web-app shows no request to /:\n%s", tail(logs, 30))
+		t.Errorf("mage logs -service=web-app shows no request to /:\n%s", testtools.Tail(logs, 30))
 	}
 
 	// exec reaches a running task's container, as ECS Exec does.
 	execOut := s.must("exec", "bin/rails runner 'puts Shop::RELEASE'", "-service=web-app")
 	if !strings.Contains(execOut, "podman exec") || !regexp.MustCompile(`(?m)^1$`).MatchString(execOut) {
-		t.Errorf("mage exec did not run in the task's container:\n%s", tail(execOut, 10))
+		t.Errorf("mage exec did not run in the task's container:\n%s", testtools.Tail(execOut, 10))
 	}
 
 	// A stylesheet and a code change.
@@ -205,10 +188,10 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	var failErr error
 	crash := s.underProbe(func() { failOut, failErr = s.run([]string{"SANDBOX_ROLLOUT_FAIL=1"}, "deploy") })
 	if failErr == nil || !strings.Contains(failOut, "circuit breaker") {
-		t.Fatalf("SANDBOX_ROLLOUT_FAIL=1 deploy: %v, want the circuit breaker's failure:\n%s", failErr, tail(failOut, 30))
+		t.Fatalf("SANDBOX_ROLLOUT_FAIL=1 deploy: %v, want the circuit breaker's failure:\n%s", failErr, testtools.Tail(failOut, 30))
 	}
 	if !strings.Contains(failOut, "unicorn exited 1") {
-		t.Errorf("the failed deploy does not show unicorn's real exit:\n%s", tail(failOut, 30))
+		t.Errorf("the failed deploy does not show unicorn's real exit:\n%s", testtools.Tail(failOut, 30))
 	}
 	if rel, _ := s.page(); rel != "1" {
 		t.Fatalf("after the failed rollout the page is release %q, want 1 still", rel)
@@ -225,11 +208,11 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 		var err error
 		blueOut, err = s.run([]string{`TF_VAR_web_deployment={strategy="BLUE_GREEN",bake_time_minutes=1}`}, "deploy")
 		if err != nil {
-			t.Fatalf("BLUE_GREEN deploy: %v\n%s", err, tail(blueOut, 40))
+			t.Fatalf("BLUE_GREEN deploy: %v\n%s", err, testtools.Tail(blueOut, 40))
 		}
 	})
 	if !strings.Contains(blueOut, "stage BAKE_TIME") {
-		t.Errorf("the BLUE_GREEN deploy did not show its bake time:\n%s", tail(blueOut, 40))
+		t.Errorf("the BLUE_GREEN deploy did not show its bake time:\n%s", testtools.Tail(blueOut, 40))
 	}
 	if rel, _ := s.page(); rel != "4" {
 		t.Fatalf("after the BLUE_GREEN deploy the page is release %q", rel)
@@ -239,7 +222,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	canary := s.underProbe(func() {
 		out, err := s.run([]string{`TF_VAR_web_deployment={strategy="CANARY",bake_time_minutes=1,canary_percent=20,canary_bake_time_minutes=1}`}, "deploy")
 		if err != nil || !strings.Contains(out, "stage PRODUCTION_TRAFFIC_SHIFT") {
-			t.Fatalf("CANARY deploy: %v\n%s", err, tail(out, 40))
+			t.Fatalf("CANARY deploy: %v\n%s", err, testtools.Tail(out, 40))
 		}
 	})
 	if rel, _ := s.page(); rel != "5" {
@@ -250,7 +233,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	linear := s.underProbe(func() {
 		out, err := s.run([]string{`TF_VAR_web_deployment={strategy="LINEAR",bake_time_minutes=1,linear_step_percent=50,linear_step_bake_time_minutes=1}`}, "deploy")
 		if err != nil || strings.Count(out, "stage PRODUCTION_TRAFFIC_SHIFT") == 0 || !strings.Contains(out, "stage BAKE_TIME") {
-			t.Fatalf("LINEAR deploy: %v\n%s", err, tail(out, 40))
+			t.Fatalf("LINEAR deploy: %v\n%s", err, testtools.Tail(out, 40))
 		}
 	})
 	if rel, _ := s.page(); rel != "6" {
@@ -376,11 +359,11 @@ func (s *sandbox) browser(color string) {
 	}
 	m := releaseColor.FindStringSubmatch(string(dom))
 	if m == nil || m[1] != color {
-		s.t.Errorf("in Chromium the page's script wrote release color %v, want %q (stylesheet applied, script ran):\n%s", m, color, tail(string(dom), 20))
+		s.t.Errorf("in Chromium the page's script wrote release color %v, want %q (stylesheet applied, script ran):\n%s", m, color, testtools.Tail(string(dom), 20))
 	}
 	shot := filepath.Join(os.TempDir(), fmt.Sprintf("deploykit-sandbox-%s.png", strings.NewReplacer("(", "", ")", "", ",", "", " ", "-").Replace(color)))
 	if out, err := exec.CommandContext(ctx, bin, append(flags, "--screenshot="+shot, "--window-size=800,600", s.url)...).CombinedOutput(); err != nil {
-		s.t.Errorf("chromium --screenshot: %v\n%s", err, tail(string(out), 10))
+		s.t.Errorf("chromium --screenshot: %v\n%s", err, testtools.Tail(string(out), 10))
 	} else {
 		s.t.Logf("screenshot of the page in Chromium: %s", shot)
 	}
