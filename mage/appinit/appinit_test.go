@@ -2,6 +2,7 @@ package appinit
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/appscan"
 	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/iam"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
 
@@ -308,4 +310,41 @@ func moduleVariables(t *testing.T, dir string) (declared, required map[string]bo
 		t.Fatalf("no variables in %s", dir)
 	}
 	return declared, required
+}
+
+// iam:policy renders each stack's deploy policy in the app's repository,
+// which holds no copy of the policy module: the services and repositories
+// are the stack's.
+func TestDeployPolicyRendersForEachStack(t *testing.T) {
+	tofu := testtools.Tofu(t)
+	want := map[string][]string{
+		"rails61-unicorn-sidekiq-whenever-mysql2": {"service/shop-staging/sidekiq", "repository/shop/nginx", "service/shop-staging/cron"},
+		"rails61-puma-pg":                         {"service/shop-staging/web-app", "repository/shop/nginx"},
+		"rails71-puma-nginx-sidekiq-trilogy":      {"service/shop-staging/sidekiq", "repository/shop/nginx"},
+		"rails8-puma-thruster-solid-queue":        {"service/shop-staging/jobs", "repository/shop/app"},
+	}
+	for name, app := range fixtures {
+		dir := materialize(t, app)
+		cfg, err := config.Load(filepath.Join(dir, "deploy.hcl"), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := cfg.Env("staging")
+		if err != nil {
+			t.Fatal(err)
+		}
+		policies, err := iam.Render(context.Background(), tofu, dir, iam.InputsFor(cfg, env))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		deploy := string(policies["deploy"])
+		for _, s := range want[name] {
+			if !strings.Contains(deploy, s) {
+				t.Errorf("%s: the deploy policy does not name %s:\n%s", name, s, deploy)
+			}
+		}
+		if name == "rails8-puma-thruster-solid-queue" && strings.Contains(deploy, "shop/nginx") {
+			t.Errorf("%s: the deploy policy names an nginx repository the stack has none of", name)
+		}
+	}
 }
