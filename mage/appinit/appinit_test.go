@@ -18,6 +18,7 @@ import (
 
 	"github.com/railsecs/deploykit/mage/appscan"
 	"github.com/railsecs/deploykit/mage/config"
+	"github.com/railsecs/deploykit/mage/cron"
 	"github.com/railsecs/deploykit/mage/iam"
 	"github.com/railsecs/deploykit/mage/internal/testtools"
 )
@@ -162,6 +163,13 @@ func TestDeployHCLLoads(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
+		}
+		if r := cfg.Recurring; r != nil {
+			if tasks, err := cron.ReadRecurring(cfg.Path(r.File), "production"); err != nil || len(tasks) == 0 {
+				t.Errorf("%s: the recurring tasks deploy.hcl names: %v %v", name, tasks, err)
+			}
+		} else if name == "rails8-puma-thruster-solid-queue" {
+			t.Errorf("%s: deploy.hcl has no recurring block", name)
 		}
 		if got := cfg.EnvNames(); !slices.Equal(got, []string{"production", "sandbox", "staging"}) && !slices.Equal(got, []string{"sandbox", "staging", "production"}) {
 			t.Errorf("%s: environments %q", name, got)

@@ -33,6 +33,10 @@ type Config struct {
 	Terraform    *ToolSettings  `hcl:"terraform,block"`
 	Build        *BuildSettings `hcl:"build,block"`
 	Cron         *CronSettings  `hcl:"cron,block"`
+	// Recurring names Solid Queue's recurring.yml: its scheduler runs the
+	// tasks inside the app's job service, so the toolkit only checks and
+	// lists them (cron:list); nothing is generated.
+	Recurring *RecurringSettings `hcl:"recurring,block"`
 	Images       []*Image       `hcl:"image,block"`
 	Environments []*Environment `hcl:"environment,block"`
 
@@ -64,6 +68,18 @@ type CronSettings struct {
 	// AppRoot is the app image's WORKDIR, where the build context lands
 	// (default /rails, as Rails' own Dockerfile has it).
 	AppRoot string `hcl:"app_root,optional"`
+}
+
+// RecurringSettings locate Solid Queue's recurring tasks.
+type RecurringSettings struct {
+	// File is the recurring.yml, e.g. "config/recurring.yml".
+	File string `hcl:"file"`
+	// RailsEnv is the file's section the environments run (default
+	// production, as the app images set RAILS_ENV).
+	RailsEnv string `hcl:"rails_env,optional"`
+	// Timezone is the zone cron:list shows next runs in (default Etc/UTC):
+	// the job service's TZ.
+	Timezone string `hcl:"timezone,optional"`
 }
 
 // CrontabInImage is the path of the cron service's crontab inside env's
@@ -601,6 +617,15 @@ func (v *validator) check(cfg *Config) {
 		case "", "service", "scheduler":
 		default:
 			v.errorf(v.attrRange(blk.Body, "frequent_jobs"), `frequent_jobs %q must be "service" or "scheduler"`, c.FrequentJobs)
+		}
+	}
+	if r := cfg.Recurring; r != nil {
+		blk := v.block(v.body, "recurring")
+		if _, err := os.Stat(cfg.Path(r.File)); err != nil {
+			v.errorf(v.attrRange(blk.Body, "file"), "recurring file %q: %v", r.File, err)
+		}
+		if _, err := time.LoadLocation(r.Timezone); err != nil {
+			v.errorf(v.attrRange(blk.Body, "timezone"), "timezone %q is not an IANA zone such as Asia/Tokyo", r.Timezone)
 		}
 	}
 	if b := cfg.Build; b != nil {

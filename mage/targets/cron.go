@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -47,6 +48,21 @@ func CronList(ctx context.Context, env *string) error {
 	cfg, _, err := c.loadEnv(envName(env))
 	if err != nil {
 		return err
+	}
+	if r := cfg.Recurring; r != nil {
+		tasks, err := cron.ReadRecurring(cfg.Path(r.File), cmp.Or(r.RailsEnv, "production"))
+		if err != nil {
+			return err
+		}
+		loc, err := time.LoadLocation(cmp.Or(r.Timezone, "Etc/UTC"))
+		if err != nil {
+			return fmt.Errorf("%s: recurring timezone: %w", cfg.File, err)
+		}
+		fmt.Fprintf(c.out, "%s (Solid Queue's scheduler runs these in the job service):\n", r.File)
+		if err := cron.ListRecurring(c.out, tasks, loc, time.Now()); err != nil || cfg.Cron == nil {
+			return err
+		}
+		fmt.Fprintln(c.out)
 	}
 	tasks, err := release.CronTasks(cfg, c.getenv)
 	if err != nil {

@@ -18,8 +18,12 @@ build {
   # stacks).
 }
 
-# config/recurring.yml: Solid Queue's scheduler runs these in the jobs
-# service; nothing is generated for EventBridge. `mage cron:list` lists them.
+# Solid Queue's scheduler runs these tasks in the jobs service:
+# nothing is generated for EventBridge. `mage cron:list` checks and lists
+# them.
+recurring {
+  file = "config/recurring.yml"
+}
 
 image "app" {
   dockerfile = "docker/Dockerfile"
