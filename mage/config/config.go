@@ -29,16 +29,16 @@ const DefaultFile = "deploy.hcl"
 // Config is a parsed, validated deploy.hcl. Relative paths in it are
 // resolved against Dir, the directory holding the file.
 type Config struct {
-	App          string         `hcl:"app"`
-	Terraform    *ToolSettings  `hcl:"terraform,block"`
-	Build        *BuildSettings `hcl:"build,block"`
-	Cron         *CronSettings  `hcl:"cron,block"`
+	App       string         `hcl:"app"`
+	Terraform *ToolSettings  `hcl:"terraform,block"`
+	Build     *BuildSettings `hcl:"build,block"`
+	Cron      *CronSettings  `hcl:"cron,block"`
 	// Recurring names Solid Queue's recurring.yml: its scheduler runs the
 	// tasks inside the app's job service, so the toolkit only checks and
 	// lists them (cron:list); nothing is generated.
-	Recurring *RecurringSettings `hcl:"recurring,block"`
-	Images       []*Image       `hcl:"image,block"`
-	Environments []*Environment `hcl:"environment,block"`
+	Recurring    *RecurringSettings `hcl:"recurring,block"`
+	Images       []*Image           `hcl:"image,block"`
+	Environments []*Environment     `hcl:"environment,block"`
 
 	Dir  string
 	File string
