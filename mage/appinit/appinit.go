@@ -36,7 +36,8 @@ type Options struct {
 	// terraform roots take the reference module at.
 	ToolkitVersion string
 	// ToolkitReplace, when set, points go.mod at a checkout of the toolkit
-	// (a replace directive), and the terraform roots at its module.
+	// (a replace directive); the terraform roots still take the module by
+	// git ref.
 	ToolkitReplace string
 	// HealthRoute says config/routes.rb already routes /up (Rails 7.1+
 	// generates it); init then checks that path, else it warns.
@@ -89,10 +90,11 @@ func Render(opts Options) ([]File, []string, error) {
 		files = append(files, File{Path: name, Content: content, Mode: mode, Seed: seed})
 		return nil
 	}
-	list := []struct {
+	type target struct {
 		path, tmpl string
 		when       bool
-	}{
+	}
+	list := []target{
 		{"deploy.hcl", "deploy.hcl.tmpl", true},
 		{"mage.go", "mage.go.tmpl", true},
 		{"magefiles/magefile.go", "magefile.go.tmpl", true},
@@ -109,10 +111,7 @@ func Render(opts Options) ([]File, []string, error) {
 		{"terraform/envs/sandbox/images.auto.tfvars", "images.auto.tfvars.tmpl", true},
 	}
 	for _, e := range []string{"staging", "production"} {
-		list = append(list, []struct {
-			path, tmpl string
-			when       bool
-		}{
+		list = append(list, []target{
 			{"terraform/envs/" + e + "/main.tf", "env.tf.tmpl", true},
 			{"terraform/envs/" + e + "/backend.tf", "backend.tf.tmpl", true},
 			{"terraform/envs/" + e + "/variables.tf", "variables.tf.tmpl", true},
@@ -141,10 +140,9 @@ func envOf(p string) string {
 
 // stack is what the templates read: the decisions, not the raw scan.
 type stack struct {
-	App   string
-	Env   string // the terraform root being rendered
-	Scan  appscan.Stack
-	Rails string
+	App  string
+	Env  string // the terraform root being rendered
+	Scan appscan.Stack
 
 	WebServer    string   // "unicorn" or "puma": the container's name
 	Nginx        bool     // an nginx image serves the assets and proxies
@@ -152,11 +150,9 @@ type stack struct {
 	WebCommand   []string // the web container's command
 	AppPort      int      // where the app server listens in the task
 	LBContainer  string   // the container the load balancer sends to
-	StopTimeout  int
 	HealthPath   string
 	Worker       string   // the gem: "sidekiq", "solid_queue" or ""
-	WorkerName   string   // its service and container: "sidekiq" or "jobs"
-	WorkerKey    string   // its key among the sandbox's task definitions
+	WorkerName   string   // its service, container and task definition key: "sidekiq" or "jobs"
 	WorkerCmd    []string // its command
 	WorkerHealth string   // CMD-SHELL health check, "" for none
 
@@ -188,7 +184,7 @@ func (s stack) In(env string) stack {
 
 func decide(opts Options) (stack, []string, error) {
 	s := opts.Stack
-	st := stack{App: opts.App, Scan: s, Rails: s.Rails, ToolkitVersion: cmp.Or(opts.ToolkitVersion, "v0.0.0"), ToolkitReplace: opts.ToolkitReplace,
+	st := stack{App: opts.App, Scan: s, ToolkitVersion: cmp.Or(opts.ToolkitVersion, "v0.0.0"), ToolkitReplace: opts.ToolkitReplace,
 		Images: []string{"app"}}
 	var warnings []string
 	switch s.Web {
@@ -210,7 +206,7 @@ func decide(opts Options) (stack, []string, error) {
 	case "":
 		return st, nil, fmt.Errorf("Gemfile.lock has neither puma nor unicorn: the toolkit deploys a web service of one of them")
 	}
-	st.LBContainer, st.StopTimeout = st.WebServer, 75
+	st.LBContainer = st.WebServer
 	if st.Nginx {
 		st.LBContainer = "nginx"
 		st.Images = append(st.Images, "nginx")
@@ -238,7 +234,6 @@ func decide(opts Options) (stack, []string, error) {
 			st.WorkerCmd = []string{"./bin/jobs"}
 		}
 	}
-	st.WorkerKey = strings.ReplaceAll(st.WorkerName, "-", "_")
 	st.Whenever = s.Schedule == "whenever"
 	st.LogStreams = []string{"web-app"}
 	if st.WorkerName != "" {
