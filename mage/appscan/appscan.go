@@ -87,6 +87,10 @@ func Scan(root string) (Stack, error) {
 
 var erbTag = regexp.MustCompile(`<%=?.*?%>`)
 
+// BlankERB replaces the ERB tags of a Rails YAML file (database.yml,
+// recurring.yml) with a plain word: their values exist only at boot.
+func BlankERB(data []byte) []byte { return erbTag.ReplaceAll(data, []byte("erb")) }
+
 // ProductionDatabases reads production's databases from the config/database.yml
 // of the Rails root: one entry (the primary) when production names an
 // adapter, else one per nested configuration (primary, cache, queue,
@@ -102,7 +106,7 @@ func ProductionDatabases(root string) ([]Database, error) {
 		return nil, err
 	}
 	var doc map[string]any
-	if err := yaml.Unmarshal(erbTag.ReplaceAll(data, []byte("erb")), &doc); err != nil {
+	if err := yaml.Unmarshal(BlankERB(data), &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	prod, ok := doc["production"].(map[string]any)

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/railsecs/deploykit/mage/appscan"
 )
 
 // RecurringTask is one task of Solid Queue's config/recurring.yml: Solid
@@ -28,8 +29,6 @@ type RecurringTask struct {
 
 var recurringKeys = []string{"class", "command", "schedule", "queue", "priority", "args"}
 
-var erbTag = regexp.MustCompile(`<%=?.*?%>`)
-
 // ReadRecurring reads the tasks of railsEnv's section of a recurring.yml,
 // sorted by name, and checks each as Solid Queue does before it runs
 // them: a schedule, and a class or a command (not both). ERB tags are
@@ -40,7 +39,7 @@ func ReadRecurring(path, railsEnv string) ([]RecurringTask, error) {
 		return nil, err
 	}
 	var doc map[string]map[string]any
-	if err := yaml.Unmarshal(erbTag.ReplaceAll(data, []byte("erb")), &doc); err != nil {
+	if err := yaml.Unmarshal(appscan.BlankERB(data), &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w (want ENVIRONMENT: TASK: {class or command, schedule})", path, err)
 	}
 	section, ok := doc[railsEnv]
