@@ -71,6 +71,12 @@ type WaitOptions struct {
 	// DeploymentsList: wait on DescribeServices' deployments list only,
 	// never on service deployments.
 	DeploymentsList bool
+	// Since is when the change this wait follows began (the deploy's apply).
+	// Our release's service deployment that ended, or began rolling back,
+	// before then was undone by ECS before this deploy and is rolled out
+	// again; one undone after it is this deploy's failure, even when that
+	// happened before the wait's first poll. Zero means the wait's start.
+	Since time.Time
 	// Gate decides a service deployment paused at a PAUSE lifecycle hook:
 	// nil error continues it (ContinueServiceDeployment CONTINUE), an
 	// error rolls it back. Without a Gate the wait says how to continue

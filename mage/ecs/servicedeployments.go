@@ -125,6 +125,12 @@ func undoneBefore(sd types.ServiceDeployment, t time.Time) bool {
 func waitServiceDeployments(ctx context.Context, api API, cluster string, services []string, tag string, out io.Writer, opts WaitOptions) error {
 	started := time.Now()
 	deadline := started.Add(opts.Timeout)
+	// What ended before `since` was undone before this deploy: under load
+	// ECS can roll our apply's deployment back before the first poll.
+	since := started
+	if !opts.Since.IsZero() && opts.Since.Before(started) {
+		since = opts.Since
+	}
 	judge := &revisionJudge{api: api, tag: tag, digests: opts.Digests, seen: map[string]revisionVerdict{}}
 	watches := map[string]*deploymentWatch{}
 	redeployed := map[string]bool{}
@@ -169,7 +175,7 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 				}
 				current := aws.ToString(svc.CurrentServiceDeployment)
 				if current != "" {
-					w, why, err := watchIfOurs(ctx, api, judge, current, started)
+					w, why, err := watchIfOurs(ctx, api, judge, current, since)
 					if err != nil {
 						return err
 					}

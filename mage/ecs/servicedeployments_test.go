@@ -332,3 +332,50 @@ func TestDeployingAgainARollbackUndidRollsItOutAgain(t *testing.T) {
 		t.Errorf("the wait did not say it rolled the release out again:\n%s", out)
 	}
 }
+
+// On a loaded machine ECS can roll the apply's deployment back before the
+// wait's first poll. Undone after the apply began, it is this deploy's
+// failure: the wait reports it rather than rolling the release out again.
+func TestARollbackBetweenTheApplyAndTheWaitIsAFailure(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	newService(t, client, true)
+	settled(t, client, "sidekiq")
+	fake.SetRollout(func(string, string) awsfake.Rollout {
+		return awsfake.Rollout{Takes: 20 * time.Millisecond, Fail: true, FailedTasks: 2}
+	})
+	applied := time.Now()
+	update(t, client, "new")
+	rolledBack(t, client, "sidekiq")
+	fake.SetRollout(nil)
+	out := &testtools.Buffer{}
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out,
+		WaitOptions{Poll: 10 * time.Millisecond, Timeout: 10 * time.Second, Since: applied})
+	if err == nil || !strings.Contains(err.Error(), "ROLLBACK_SUCCESSFUL") {
+		t.Fatalf("a rollback after the apply began = %v, want the rollback reported\n%s", err, out)
+	}
+	if strings.Contains(out.String(), "out again") {
+		t.Errorf("the wait rolled the failed release out again:\n%s", out)
+	}
+}
+
+// rolledBack waits, bounded, until the service's current service
+// deployment is ROLLBACK_SUCCESSFUL.
+func rolledBack(t *testing.T, client *ecs.Client, service string) {
+	t.Helper()
+	ctx := context.Background()
+	status := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		svcs, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{service}})
+		if err != nil || len(svcs.Services) != 1 || svcs.Services[0].CurrentServiceDeployment == nil {
+			continue
+		}
+		sds, err := client.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{*svcs.Services[0].CurrentServiceDeployment}})
+		if err != nil || len(sds.ServiceDeployments) != 1 {
+			continue
+		}
+		if status = string(sds.ServiceDeployments[0].Status); status == "ROLLBACK_SUCCESSFUL" {
+			return
+		}
+	}
+	t.Fatalf("%s's current service deployment is %q after 10s, not ROLLBACK_SUCCESSFUL", service, status)
+}

@@ -272,6 +272,7 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		_ = os.Remove(plan.File)
 		return r.restoreTags()
 	}
+	applyStarted := time.Now()
 	if err := r.stage("apply", func() error {
 		if !plan.Changes {
 			fmt.Fprintln(d.Out, "no changes to apply")
@@ -301,7 +302,7 @@ func (r *run) switchServices(ctx context.Context, tag string) error {
 		// rollout is left to finish: undoing it would bring back the
 		// release it is leaving.
 		return ecs.WaitServices(ctx, d.ECS, d.Env.Cluster, d.Env.ServiceNames(), tag, d.Out, ecs.WaitOptions{Timeout: opts.Timeout, Poll: opts.Poll, Terminal: d.Terminal, Until: opts.Wait,
-			Digests: r.pinnedDigests(tag), RollbackInFlight: r.rec.Action != "rollback", Gate: r.gate()})
+			Digests: r.pinnedDigests(tag), RollbackInFlight: r.rec.Action != "rollback", Gate: r.gate(), Since: applyStarted})
 	})
 }
 

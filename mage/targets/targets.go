@@ -201,8 +201,8 @@ func (c console) confirm(question string, yes bool) error {
 	return nil
 }
 
-// Test builds OpenTofu when it is missing (the tests always run it), runs
-// Test runs the suite as CI does (see mage/internal/testrun).
+// Test runs the suite as CI does (see mage/internal/testrun), with the
+// OpenTofu it finds (the tests always run it).
 func Test(ctx context.Context) error {
 	c := osConsole()
 	wd, err := os.Getwd()
