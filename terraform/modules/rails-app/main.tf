@@ -205,11 +205,13 @@ resource "aws_ecs_task_definition" "sidekiq" {
       environment = local.rails_environment
       secrets     = local.rails_secrets
       stopTimeout = 120 # let sidekiq finish or requeue jobs on SIGTERM
-      # sidekiq titles itself "sidekiq 6.4.1 app [0 of 5 busy]" once it
-      # has booted and fetches jobs (worker.health_check's default): a
-      # sidekiq that cannot boot never turns HEALTHY, so its rollout trips
-      # the circuit breaker (without a health check ECS counts a task
-      # healthy once RUNNING).
+      # sidekiq retitles itself "sidekiq 6.4.1 app [0 of 5 busy]" once it
+      # has booted, cut to the length of its original command line, so
+      # worker.health_check's default matches the title's start, never
+      # its "busy]" (a bare `bundle exec sidekiq` is too short to show
+      # it): a sidekiq that cannot boot never turns HEALTHY, so its
+      # rollout trips the circuit breaker (without a health check ECS
+      # counts a task healthy once RUNNING).
       logConfiguration = local.log_config[local.worker_name]
       }, var.worker.health_check == "" ? {} : {
       healthCheck = {

@@ -42,7 +42,7 @@ variable "worker" {
   type = object({
     name         = optional(string, "sidekiq")
     command      = optional(list(string), ["bundle", "exec", "sidekiq", "-C", "config/sidekiq.yml"])
-    health_check = optional(string, "tr '\\0' ' ' < /proc/1/cmdline | grep -q 'busy\\]' || exit 1")
+    health_check = optional(string, "tr '\\0' ' ' < /proc/1/cmdline | grep -q '^sidekiq ' || exit 1")
   })
   default = {}
 }
