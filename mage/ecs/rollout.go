@@ -84,6 +84,15 @@ type WaitOptions struct {
 	Gate func(ctx context.Context, p Paused) error
 }
 
+// since is when the change being waited for began: Since, or the wait's
+// start.
+func (o WaitOptions) since(started time.Time) time.Time {
+	if !o.Since.IsZero() && o.Since.Before(started) {
+		return o.Since
+	}
+	return started
+}
+
 // Paused is a service deployment waiting at a lifecycle hook.
 type Paused struct {
 	Service, ServiceDeploymentArn, HookID, Stage string
@@ -143,6 +152,9 @@ func WaitServices(ctx context.Context, api API, cluster string, services []strin
 func waitDeploymentsList(ctx context.Context, api API, cluster string, services []string, tag string, out io.Writer, opts WaitOptions) error {
 	deadline := time.Now().Add(opts.Timeout)
 	started := time.Now()
+	// What happened to the services since the apply began is this
+	// deploy's, seen before the first poll or not.
+	since := opts.since(started)
 	ours := map[string]bool{}   // task definition ARN -> runs our tag
 	seen := map[string]string{} // service -> our deployment id
 	shownEvents := map[string]bool{}
@@ -177,15 +189,15 @@ func waitDeploymentsList(ctx context.Context, api API, cluster string, services 
 			// tag: if tasks of ours stopped since the apply, our deployment
 			// came and went (failed and rolled back) before a poll saw it.
 			var cameAndWent string
-			if mine == nil && seen[name] == "" && !rolledBackSince(svc, started) && eventsSince(svc, started) {
-				if cameAndWent, err = ourTasksStoppedSince(ctx, api, cluster, svc, started, ours, tag); err != nil {
+			if mine == nil && seen[name] == "" && !rolledBackSince(svc, since) && eventsSince(svc, since) {
+				if cameAndWent, err = ourTasksStoppedSince(ctx, api, cluster, svc, since, ours, tag); err != nil {
 					return err
 				}
 			}
 			switch {
 			case mine == nil && seen[name] != "":
 				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment "+seen[name]+" was replaced: the deployment circuit breaker rolled it back")
-			case mine == nil && rolledBackSince(svc, started):
+			case mine == nil && rolledBackSince(svc, since):
 				// Our deployment failed and was replaced between two polls.
 				return rolloutFailure(ctx, api, cluster, svc, started, "our deployment failed and the deployment circuit breaker rolled it back")
 			case cameAndWent != "":

@@ -127,10 +127,7 @@ func waitServiceDeployments(ctx context.Context, api API, cluster string, servic
 	deadline := started.Add(opts.Timeout)
 	// What ended before `since` was undone before this deploy: under load
 	// ECS can roll our apply's deployment back before the first poll.
-	since := started
-	if !opts.Since.IsZero() && opts.Since.Before(started) {
-		since = opts.Since
-	}
+	since := opts.since(started)
 	judge := &revisionJudge{api: api, tag: tag, digests: opts.Digests, seen: map[string]revisionVerdict{}}
 	watches := map[string]*deploymentWatch{}
 	redeployed := map[string]bool{}

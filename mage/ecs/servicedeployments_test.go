@@ -358,6 +358,27 @@ func TestARollbackBetweenTheApplyAndTheWaitIsAFailure(t *testing.T) {
 	}
 }
 
+// The same on DescribeServices' deployments list (moto's endpoint): the
+// breaker's rollback since the apply is the failure, not a deployment
+// that never appeared.
+func TestARollbackBeforeTheFirstPollFailsTheDeploymentsListWait(t *testing.T) {
+	fake, _, client, _ := setup(t)
+	newService(t, client, true)
+	settled(t, client, "sidekiq")
+	fake.SetRollout(func(string, string) awsfake.Rollout {
+		return awsfake.Rollout{Takes: 20 * time.Millisecond, Fail: true, FailedTasks: 2}
+	})
+	applied := time.Now()
+	update(t, client, "new")
+	rolledBack(t, client, "sidekiq")
+	out := &testtools.Buffer{}
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out,
+		WaitOptions{Poll: 10 * time.Millisecond, Timeout: 10 * time.Second, VisibleGrace: 5 * time.Second, DeploymentsList: true, Since: applied})
+	if err == nil || !strings.Contains(err.Error(), "rolled it back") {
+		t.Fatalf("a rollback after the apply began = %v, want the breaker's rollback reported\n%s", err, out)
+	}
+}
+
 // rolledBack waits, bounded, until the service's current service
 // deployment is ROLLBACK_SUCCESSFUL.
 func rolledBack(t *testing.T, client *ecs.Client, service string) {
