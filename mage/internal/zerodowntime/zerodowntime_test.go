@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/railsecs/deploykit/mage/internal/testtools"
+	"github.com/railsecs/deploykit/mage/sandbox/lb"
 	"github.com/railsecs/deploykit/mage/sandbox/probe"
 )
 
@@ -26,6 +27,10 @@ type sandbox struct {
 	env  []string
 	url  string
 	mage string
+	// lastOut is the last mage command's output; evidence, by probed
+	// scenario, what a failure report shows besides the probe's counts.
+	lastOut  string
+	evidence map[string]string
 }
 
 func (s *sandbox) replace(file string, pairs ...string) {
@@ -63,6 +68,7 @@ func (s *sandbox) run(extraEnv []string, args ...string) (string, error) {
 	cmd.Dir, cmd.Env = s.dir, append(append([]string{}, s.env...), extraEnv...)
 	out, err := cmd.CombinedOutput()
 	s.t.Logf("mage %s: %s (%v)", strings.Join(args, " "), time.Since(start).Round(time.Second), err)
+	s.lastOut = string(out)
 	return string(out), err
 }
 
@@ -76,18 +82,63 @@ func (s *sandbox) must(args ...string) string {
 }
 
 // underProbe runs f while the probe requests the page and its assets
-// through the load balancer, and returns what the probe saw.
-func (s *sandbox) underProbe(f func()) probe.Result {
+// through the load balancer, and returns what the probe saw. It keeps, as
+// the scenario's evidence, the load balancer's targets each time they
+// changed and the tail of the last mage command's output.
+func (s *sandbox) underProbe(scenario string, f func()) probe.Result {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan probe.Result)
 	go func() {
 		done <- probe.Run(ctx, probe.Probe{URL: s.url, Clients: 3, Slow: "/slow?seconds=3", Pause: 100 * time.Millisecond})
 	}()
+	targets := make(chan []string)
+	go func() { targets <- s.watchTargets(ctx) }()
 	time.Sleep(2 * time.Second) // the probe is under way before anything changes
 	f()
 	time.Sleep(2 * time.Second)
 	cancel()
+	if s.evidence == nil {
+		s.evidence = map[string]string{}
+	}
+	s.evidence[scenario] = "load balancer targets as they changed:\n" + strings.Join(<-targets, "\n") +
+		"\nthe last mage command's output ends:\n" + testtools.Tail(s.lastOut, 40)
 	return <-done
+}
+
+// watchTargets reads the sandbox HAProxy's targets (state and weight)
+// every 250 ms until ctx ends, and returns a line each time they changed
+// (at most 300).
+func (s *sandbox) watchTargets(ctx context.Context) []string {
+	h := lb.HAProxy{Dir: filepath.Join(s.dir, ".deploykit", "sandbox", "haproxy")}
+	var lines []string
+	last := ""
+	for ctx.Err() == nil && len(lines) < 300 {
+		servers, err := h.Servers(ctx)
+		var now []string
+		for _, sv := range servers {
+			state := "DOWN"
+			switch {
+			case sv.Drain:
+				state = "DRAIN"
+			case sv.Up:
+				state = "UP"
+			}
+			now = append(now, fmt.Sprintf("%s %s w=%d", sv.Name, state, sv.Weight))
+		}
+		line := strings.Join(now, "; ")
+		if err != nil && ctx.Err() == nil {
+			line = err.Error()
+		}
+		if line != last && ctx.Err() == nil {
+			lines = append(lines, time.Now().Format("15:04:05.000")+" "+line)
+			last = line
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return lines
 }
 
 var releaseRE = regexp.MustCompile(`data-release="([^"]*)"`)
@@ -169,13 +220,13 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	s.replace("examples/sandbox-app/app/assets/stylesheets/_palette.scss", "#c2185b", "#2e7d32")
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "1"`, `RELEASE = "2"`)
 	s.git("commit", "-qam", "release 2: green accent")
-	deploy := s.underProbe(func() { s.must("deploy") })
+	deploy := s.underProbe("deploy", func() { s.must("deploy") })
 	if rel, _ := s.page(); rel != "2" {
 		t.Fatalf("after the second deploy the page is release %q", rel)
 	}
 
 	s.browser("rgb(46, 125, 50)") // #2e7d32: the new stylesheet applies
-	rollback := s.underProbe(func() { s.must("rollback") })
+	rollback := s.underProbe("rollback", func() { s.must("rollback") })
 	if rel, _ := s.page(); rel != "1" {
 		t.Fatalf("after the rollback the page is release %q", rel)
 	}
@@ -186,7 +237,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	s.git("commit", "-qam", "release 3")
 	var failOut string
 	var failErr error
-	crash := s.underProbe(func() { failOut, failErr = s.run([]string{"SANDBOX_ROLLOUT_FAIL=1"}, "deploy") })
+	crash := s.underProbe("crashing rollout", func() { failOut, failErr = s.run([]string{"SANDBOX_ROLLOUT_FAIL=1"}, "deploy") })
 	if failErr == nil || !strings.Contains(failOut, "circuit breaker") {
 		t.Fatalf("SANDBOX_ROLLOUT_FAIL=1 deploy: %v, want the circuit breaker's failure:\n%s", failErr, testtools.Tail(failOut, 30))
 	}
@@ -204,7 +255,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "3"`, `RELEASE = "4"`)
 	s.git("commit", "-qam", "release 4: blue accent")
 	var blueOut string
-	blueGreen := s.underProbe(func() {
+	blueGreen := s.underProbe("BLUE_GREEN deploy", func() {
 		var err error
 		blueOut, err = s.run([]string{`TF_VAR_web_deployment={strategy="BLUE_GREEN",bake_time_minutes=1}`}, "deploy")
 		if err != nil {
@@ -219,7 +270,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	}
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "4"`, `RELEASE = "5"`)
 	s.git("commit", "-qam", "release 5")
-	canary := s.underProbe(func() {
+	canary := s.underProbe("CANARY deploy", func() {
 		out, err := s.run([]string{`TF_VAR_web_deployment={strategy="CANARY",bake_time_minutes=1,canary_percent=20,canary_bake_time_minutes=1}`}, "deploy")
 		if err != nil || !strings.Contains(out, "stage PRODUCTION_TRAFFIC_SHIFT") {
 			t.Fatalf("CANARY deploy: %v\n%s", err, testtools.Tail(out, 40))
@@ -230,7 +281,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	}
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "5"`, `RELEASE = "6"`)
 	s.git("commit", "-qam", "release 6")
-	linear := s.underProbe(func() {
+	linear := s.underProbe("LINEAR deploy", func() {
 		out, err := s.run([]string{`TF_VAR_web_deployment={strategy="LINEAR",bake_time_minutes=1,linear_step_percent=50,linear_step_bake_time_minutes=1}`}, "deploy")
 		if err != nil || strings.Count(out, "stage PRODUCTION_TRAFFIC_SHIFT") == 0 || !strings.Contains(out, "stage BAKE_TIME") {
 			t.Fatalf("LINEAR deploy: %v\n%s", err, testtools.Tail(out, 40))
@@ -250,7 +301,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 		"LINEAR deploy", linear.Requests, linear.Failures, linear.Asset404s, linear.Releases)
 	for name, r := range map[string]probe.Result{"deploy": deploy, "rollback": rollback, "crashing rollout": crash, "BLUE_GREEN deploy": blueGreen, "CANARY deploy": canary, "LINEAR deploy": linear} {
 		if r.Failures > 0 || r.Asset404s > 0 || r.Pages == 0 || r.SlowRequests == 0 {
-			t.Errorf("%s: %s\n%s", name, r, strings.Join(r.Samples, "\n"))
+			t.Errorf("%s: %s\n%s\n%s", name, r, strings.Join(r.Samples, "\n"), s.evidence[name])
 		}
 	}
 	if deploy.Releases["1"] == 0 || deploy.Releases["2"] == 0 {

@@ -35,8 +35,12 @@ type Result struct {
 	Pages, Assets, SlowRequests   int
 	// Releases counts pages by the release they name (data-release).
 	Releases map[string]int
-	// Samples are the first failures, for the report.
+	// Samples are the first failures, for the report, each with what
+	// answered (the start of a non-200 body: HAProxy's 503 page says no
+	// server was available; nginx's names the upstream).
 	Samples []string
+	// FirstFailure and LastFailure bound the failures in time.
+	FirstFailure, LastFailure time.Time
 }
 
 func (r Result) String() string {
@@ -45,14 +49,28 @@ func (r Result) String() string {
 		rel = append(rel, fmt.Sprintf("%s=%d", k, v))
 	}
 	sort.Strings(rel)
-	return fmt.Sprintf("%d requests (%d pages, %d assets, %d slow), %d failed, %d asset 404s; pages by release: %s",
+	line := fmt.Sprintf("%d requests (%d pages, %d assets, %d slow), %d failed, %d asset 404s; pages by release: %s",
 		r.Requests, r.Pages, r.Assets, r.SlowRequests, r.Failures, r.Asset404s, strings.Join(rel, " "))
+	if r.Failures > 0 {
+		line += fmt.Sprintf("; failures from %s to %s", r.FirstFailure.Format("15:04:05.000"), r.LastFailure.Format("15:04:05.000"))
+	}
+	return line
 }
 
 var (
 	assetRef   = regexp.MustCompile(`(?:href|src)="(/assets/[^"]+)"`)
 	releaseRef = regexp.MustCompile(`data-release="([^"]*)"`)
+	markup     = regexp.MustCompile(`<[^>]*>|\s+`)
 )
+
+// answered is the start of a failed answer's text, markup dropped.
+func answered(body string) string {
+	text := strings.TrimSpace(markup.ReplaceAllString(body, " "))
+	if len(text) > 120 {
+		text = text[:120] + "..."
+	}
+	return text
+}
 
 type tally struct {
 	mu  sync.Mutex
@@ -60,7 +78,7 @@ type tally struct {
 	max int
 }
 
-func (t *tally) add(kind string, status int, err error, what string) bool {
+func (t *tally) add(kind string, status int, err error, what, body string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.r.Requests++
@@ -76,15 +94,20 @@ func (t *tally) add(kind string, status int, err error, what string) bool {
 		return t.r.Requests < t.max
 	}
 	t.r.Failures++
+	now := time.Now()
+	if t.r.FirstFailure.IsZero() {
+		t.r.FirstFailure = now
+	}
+	t.r.LastFailure = now
 	if kind == "asset" && status == http.StatusNotFound {
 		t.r.Asset404s++
 	}
 	if len(t.r.Samples) < 10 {
-		at := time.Now().Format("15:04:05.000")
+		at := now.Format("15:04:05.000")
 		if err != nil {
 			t.r.Samples = append(t.r.Samples, fmt.Sprintf("%s %s %s: %v", at, kind, what, err))
 		} else {
-			t.r.Samples = append(t.r.Samples, fmt.Sprintf("%s %s %s: %d", at, kind, what, status))
+			t.r.Samples = append(t.r.Samples, fmt.Sprintf("%s %s %s: %d %s", at, kind, what, status, answered(body)))
 		}
 	}
 	return t.r.Requests < t.max
@@ -117,18 +140,18 @@ func Run(ctx context.Context, p Probe) Result {
 				if ctx.Err() != nil {
 					return
 				}
-				more := t.add("page", status, err, p.URL)
+				more := t.add("page", status, err, p.URL, body)
 				if m := releaseRef.FindStringSubmatch(body); m != nil && err == nil && status == 200 {
 					t.mu.Lock()
 					t.r.Releases[m[1]]++
 					t.mu.Unlock()
 				}
 				for _, m := range assetRef.FindAllStringSubmatch(body, -1) {
-					_, status, err := get(ctx, c, base+m[1])
+					body, status, err := get(ctx, c, base+m[1])
 					if ctx.Err() != nil {
 						return
 					}
-					more = t.add("asset", status, err, m[1]) && more
+					more = t.add("asset", status, err, m[1], body) && more
 				}
 				if !more {
 					return
@@ -146,11 +169,11 @@ func Run(ctx context.Context, p Probe) Result {
 			defer wg.Done()
 			c := browser()
 			for ctx.Err() == nil {
-				_, status, err := get(ctx, c, base+p.Slow)
+				body, status, err := get(ctx, c, base+p.Slow)
 				if ctx.Err() != nil {
 					return
 				}
-				if !t.add("slow", status, err, p.Slow) {
+				if !t.add("slow", status, err, p.Slow, body) {
 					cancel()
 				}
 				if err != nil || status != http.StatusOK {
