@@ -337,16 +337,7 @@ func TestDeployingAgainARollbackUndidRollsItOutAgain(t *testing.T) {
 // wait's first poll. Undone after the apply began, it is this deploy's
 // failure: the wait reports it rather than rolling the release out again.
 func TestARollbackBetweenTheApplyAndTheWaitIsAFailure(t *testing.T) {
-	fake, _, client, _ := setup(t)
-	newService(t, client, true)
-	settled(t, client, "sidekiq")
-	fake.SetRollout(func(string, string) awsfake.Rollout {
-		return awsfake.Rollout{Takes: 20 * time.Millisecond, Fail: true, FailedTasks: 2}
-	})
-	applied := time.Now()
-	update(t, client, "new")
-	rolledBack(t, client, "sidekiq")
-	fake.SetRollout(nil)
+	client, applied := rolledBackBeforeTheWait(t)
 	out := &testtools.Buffer{}
 	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out,
 		WaitOptions{Poll: 10 * time.Millisecond, Timeout: 10 * time.Second, Since: applied})
@@ -362,6 +353,19 @@ func TestARollbackBetweenTheApplyAndTheWaitIsAFailure(t *testing.T) {
 // breaker's rollback since the apply is the failure, not a deployment
 // that never appeared.
 func TestARollbackBeforeTheFirstPollFailsTheDeploymentsListWait(t *testing.T) {
+	client, applied := rolledBackBeforeTheWait(t)
+	out := &testtools.Buffer{}
+	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out,
+		WaitOptions{Poll: 10 * time.Millisecond, Timeout: 10 * time.Second, VisibleGrace: 5 * time.Second, DeploymentsList: true, Since: applied})
+	if err == nil || !strings.Contains(err.Error(), "rolled it back") {
+		t.Fatalf("a rollback after the apply began = %v, want the breaker's rollback reported\n%s", err, out)
+	}
+}
+
+// rolledBackBeforeTheWait applies release "new" whose tasks crash, and
+// returns once the breaker rolled it back, with when the apply began.
+func rolledBackBeforeTheWait(t *testing.T) (*ecs.Client, time.Time) {
+	t.Helper()
 	fake, _, client, _ := setup(t)
 	newService(t, client, true)
 	settled(t, client, "sidekiq")
@@ -371,12 +375,8 @@ func TestARollbackBeforeTheFirstPollFailsTheDeploymentsListWait(t *testing.T) {
 	applied := time.Now()
 	update(t, client, "new")
 	rolledBack(t, client, "sidekiq")
-	out := &testtools.Buffer{}
-	err := WaitServices(context.Background(), client, "shop-sandbox", []string{"sidekiq"}, "new", out,
-		WaitOptions{Poll: 10 * time.Millisecond, Timeout: 10 * time.Second, VisibleGrace: 5 * time.Second, DeploymentsList: true, Since: applied})
-	if err == nil || !strings.Contains(err.Error(), "rolled it back") {
-		t.Fatalf("a rollback after the apply began = %v, want the breaker's rollback reported\n%s", err, out)
-	}
+	fake.SetRollout(nil)
+	return client, applied
 }
 
 // rolledBack waits, bounded, until the service's current service
