@@ -374,29 +374,20 @@ func rolledBackBeforeTheWait(t *testing.T) (*ecs.Client, time.Time) {
 	})
 	applied := time.Now()
 	update(t, client, "new")
-	rolledBack(t, client, "sidekiq")
+	rolledBack(t, client)
 	fake.SetRollout(nil)
 	return client, applied
 }
 
-// rolledBack waits, bounded, until the service's current service
-// deployment is ROLLBACK_SUCCESSFUL.
-func rolledBack(t *testing.T, client *ecs.Client, service string) {
+// rolledBack waits, bounded, until sidekiq's current service deployment
+// is ROLLBACK_SUCCESSFUL.
+func rolledBack(t *testing.T, client *ecs.Client) {
 	t.Helper()
-	ctx := context.Background()
-	status := ""
+	var status types.ServiceDeploymentStatus
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		svcs, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("shop-sandbox"), Services: []string{service}})
-		if err != nil || len(svcs.Services) != 1 || svcs.Services[0].CurrentServiceDeployment == nil {
-			continue
-		}
-		sds, err := client.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{*svcs.Services[0].CurrentServiceDeployment}})
-		if err != nil || len(sds.ServiceDeployments) != 1 {
-			continue
-		}
-		if status = string(sds.ServiceDeployments[0].Status); status == "ROLLBACK_SUCCESSFUL" {
+		if status, _ = currentStatus(t, client); status == types.ServiceDeploymentStatusRollbackSuccessful {
 			return
 		}
 	}
-	t.Fatalf("%s's current service deployment is %q after 10s, not ROLLBACK_SUCCESSFUL", service, status)
+	t.Fatalf("sidekiq's current service deployment is %s after 10s, not ROLLBACK_SUCCESSFUL", status)
 }
