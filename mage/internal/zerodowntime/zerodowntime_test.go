@@ -27,10 +27,8 @@ type sandbox struct {
 	env  []string
 	url  string
 	mage string
-	// lastOut is the last mage command's output; evidence, by probed
-	// scenario, what a failure report shows besides the probe's counts.
-	lastOut  string
-	evidence map[string]string
+	// lastOut is the last mage command's output.
+	lastOut string
 }
 
 func (s *sandbox) replace(file string, pairs ...string) {
@@ -81,11 +79,17 @@ func (s *sandbox) must(args ...string) string {
 	return out
 }
 
+// probed is what the probe saw during a scenario, and the evidence a
+// failure report shows besides its counts: the load balancer's targets
+// each time they changed and the tail of the last mage command's output.
+type probed struct {
+	probe.Result
+	evidence string
+}
+
 // underProbe runs f while the probe requests the page and its assets
-// through the load balancer, and returns what the probe saw. It keeps, as
-// the scenario's evidence, the load balancer's targets each time they
-// changed and the tail of the last mage command's output.
-func (s *sandbox) underProbe(scenario string, f func()) probe.Result {
+// through the load balancer, and returns what the probe saw.
+func (s *sandbox) underProbe(f func()) probed {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan probe.Result)
 	go func() {
@@ -97,12 +101,9 @@ func (s *sandbox) underProbe(scenario string, f func()) probe.Result {
 	f()
 	time.Sleep(2 * time.Second)
 	cancel()
-	if s.evidence == nil {
-		s.evidence = map[string]string{}
-	}
-	s.evidence[scenario] = "load balancer targets as they changed:\n" + strings.Join(<-targets, "\n") +
+	evidence := "load balancer targets as they changed:\n" + strings.Join(<-targets, "\n") +
 		"\nthe last mage command's output ends:\n" + testtools.Tail(s.lastOut, 40)
-	return <-done
+	return probed{Result: <-done, evidence: evidence}
 }
 
 // watchTargets reads the sandbox HAProxy's targets (state and weight)
@@ -220,13 +221,13 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	s.replace("examples/sandbox-app/app/assets/stylesheets/_palette.scss", "#c2185b", "#2e7d32")
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "1"`, `RELEASE = "2"`)
 	s.git("commit", "-qam", "release 2: green accent")
-	deploy := s.underProbe("deploy", func() { s.must("deploy") })
+	deploy := s.underProbe(func() { s.must("deploy") })
 	if rel, _ := s.page(); rel != "2" {
 		t.Fatalf("after the second deploy the page is release %q", rel)
 	}
 
 	s.browser("rgb(46, 125, 50)") // #2e7d32: the new stylesheet applies
-	rollback := s.underProbe("rollback", func() { s.must("rollback") })
+	rollback := s.underProbe(func() { s.must("rollback") })
 	if rel, _ := s.page(); rel != "1" {
 		t.Fatalf("after the rollback the page is release %q", rel)
 	}
@@ -237,7 +238,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	s.git("commit", "-qam", "release 3")
 	var failOut string
 	var failErr error
-	crash := s.underProbe("crashing rollout", func() { failOut, failErr = s.run([]string{"SANDBOX_ROLLOUT_FAIL=1"}, "deploy") })
+	crash := s.underProbe(func() { failOut, failErr = s.run([]string{"SANDBOX_ROLLOUT_FAIL=1"}, "deploy") })
 	if failErr == nil || !strings.Contains(failOut, "circuit breaker") {
 		t.Fatalf("SANDBOX_ROLLOUT_FAIL=1 deploy: %v, want the circuit breaker's failure:\n%s", failErr, testtools.Tail(failOut, 30))
 	}
@@ -255,7 +256,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "3"`, `RELEASE = "4"`)
 	s.git("commit", "-qam", "release 4: blue accent")
 	var blueOut string
-	blueGreen := s.underProbe("BLUE_GREEN deploy", func() {
+	blueGreen := s.underProbe(func() {
 		var err error
 		blueOut, err = s.run([]string{`TF_VAR_web_deployment={strategy="BLUE_GREEN",bake_time_minutes=1}`}, "deploy")
 		if err != nil {
@@ -270,7 +271,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	}
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "4"`, `RELEASE = "5"`)
 	s.git("commit", "-qam", "release 5")
-	canary := s.underProbe("CANARY deploy", func() {
+	canary := s.underProbe(func() {
 		out, err := s.run([]string{`TF_VAR_web_deployment={strategy="CANARY",bake_time_minutes=1,canary_percent=20,canary_bake_time_minutes=1}`}, "deploy")
 		if err != nil || !strings.Contains(out, "stage PRODUCTION_TRAFFIC_SHIFT") {
 			t.Fatalf("CANARY deploy: %v\n%s", err, testtools.Tail(out, 40))
@@ -281,7 +282,7 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 	}
 	s.replace("examples/sandbox-app/config/initializers/release.rb", `RELEASE = "5"`, `RELEASE = "6"`)
 	s.git("commit", "-qam", "release 6")
-	linear := s.underProbe("LINEAR deploy", func() {
+	linear := s.underProbe(func() {
 		out, err := s.run([]string{`TF_VAR_web_deployment={strategy="LINEAR",bake_time_minutes=1,linear_step_percent=50,linear_step_bake_time_minutes=1}`}, "deploy")
 		if err != nil || strings.Count(out, "stage PRODUCTION_TRAFFIC_SHIFT") == 0 || !strings.Contains(out, "stage BAKE_TIME") {
 			t.Fatalf("LINEAR deploy: %v\n%s", err, testtools.Tail(out, 40))
@@ -299,9 +300,9 @@ func TestDeploysRollbacksAndACrashingRolloutFailNoRequest(t *testing.T) {
 		"BLUE_GREEN deploy", blueGreen.Requests, blueGreen.Failures, blueGreen.Asset404s, blueGreen.Releases,
 		"CANARY deploy", canary.Requests, canary.Failures, canary.Asset404s, canary.Releases,
 		"LINEAR deploy", linear.Requests, linear.Failures, linear.Asset404s, linear.Releases)
-	for name, r := range map[string]probe.Result{"deploy": deploy, "rollback": rollback, "crashing rollout": crash, "BLUE_GREEN deploy": blueGreen, "CANARY deploy": canary, "LINEAR deploy": linear} {
+	for name, r := range map[string]probed{"deploy": deploy, "rollback": rollback, "crashing rollout": crash, "BLUE_GREEN deploy": blueGreen, "CANARY deploy": canary, "LINEAR deploy": linear} {
 		if r.Failures > 0 || r.Asset404s > 0 || r.Pages == 0 || r.SlowRequests == 0 {
-			t.Errorf("%s: %s\n%s\n%s", name, r, strings.Join(r.Samples, "\n"), s.evidence[name])
+			t.Errorf("%s: %s\n%s\n%s", name, r.Result, strings.Join(r.Samples, "\n"), r.evidence)
 		}
 	}
 	if deploy.Releases["1"] == 0 || deploy.Releases["2"] == 0 {
